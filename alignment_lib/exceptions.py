@@ -1,0 +1,85 @@
+"""One exception family for the kit.
+
+Every error says what was expected, what was found, where (file, column,
+rows) and how to fix it. The command line turns any :class:`AlignmentError`
+into a readable message and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "AlignmentError",
+    "DataValidationError",
+    "ParameterError",
+    "Problem",
+    "RenderError",
+    "SourceError",
+]
+
+
+class AlignmentError(Exception):
+    """Base class of every error the kit raises on purpose."""
+
+    #: process exit code the command line uses for this family
+    exit_code: int = 1
+
+
+class SourceError(AlignmentError):
+    """The data location cannot be read: missing folder, file or format."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule in one column of one input file."""
+
+    file: str
+    column: str | None
+    rule: str
+    message: str
+    fix: str
+    rows: tuple[int, ...] = field(default=())
+    n_rows: int = 0
+
+    def describe(self) -> str:
+        where = self.file if self.column is None else f"{self.file}, column '{self.column}'"
+        text = f"{where}: {self.message}"
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows)
+            more = self.n_rows - len(self.rows)
+            text += f" (row{'s' if self.n_rows > 1 else ''} {shown}"
+            text += f" and {more} more)" if more > 0 else ")"
+        return f"{text}\n    fix: {self.fix}"
+
+
+class DataValidationError(AlignmentError):
+    """The input tables break the canonical data model.
+
+    ``problems`` lists every broken rule found (not only the first), each with
+    the file, column, offending rows (1 = first data row after the header) and
+    the fix.
+    """
+
+    exit_code = 3
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        n = len(self.problems)
+        lines = [f"the input data has {n} problem{'s' if n != 1 else ''}:"]
+        lines += [f"  - {p.describe()}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class ParameterError(AlignmentError):
+    """A report or notebook parameter is unknown, ill-typed or out of range."""
+
+    exit_code = 4
+
+
+class RenderError(AlignmentError):
+    """A workbook failed while rendering; the previous report is untouched."""
+
+    exit_code = 5
