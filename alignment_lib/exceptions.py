@@ -68,7 +68,10 @@ class DataValidationError(AlignmentError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
         n = len(self.problems)
-        lines = [f"the input data has {n} problem{'s' if n != 1 else ''}:"]
+        lines = [
+            f"the input data has {n} problem{'s' if n != 1 else ''} "
+            "(rows count from 1 at the first data row under the header):"
+        ]
         lines += [f"  - {p.describe()}" for p in self.problems]
         super().__init__("\n".join(lines))
 

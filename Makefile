@@ -1,0 +1,60 @@
+# The kit's commands. `make help` lists them.
+# A first result needs only Python 3.11+ and make: the virtual environment is
+# created on first use and reinstalled only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DATA   ?= data/sample
+OUT    ?= reports
+QUARTER ?= latest
+
+.DEFAULT_GOAL := help
+.PHONY: help report test lint format lab sample clean nbval-refresh
+
+help: ## list the commands
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11 (or newer)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(VENV)/.lab: pyproject.toml $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	@touch $@
+
+report: $(VENV)/.runtime ## render the sample's latest complete quarter into reports/ (QUARTER=, DATA=, OUT= to change)
+	$(BIN)/alignment report --quarter $(QUARTER) --data $(DATA) --out $(OUT)
+
+test: $(VENV)/.dev ## run the whole suite: unit tests, notebook tests (nbval), browser tests, lint
+	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
+	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider tests/notebooks
+
+lint: $(VENV)/.dev ## ruff lint and format check
+	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
+	$(BIN)/ruff format --check alignment_lib tests notebooks benchmarks
+
+format: $(VENV)/.dev ## format the code with ruff
+	$(BIN)/ruff format alignment_lib tests notebooks benchmarks
+
+lab: $(VENV)/.lab ## open JupyterLab on the notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+sample: $(VENV)/.runtime ## regenerate data/sample from the seeded generator
+	$(BIN)/alignment sample --out data/sample
+
+nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
+	$(BIN)/python -m alignment_lib.testing.nbval_refresh
+
+clean: ## remove the virtual environment and rendered reports
+	rm -rf $(VENV) $(OUT)/FY* $(OUT)/.tmp-* $(OUT)/.failed

@@ -1,0 +1,84 @@
+"""Chart builders: aggregated polars frames in, ``altair`` charts out.
+
+Builders never display and never collect raw CRM rows: they take the small
+result of a metric function, so the exported HTML stays small however many
+leads there are. Tests assert on ``chart.to_dict()``.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from alignment_lib.schema import OPPORTUNITY_SOURCES
+from alignment_lib.theme import SOURCE_LABELS, source_color_scale
+
+__all__ = ["chart_pipeline_vs_bookings"]
+
+MEASURE_TITLES = {
+    "pipeline_created": "Pipeline created (by quarter the deal was created)",
+    "bookings": "Bookings (closed-won, by quarter the deal closed)",
+}
+_AMOUNT_AXIS = "$~s"
+_AMOUNT_TOOLTIP = "$,.0f"
+
+
+def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
+def chart_pipeline_vs_bookings(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    title: str = "Marketing's pipeline today is sales' bookings tomorrow",
+    subtitle: str | None = None,
+    report_quarter: str | None = None,
+) -> alt.VConcatChart:
+    """Two stacked-bar panels over the same quarters: pipeline created, then bookings.
+
+    ``frame`` is :func:`alignment_lib.metrics.pipeline_vs_bookings` output (one
+    row per quarter, measure and source). Bars are stacked by source in the
+    house colours; ``report_quarter`` (a label) is outlined in both panels.
+    """
+    data = _collect(frame).with_columns(
+        pl.col("source").replace_strict(SOURCE_LABELS, default=pl.col("source")).alias("source_label"),
+        pl.col("source").replace_strict({s: i for i, s in enumerate(OPPORTUNITY_SOURCES)},
+                                        default=len(OPPORTUNITY_SOURCES)).alias("stack_order"),
+    )
+    quarters = data.select(pl.col("fiscal_quarter").unique(maintain_order=True)).to_series().to_list()
+    color = alt.Color(
+        "source:N",
+        scale=source_color_scale(),
+        legend=alt.Legend(title=None, labelExpr=_label_expr()),
+    )
+    panels = []
+    for measure, panel_title in MEASURE_TITLES.items():
+        base = alt.Chart(data.filter(pl.col("measure") == measure), title=panel_title)
+        bars = base.mark_bar().encode(
+            x=alt.X("fiscal_quarter:O", sort=quarters, title=None),
+            y=alt.Y("sum(amount):Q", title="Amount", axis=alt.Axis(format=_AMOUNT_AXIS)),
+            color=color,
+            order=alt.Order("stack_order:Q"),
+            tooltip=[
+                alt.Tooltip("fiscal_quarter:N", title="Quarter"),
+                alt.Tooltip("source_label:N", title="Source"),
+                alt.Tooltip("amount:Q", title="Amount", format=_AMOUNT_TOOLTIP),
+                alt.Tooltip("deals:Q", title="Deals", format=",d"),
+            ],
+        )
+        layers: list[alt.Chart] = [bars]
+        if report_quarter is not None:
+            layers.append(
+                base.transform_filter(alt.datum.fiscal_quarter == report_quarter)
+                .mark_bar(fill=None, stroke="#222222", strokeWidth=1.5)
+                .encode(x=alt.X("fiscal_quarter:O", sort=quarters), y=alt.Y("sum(amount):Q"))
+            )
+        panels.append(alt.layer(*layers).properties(width=620, height=200))
+    return alt.vconcat(*panels, title=alt.Title(title, subtitle=subtitle or [])).resolve_scale(
+        color="shared"
+    )
+
+
+def _label_expr() -> str:
+    cases = " : ".join(f"datum.label === '{k}' ? '{v}'" for k, v in SOURCE_LABELS.items())
+    return f"{cases} : datum.label"

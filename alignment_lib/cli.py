@@ -1,0 +1,158 @@
+"""The ``alignment`` command: render reports, validate data, write the sample.
+
+Errors of the kit's own family print as one readable message and exit with
+the family's code (2 source, 3 data, 4 parameter, 5 render); anything else
+is an internal error, reported as such (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from alignment_lib.exceptions import AlignmentError, ParameterError
+
+__all__ = ["main"]
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alignment", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data", default=None,
+                       help="data folder (default: 'sample', the bundled sample data)")
+        p.add_argument("--fiscal-year-start", type=int, default=None, metavar="MONTH",
+                       help="month the fiscal year starts, 1-12 (default 1)")
+        p.add_argument("--timezone", default=None, help="reporting time zone (default UTC)")
+
+    report = sub.add_parser("report", help="render a quarter's report bundle")
+    report.add_argument("--quarter", default=None,
+                        help="fiscal quarter, e.g. FY2026-Q3, or 'latest' (default)")
+    data_options(report)
+    report.add_argument("--as-of", default=None, help="as-of date (default: end of quarter)")
+    report.add_argument("--params", type=Path, default=None, metavar="FILE.yaml",
+                        help="YAML file of workbook parameters (command-line options win)")
+    report.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
+
+    validate = sub.add_parser("validate", help="check a data folder against the data model")
+    data_options(validate)
+
+    sample = sub.add_parser("sample", help="write the seeded sample data set")
+    sample.add_argument("--out", type=Path, required=True, help="folder to write CSV files to")
+    sample.add_argument("--seed", type=int, default=None, help="generator seed")
+    return parser
+
+
+def _read_params(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParameterError(f"cannot read parameter file '{path}': {exc}") from exc
+    if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
+        raise ParameterError(
+            f"parameter file '{path}' must be a YAML mapping of parameter names to values"
+        )
+    return values
+
+
+def _merge(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
+    """Parameters by precedence: defaults < parameter file < options given on the line."""
+    values = {"quarter": "latest", "data_dir": "sample", "fiscal_year_start_month": 1,
+              "timezone": "UTC", **base}
+    given = {
+        "quarter": getattr(args, "quarter", None),
+        "data_dir": args.data,
+        "fiscal_year_start_month": args.fiscal_year_start,
+        "timezone": args.timezone,
+        "as_of": getattr(args, "as_of", None),
+    }
+    values.update({k: v for k, v in given.items() if v is not None})
+    return values
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+    from alignment_lib.load import load_funnel
+    from alignment_lib.render import render_report
+    from alignment_lib.workbook import latest_complete_quarter, resolve_data_dir
+
+    values = _merge(args, _read_params(args.params))
+    calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
+    data_dir = resolve_data_dir(values["data_dir"]).resolve()
+    # Validate the data before any workbook runs: bad input never reaches a page.
+    data = load_funnel(data_dir, calendar=calendar)
+    quarter = (latest_complete_quarter(data) if values["quarter"] == "latest"
+               else FiscalQuarter.parse(values["quarter"]))
+    values.update(quarter=quarter.label, data_dir=str(data_dir))
+    print(f"rendering {quarter.label} from {data_dir}", file=sys.stderr)
+    result = render_report(
+        quarter=quarter.label, parameters=values, out_dir=args.out,
+        progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+    )
+    for name, path in result.executive.items():
+        print(f"  {name}: analyst page {result.analyst[name]}", file=sys.stderr)
+    print(next(iter(result.executive.values())))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from alignment_lib.fiscal import FiscalCalendar
+    from alignment_lib.load import load_funnel
+    from alignment_lib.workbook import resolve_data_dir
+
+    values = _merge(args, {})
+    calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
+    data = load_funnel(resolve_data_dir(values["data_dir"]), calendar=calendar)
+    counts = pl.concat([
+        data.leads.select(pl.len().alias("leads")),
+        data.opportunities.select(pl.len().alias("opportunities")),
+        data.stage_history.select(pl.len().alias("stage_history")),
+        data.targets.select(pl.len().alias("targets")),
+    ], how="horizontal").collect().row(0, named=True)
+    print(f"{data.source}: valid ({', '.join(f'{v:,} {k}' for k, v in counts.items())})")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from alignment_lib.sample import SAMPLE_SEED, write_sample
+
+    written = write_sample(args.out, seed=SAMPLE_SEED if args.seed is None else args.seed)
+    for path in written:
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"report": _cmd_report, "validate": _cmd_validate, "sample": _cmd_sample}
+    try:
+        return commands[args.command](args)
+    except AlignmentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in the kit, not in your data; rerun with --debug for the "
+            "traceback and report it.",
+            file=sys.stderr,
+        )
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Loading a data location into validated, typed, lazy canonical tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+
+from alignment_lib.exceptions import DataValidationError, ParameterError, Problem, SourceError
+from alignment_lib.fiscal import FiscalCalendar
+from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TABLES, TARGETS, Table
+from alignment_lib.sources import Source, open_source
+from alignment_lib.validate import validate_references, validate_table
+
+__all__ = ["FunnelData", "load_funnel", "parse_as_of"]
+
+
+@dataclass(frozen=True)
+class FunnelData:
+    """The four canonical tables as lazy frames, plus how to read them.
+
+    ``as_of`` is the instant the data is seen at (UTC): every table already
+    hides what happened after it. ``has_stage_history`` is False when the
+    source had no stage_history table (the frame is then empty).
+    """
+
+    leads: pl.LazyFrame
+    opportunities: pl.LazyFrame
+    stage_history: pl.LazyFrame
+    targets: pl.LazyFrame
+    calendar: FiscalCalendar
+    source: str
+    has_stage_history: bool
+    as_of: dt.datetime | None = None
+
+    def at(self, as_of: dt.datetime | dt.date | str) -> FunnelData:
+        """The same data as it was known at ``as_of`` (later events are invisible).
+
+        A date means the end of that day in the calendar's time zone. Leads and
+        opportunities created later disappear; later handoff events and closes
+        are blanked, so a deal closed after ``as_of`` is open again. With stage
+        history, an open deal's stage, amount and expected close date are the
+        ones recorded at ``as_of``; without it, a deal reopened this way shows
+        stage ``Open`` (its stage at the time is unknown).
+        """
+        cutoff = parse_as_of(as_of, self.calendar)
+        if self.as_of is not None and cutoff > self.as_of:
+            raise ParameterError(
+                f"as-of {cutoff.isoformat()} is later than the data's as-of "
+                f"{self.as_of.isoformat()}; the kit cannot see events it has hidden"
+            )
+        c = pl.lit(cutoff, dtype=pl.Datetime("us", "UTC"))
+        history = self.stage_history.filter(pl.col("changed_at") <= c)
+        opps = self.opportunities.filter(pl.col("created_at") <= c)
+        closed_later = pl.col("closed_at") > c
+        if self.has_stage_history:
+            last = (
+                history.sort("changed_at")
+                .group_by("opportunity_id")
+                .agg(
+                    pl.col("stage").last().alias("_stage"),
+                    pl.col("amount").last().alias("_amount"),
+                    pl.col("expected_close_date").last().alias("_ecd"),
+                )
+            )
+            opps = opps.join(last, on="opportunity_id", how="left").with_columns(
+                pl.when(closed_later).then(pl.col("_stage").fill_null("Open"))
+                .otherwise(pl.col("stage")).alias("stage"),
+                pl.when(closed_later & pl.col("_stage").is_not_null()).then(pl.col("_amount"))
+                .otherwise(pl.col("amount")).alias("amount"),
+                pl.when(closed_later & pl.col("_stage").is_not_null()).then(pl.col("_ecd"))
+                .otherwise(pl.col("expected_close_date")).alias("expected_close_date"),
+            ).drop("_stage", "_amount", "_ecd")
+        else:
+            opps = opps.with_columns(
+                pl.when(closed_later).then(pl.lit("Open")).otherwise(pl.col("stage")).alias("stage")
+            )
+        opps = opps.with_columns(
+            pl.when(closed_later).then(None).otherwise(pl.col(n)).alias(n)
+            for n in ("closed_at", "outcome", "lost_reason")
+        )
+        events = ("mql_at", "accepted_at", "rejected_at", "first_touch_at", "sql_at")
+        leads = (
+            self.leads.filter(pl.col("created_at") <= c)
+            .with_columns(
+                pl.when(pl.col(n) > c).then(None).otherwise(pl.col(n)).alias(n) for n in events
+            )
+            .with_columns(
+                pl.when(pl.col("rejected_at").is_null()).then(None)
+                .otherwise(pl.col("rejection_reason")).alias("rejection_reason"),
+            )
+            .join(opps.select("opportunity_id", _seen=pl.lit(True)), on="opportunity_id",
+                  how="left")
+            .with_columns(
+                pl.when(pl.col("_seen")).then(pl.col("opportunity_id")).alias("opportunity_id")
+            )
+            .drop("_seen")
+        )
+        return replace(
+            self,
+            leads=leads.select(LEADS.column_names),
+            opportunities=opps.select(OPPORTUNITIES.column_names),
+            stage_history=history,
+            as_of=cutoff,
+        )
+
+
+def parse_as_of(value: dt.datetime | dt.date | str, calendar: FiscalCalendar) -> dt.datetime:
+    """An as-of instant in UTC. A bare date means the end of that local day."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
+        except ValueError as exc:
+            raise ParameterError(
+                f"as-of {text!r} is not a date or date-time; use e.g. 2026-09-30 "
+                "(end of that day) or 2026-09-30T17:00:00+00:00"
+            ) from exc
+    tz = zoneinfo.ZoneInfo(calendar.timezone)
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+        return aware.astimezone(dt.UTC)
+    end = dt.datetime.combine(value + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return (end - dt.timedelta(microseconds=1)).astimezone(dt.UTC)
+
+
+def _empty(table: Table) -> pl.LazyFrame:
+    return pl.LazyFrame(schema=table.polars_schema)
+
+
+def load_funnel(
+    location: str | Path | Source,
+    *,
+    calendar: FiscalCalendar | None = None,
+    as_of: dt.datetime | dt.date | str | None = None,
+) -> FunnelData:
+    """Read, validate and type the canonical tables of a data location.
+
+    Raises :class:`SourceError` when a required table is missing or unreadable,
+    and :class:`DataValidationError` listing every broken rule otherwise.
+    The returned tables are lazy: validation is the only full scan here.
+    """
+    calendar = calendar or FiscalCalendar()
+    source = open_source(location)
+    problems: list[Problem] = []
+    typed: dict[str, pl.LazyFrame] = {}
+    raws = {}
+    missing = []
+    for table in TABLES.values():
+        raw = source.scan(table)
+        if raw is None:
+            if table.required:
+                missing.append(table.name)
+            continue
+        raws[table.name] = raw
+        frame, found = validate_table(raw, table, calendar)
+        problems += found
+        if frame is not None:
+            typed[table.name] = frame
+    if missing:
+        raise SourceError(
+            f"data location '{source.description}' has no "
+            + " and no ".join(f"{m} table ({m}.csv or {m}.parquet)" for m in missing)
+            + "; fix: export the missing table into that folder (docs/data-model.md lists "
+            "its columns) or point the kit at the folder that has it"
+        )
+    if "stage_history" in typed and "opportunities" in typed and not problems:
+        problems += validate_references(
+            raws["stage_history"], typed["stage_history"], typed["opportunities"]
+        )
+    if problems:
+        raise DataValidationError(problems)
+    data = FunnelData(
+        leads=typed["leads"],
+        opportunities=typed["opportunities"],
+        stage_history=typed.get("stage_history", _empty(STAGE_HISTORY)),
+        targets=typed["targets"],
+        calendar=calendar,
+        source=source.description,
+        has_stage_history="stage_history" in typed,
+    )
+    return data.at(as_of) if as_of is not None else data
+
+
+del TARGETS  # imported for symmetry of the schema; targets need no as-of handling

@@ -1,0 +1,89 @@
+"""Findings in words, computed from metric results (never hard-coded).
+
+Each function takes collected metric frames and returns plain text; the
+notebooks show it as Markdown after escaping (data values such as channel
+names may contain markup).
+"""
+
+from __future__ import annotations
+
+import html
+
+import polars as pl
+
+from alignment_lib.fiscal import FiscalQuarter
+
+__all__ = ["escape_markdown", "format_money", "format_share", "pipeline_vs_bookings_summary"]
+
+
+def format_money(amount: float, *, symbol: str = "$") -> str:
+    """$1.2M / $830K / $950 - short, for sentences."""
+    sign = "-" if amount < 0 else ""
+    a = abs(amount)
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if a >= size:
+            return f"{sign}{symbol}{a / size:.1f}{unit}"
+    return f"{sign}{symbol}{a:,.0f}"
+
+
+def format_share(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.0%}"
+
+
+def escape_markdown(text: str) -> str:
+    """Escape a data value for Markdown that nbconvert renders as HTML."""
+    escaped = html.escape(str(text), quote=True)
+    for ch in "\\`*_{}[]()#+!|~>":
+        escaped = escaped.replace(ch, "\\" + ch)
+    return escaped
+
+
+def _amount(frame: pl.DataFrame, quarter: FiscalQuarter, measure: str,
+            source: str | None = None) -> float:
+    rows = frame.filter((pl.col("fiscal_quarter") == quarter.label) & (pl.col("measure") == measure))
+    if source is not None:
+        rows = rows.filter(pl.col("source") == source)
+    return float(rows["amount"].sum())
+
+
+def _change(now: float, before: float | None) -> str:
+    if before is None:
+        return ""
+    if before <= 0:
+        return "no bookings a year earlier" if now > 0 else "none a year earlier either"
+    delta = now / before - 1
+    direction = "up" if delta >= 0 else "down"
+    return f"{direction} {abs(delta):.0%} on a year earlier"
+
+
+def _has(frame: pl.DataFrame, quarter: FiscalQuarter) -> bool:
+    return frame.filter(pl.col("fiscal_quarter") == quarter.label).height > 0
+
+
+def pipeline_vs_bookings_summary(
+    frame: pl.DataFrame, *, quarter: FiscalQuarter, bookings_target: float | None
+) -> list[str]:
+    """Sentences for the 'Pipeline vs closes' page, from pipeline_vs_bookings output."""
+    booked = _amount(frame, quarter, "bookings")
+    booked_mkt = _amount(frame, quarter, "bookings", "marketing")
+    created = _amount(frame, quarter, "pipeline_created")
+    created_mkt = _amount(frame, quarter, "pipeline_created", "marketing")
+    # A year-ago quarter outside the frame is unknown, not zero: say nothing then.
+    ago = quarter.shift(-4)
+    year_ago = _amount(frame, ago, "bookings") if _has(frame, ago) else None
+    lines = []
+    first = f"Bookings in {quarter.label} were {format_money(booked)}"
+    if bookings_target:
+        first += f", {booked / bookings_target:.0%} of the {format_money(bookings_target)} target"
+    change = _change(booked, year_ago)
+    lines.append(first + (f" ({change})." if change else "."))
+    if booked > 0:
+        lines.append(f"Marketing-sourced deals made {format_share(booked_mkt / booked)} of them.")
+    if created > 0:
+        lines.append(
+            f"Pipeline created in {quarter.label} was {format_money(created)}, "
+            f"{format_share(created_mkt / created)} of it sourced by marketing."
+        )
+    else:
+        lines.append(f"No pipeline was created in {quarter.label}.")
+    return lines

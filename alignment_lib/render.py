@@ -1,0 +1,162 @@
+"""Rendering the report bundle: execute workbooks, export HTML, swap in atomically.
+
+A render writes into a temporary folder beside the target and replaces
+``<out>/<quarter>/`` only when every workbook succeeded. A failure leaves the
+previous report byte-for-byte as it was, keeps the failed executed notebook
+under ``<out>/.failed/<quarter>/`` for debugging, and raises
+:class:`RenderError` naming the workbook, the cell and the error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import papermill as pm
+
+from alignment_lib.exceptions import ParameterError, RenderError
+
+__all__ = ["NOTEBOOK_DIR", "WORKBOOKS", "ReportResult", "check_parameters", "render_report"]
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+#: workbook file stem -> page title, in the order the report lists them
+WORKBOOKS: dict[str, str] = {
+    "pipeline_vs_closes": "Pipeline vs closes",
+}
+
+_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,),
+                                       "bool": (bool,)}
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Where a finished render put its pages."""
+
+    folder: Path
+    executive: dict[str, Path]
+    analyst: dict[str, Path]
+    notebooks: dict[str, Path]
+
+
+def check_parameters(notebook: Path, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check values against a notebook's parameters cell; return the ones it declares.
+
+    papermill only warns about a misspelled parameter and silently uses the
+    default; here an unknown name or a value of the wrong type is an error.
+    """
+    declared = pm.inspect_notebook(str(notebook))
+    if not declared:
+        raise ParameterError(
+            f"{notebook.name} has no cell tagged 'parameters'; fix: tag its parameters cell"
+        )
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for "
+            f"{notebook.name}; it takes: {', '.join(sorted(declared))}"
+        )
+    for name, value in values.items():
+        expected = declared[name]["inferred_type_name"]
+        allowed = _TYPES.get(expected.split(" ")[0])
+        if allowed is None:
+            continue
+        if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
+            raise ParameterError(
+                f"parameter {name} of {notebook.name} must be {expected}, got "
+                f"{type(value).__name__} {value!r}"
+            )
+    return dict(values)
+
+
+def _declared(notebook: Path) -> set[str]:
+    return set(pm.inspect_notebook(str(notebook)))
+
+
+def render_report(
+    *,
+    quarter: str,
+    parameters: Mapping[str, Any],
+    out_dir: str | Path,
+    workbooks: Mapping[str, str] | None = None,
+    notebook_dir: Path = NOTEBOOK_DIR,
+    progress: Callable[[str], None] | None = None,
+) -> ReportResult:
+    """Execute each workbook with ``parameters`` and write ``<out_dir>/<quarter>/``.
+
+    Each workbook receives the parameters it declares; a parameter that no
+    workbook declares is an error. ``quarter`` must be a resolved label.
+    """
+    from alignment_lib.export import export_html
+
+    workbooks = dict(workbooks or WORKBOOKS)
+    out_dir = Path(out_dir)
+    paths = {name: notebook_dir / f"{name}.ipynb" for name in workbooks}
+    declared = {name: _declared(path) for name, path in paths.items()}
+    every = set().union(*declared.values())
+    unknown = sorted(set(parameters) - every)
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"the workbooks take: {', '.join(sorted(every))}"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = out_dir / f".tmp-{quarter}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "notebooks").mkdir(parents=True)
+    (staging / "analyst").mkdir()
+    result = ReportResult(out_dir / quarter, {}, {}, {})
+    try:
+        for name, title in workbooks.items():
+            values = check_parameters(
+                paths[name], {k: v for k, v in parameters.items() if k in declared[name]}
+            )
+            if progress:
+                progress(f"running {name}")
+            executed = staging / "notebooks" / f"{name}.ipynb"
+            _execute(paths[name], executed, values, notebook_dir, name)
+            export_html(executed, staging / f"{name}.html", variant="executive",
+                        title=f"{title} · {quarter}")
+            export_html(executed, staging / "analyst" / f"{name}.html", variant="analyst",
+                        title=f"{title} · {quarter} (analyst)")
+            result.executive[name] = result.folder / f"{name}.html"
+            result.analyst[name] = result.folder / "analyst" / f"{name}.html"
+            result.notebooks[name] = result.folder / "notebooks" / f"{name}.ipynb"
+    except BaseException:
+        failed = out_dir / ".failed" / quarter
+        shutil.rmtree(failed, ignore_errors=True)
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(failed)
+        raise
+    _swap_in(staging, result.folder)
+    return result
+
+
+def _execute(source: Path, target: Path, values: dict[str, Any], cwd: Path, name: str) -> None:
+    try:
+        pm.execute_notebook(
+            str(source), str(target), parameters=values, kernel_name="python3",
+            cwd=str(cwd), progress_bar=False, log_output=False, execution_timeout=900,
+        )
+    except pm.PapermillExecutionError as exc:
+        first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
+        evalue = str(exc.evalue).strip()
+        raise RenderError(
+            f"workbook '{name}' failed in cell {exc.exec_count or exc.cell_index} "
+            f"(`{first_line[:80]}`):\n{exc.ename}: {evalue}\n"
+            "The previous report, if any, is untouched; the failed notebook is kept under "
+            "the output folder's .failed/ directory."
+        ) from None
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace ``final`` with ``staging`` so a reader never sees a half-written report."""
+    old = final.with_name(f".old-{final.name}-{os.getpid()}")
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)

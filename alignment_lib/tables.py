@@ -1,0 +1,70 @@
+"""Tables for executives: great_tables built from small metric results.
+
+Formatting is for reading: currency without cents, thousands separators,
+percentages, no dtype rows. great_tables escapes every value and label. Each
+table gets a fixed id so a re-render produces the same HTML.
+"""
+
+from __future__ import annotations
+
+import great_tables as gt
+import polars as pl
+
+from alignment_lib.schema import OPPORTUNITY_SOURCES
+from alignment_lib.theme import SOURCE_LABELS
+
+__all__ = ["table_pipeline_vs_bookings"]
+
+_MEASURES = {"pipeline_created": "Pipeline created", "bookings": "Bookings"}
+
+
+def table_pipeline_vs_bookings(
+    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "pipeline-vs-bookings",
+    currency: str = "USD",
+) -> gt.GT:
+    """One row per quarter: pipeline created and bookings by source, totals, marketing share.
+
+    ``frame`` is :func:`alignment_lib.metrics.pipeline_vs_bookings` output.
+    """
+    long = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    wide = (
+        long.with_columns(key=pl.col("measure") + "__" + pl.col("source"))
+        .pivot("key", index=["quarter_index", "fiscal_quarter"], values="amount",
+               aggregate_function="sum")
+        .sort("quarter_index")
+    )
+    columns: dict[str, list[str]] = {}
+    for measure in _MEASURES:
+        keys = [f"{measure}__{s}" for s in OPPORTUNITY_SOURCES]
+        for k in keys:
+            if k not in wide.columns:
+                wide = wide.with_columns(pl.lit(0.0).alias(k))
+        wide = wide.with_columns(pl.sum_horizontal(keys).alias(f"{measure}__total"))
+        columns[measure] = [*keys, f"{measure}__total"]
+    wide = wide.with_columns(
+        pl.when(pl.col("bookings__total") > 0)
+        .then(pl.col("bookings__marketing") / pl.col("bookings__total"))
+        .alias("marketing_share")
+    ).select("fiscal_quarter", *columns["pipeline_created"], *columns["bookings"],
+             "marketing_share")
+    labels = {"fiscal_quarter": "Quarter", "marketing_share": "Marketing share of bookings"}
+    for measure, keys in columns.items():
+        for k in keys:
+            source = k.split("__")[1]
+            labels[k] = "Total" if source == "total" else SOURCE_LABELS[source].split("-")[0]
+    table = (
+        gt.GT(wide, id=table_id)
+        .tab_header(title="Pipeline created and bookings by quarter",
+                    subtitle="Amounts by source; pipeline by creation quarter, bookings by close quarter")
+        .cols_label(**labels)
+        .fmt_currency(columns=[*columns["pipeline_created"], *columns["bookings"]],
+                      currency=currency, decimals=0)
+        .fmt_percent(columns="marketing_share", decimals=0)
+        .sub_missing(columns="marketing_share", missing_text="–")
+    )
+    for measure, keys in columns.items():
+        table = table.tab_spanner(label=_MEASURES[measure], columns=keys)
+    return table.tab_style(
+        style=gt.style.text(weight="bold"),
+        locations=gt.loc.body(columns=[columns["pipeline_created"][-1], columns["bookings"][-1]]),
+    )

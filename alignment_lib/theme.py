@@ -1,0 +1,58 @@
+"""The house look: one altair theme, and one colour per team on every chart.
+
+Colours come from the Okabe-Ito palette, which stays distinguishable for the
+common forms of colour blindness. Marketing is always orange, sales always
+blue, partner always green, whatever chart they appear on.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+
+__all__ = ["SOURCE_COLORS", "SOURCE_LABELS", "THEME_NAME", "enable_theme", "source_color_scale"]
+
+THEME_NAME = "alignment"
+
+SOURCE_COLORS: dict[str, str] = {
+    "marketing": "#E69F00",
+    "sales": "#0072B2",
+    "partner": "#009E73",
+}
+SOURCE_LABELS: dict[str, str] = {
+    "marketing": "Marketing-sourced",
+    "sales": "Sales-sourced",
+    "partner": "Partner-sourced",
+}
+NEUTRAL = "#6B6B6B"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+
+
+def source_color_scale() -> alt.Scale:
+    """The fixed source -> colour mapping, for ``alt.Color(..., scale=...)``."""
+    return alt.Scale(domain=list(SOURCE_COLORS), range=list(SOURCE_COLORS.values()))
+
+
+@alt.theme.register(THEME_NAME, enable=False)
+def _theme() -> alt.theme.ThemeConfig:
+    return {
+        "config": {
+            "font": FONT,
+            "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 220},
+            "title": {"anchor": "start", "fontSize": 15, "fontWeight": 600, "subtitleColor": NEUTRAL,
+                      "subtitleFontSize": 12, "offset": 10},
+            "axis": {"labelFontSize": 11, "titleFontSize": 12, "titleColor": NEUTRAL,
+                     "labelColor": "#333333", "gridColor": "#E6E6E6", "domainColor": "#BBBBBB",
+                     "tickColor": "#BBBBBB"},
+            "axisX": {"labelAngle": 0, "grid": False},
+            "legend": {"orient": "top", "labelFontSize": 12, "titleFontSize": 12,
+                       "symbolType": "square"},
+            "range": {"category": [*SOURCE_COLORS.values(), "#56B4E9", "#D55E00", "#CC79A7",
+                                   "#F0E442", NEUTRAL]},
+            "bar": {"cornerRadiusTopLeft": 1, "cornerRadiusTopRight": 1},
+        }
+    }
+
+
+def enable_theme() -> None:
+    """Make the house theme the active altair theme."""
+    alt.theme.enable(THEME_NAME)

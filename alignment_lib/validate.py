@@ -1,0 +1,345 @@
+"""Checking raw tables against the canonical data model.
+
+Validation runs one lazy aggregate query per table: each rule becomes a
+boolean "bad row" expression, and the query returns, per rule, how many rows
+break it plus the first few row numbers and values. Nothing row-sized is
+collected, so the same code checks a 100-million-row Parquet lake.
+
+Rows are numbered from 1 at the first data row (the line under a CSV header).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from alignment_lib.exceptions import Problem
+from alignment_lib.fiscal import FiscalCalendar
+from alignment_lib.schema import (
+    LEADS,
+    OPPORTUNITIES,
+    STAGE_HISTORY,
+    TARGETS,
+    TIMESTAMP,
+    Column,
+    Table,
+)
+from alignment_lib.sources import RawTable
+
+__all__ = ["parse_column", "validate_table", "validate_references"]
+
+ROW = "__row"
+_SHOW_ROWS = 5
+_SHOW_VALUES = 3
+
+_TS_AWARE = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
+_TS_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
+
+
+def _clean_text(expr: pl.Expr) -> pl.Expr:
+    stripped = expr.str.strip_chars()
+    return pl.when(stripped.str.len_chars() > 0).then(stripped)
+
+
+def _parse_timestamp_text(text: pl.Expr, timezone: str) -> pl.Expr:
+    aware = [text.str.strptime(TIMESTAMP, f, strict=False) for f in _TS_AWARE]
+    naive = [text.str.strptime(pl.Datetime("us"), f, strict=False) for f in _TS_NAIVE]
+    naive.append(text.str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us")))
+    # Naive values are wall-clock times in the company's time zone; a time that
+    # does not exist (DST gap) becomes null and is reported as unparseable.
+    local = (
+        pl.coalesce(naive)
+        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
+    return pl.coalesce(*aware, local)
+
+
+def parse_column(column: Column, raw_dtype: pl.DataType, calendar: FiscalCalendar) -> pl.Expr:
+    """Expression turning the stored column into the canonical dtype.
+
+    Values that cannot be parsed become null; :func:`validate_table` reports
+    them by comparing with the stored value.
+    """
+    col = pl.col(column.name)
+    kind = column.kind
+    if kind in ("id", "string", "category"):
+        text = _clean_text(col.cast(pl.String))
+        if column.allowed:
+            text = text.str.to_lowercase()
+        return text
+    if kind in ("amount", "number"):
+        if raw_dtype == pl.String:
+            value = _clean_text(col).cast(pl.Float64, strict=False)
+        else:
+            value = col.cast(pl.Float64, strict=False)
+        return pl.when(value.is_finite()).then(value)
+    if kind == "timestamp":
+        if isinstance(raw_dtype, pl.Datetime):
+            if raw_dtype.time_zone is None:
+                return col.dt.replace_time_zone(
+                    calendar.timezone, ambiguous="earliest", non_existent="null"
+                ).dt.convert_time_zone("UTC").cast(TIMESTAMP)
+            return col.dt.convert_time_zone("UTC").cast(TIMESTAMP)
+        if raw_dtype == pl.Date:
+            return col.cast(pl.Datetime("us")).dt.replace_time_zone(
+                calendar.timezone, non_existent="null"
+            ).dt.convert_time_zone("UTC")
+        return _parse_timestamp_text(_clean_text(col.cast(pl.String)), calendar.timezone)
+    if kind == "date":
+        if raw_dtype == pl.Date:
+            return col
+        if isinstance(raw_dtype, pl.Datetime):
+            return col.dt.date()
+        text = _clean_text(col.cast(pl.String))
+        # A full timestamp in a date column is accepted: its calendar date in the
+        # company's time zone is what a CRM "close date" means.
+        return pl.coalesce(
+            text.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+            calendar.local_date_expr(_parse_timestamp_text(text, calendar.timezone)),
+        )
+    raise AssertionError(f"unknown column kind {kind!r}")
+
+
+@dataclass(frozen=True)
+class _Rule:
+    column: str | None
+    rule: str
+    bad: pl.Expr
+    message: str
+    fix: str
+    values: pl.Expr | None = None
+
+
+_EXPECTED = {
+    "id": "an id",
+    "string": "text",
+    "category": "text",
+    "amount": "plain numbers like 12500.50 (no currency symbols or thousands separators)",
+    "number": "plain numbers like 0.9 or 250",
+    "timestamp": "ISO 8601 date-times like 2026-03-31T17:45:00Z (values without an offset "
+    "are read in the calendar's time zone)",
+    "date": "dates written YYYY-MM-DD like 2026-03-31",
+}
+
+
+def _raw(name: str) -> str:
+    return f"__raw_{name}"
+
+
+def _column_rules(table: Table, raw: RawTable, calendar: FiscalCalendar) -> list[_Rule]:
+    rules: list[_Rule] = []
+    for c in table.columns:
+        typed, stored = pl.col(c.name), pl.col(_raw(c.name))
+        stored_text = stored.cast(pl.String).str.strip_chars()
+        present = stored.is_not_null() & (stored_text.str.len_chars() > 0).fill_null(True)
+        if not c.nullable:
+            rules.append(_Rule(
+                c.name, "missing_value", ~present,
+                "is empty but every row needs a value",
+                f"fill in {c.name} for these rows, or remove the rows",
+            ))
+        kind_label = "date" if c.kind in ("timestamp", "date") else "type"
+        rules.append(_Rule(
+            c.name, f"unparseable_{kind_label}", present & typed.is_null(),
+            f"has values that are not {_EXPECTED[c.kind]}",
+            f"correct the values in {c.name} (or leave them empty where the column allows it)",
+            values=stored_text,
+        ))
+        if c.allowed:
+            rules.append(_Rule(
+                c.name, "unknown_value", typed.is_not_null() & ~typed.is_in(list(c.allowed)),
+                f"has values outside the allowed set ({', '.join(c.allowed)})",
+                f"map each value of {c.name} to one of: {', '.join(c.allowed)}",
+                values=stored_text,
+            ))
+    if len(table.key) == 1:
+        key = pl.col(table.key[0])
+        dup = key.is_not_null() & key.is_duplicated()
+    else:
+        dup = pl.all_horizontal(pl.col(k).is_not_null() for k in table.key) & pl.struct(
+            table.key
+        ).is_duplicated()
+    rules.append(_Rule(
+        ", ".join(table.key) if len(table.key) > 1 else table.key[0], "duplicate_id", dup,
+        f"has duplicate {'keys' if len(table.key) > 1 else 'ids'}; each must appear once",
+        "remove the repeated rows (an export joined to a child table repeats parents)",
+        values=pl.concat_str([pl.col(k).cast(pl.String) for k in table.key], separator=" / "),
+    ))
+    return rules + _table_rules(table)
+
+
+def _not_before(later: str, earlier: str, fix: str) -> _Rule:
+    return _Rule(
+        later, "before_created" if earlier == "created_at" else "out_of_order",
+        pl.col(later) < pl.col(earlier),
+        f"is earlier than {earlier}", fix,
+        values=pl.col(later).dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
+def _table_rules(table: Table) -> list[_Rule]:
+    if table is LEADS:
+        rules = [
+            _not_before(c, "created_at",
+                        f"check the time zone of {c} and created_at; {c} cannot precede creation")
+            for c in ("mql_at", "accepted_at", "rejected_at", "first_touch_at", "sql_at")
+        ]
+        rules.append(_Rule(
+            "rejected_at", "accepted_and_rejected",
+            pl.col("accepted_at").is_not_null() & pl.col("rejected_at").is_not_null(),
+            "is set on leads that also have accepted_at",
+            "keep only the final handoff outcome: accepted_at or rejected_at, not both",
+        ))
+        return rules
+    if table is OPPORTUNITIES:
+        closed, outcome = pl.col("closed_at").is_not_null(), pl.col("outcome").is_not_null()
+        return [
+            _Rule(
+                "closed_at", "closed_before_created", pl.col("closed_at") < pl.col("created_at"),
+                "is earlier than created_at",
+                "check both dates (a close date entered before the deal existed, or a time-zone "
+                "shift); closed_at must not precede created_at",
+                values=pl.col("closed_at").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
+            ),
+            _Rule(
+                "outcome", "outcome_without_close", outcome & ~closed,
+                "is set (won or lost) but closed_at is empty",
+                "fill in closed_at for closed deals, or clear outcome for open ones",
+            ),
+            _Rule(
+                "outcome", "close_without_outcome", closed & ~outcome,
+                "is empty but closed_at is set",
+                "set outcome to won or lost for closed deals, or clear closed_at for open ones",
+            ),
+            _Rule(
+                "amount", "won_without_amount",
+                (pl.col("outcome") == "won") & pl.col("amount").is_null(),
+                "is empty on won deals; bookings would be understated",
+                "fill in the amount of every won deal",
+            ),
+            _Rule(
+                "amount", "negative_amount", pl.col("amount") < 0,
+                "is negative", "amounts must be zero or more; fix the sign or the export",
+                values=pl.col("amount").cast(pl.String),
+            ),
+        ]
+    if table is STAGE_HISTORY:
+        return [_Rule(
+            "amount", "negative_amount", pl.col("amount") < 0,
+            "is negative", "amounts must be zero or more; fix the sign or the export",
+            values=pl.col("amount").cast(pl.String),
+        )]
+    if table is TARGETS:
+        return [
+            _Rule(
+                "fiscal_quarter", "bad_quarter_label",
+                pl.col("fiscal_quarter").is_not_null()
+                & ~pl.col("fiscal_quarter").str.contains(r"^FY\d{4}-Q[1-4]$"),
+                "has values that are not fiscal quarter labels",
+                "write quarters as FY2026-Q3 (fiscal year named for the year it ends, then Q1-Q4)",
+                values=pl.col("fiscal_quarter"),
+            ),
+            _Rule(
+                "value", "negative_target", pl.col("value") < 0,
+                "is negative", "targets must be zero or more",
+                values=pl.col("value").cast(pl.String),
+            ),
+        ]
+    return []
+
+
+def typed_frame(raw: RawTable, table: Table, calendar: FiscalCalendar) -> pl.LazyFrame:
+    """The raw scan with every canonical column parsed to its dtype (extras dropped)."""
+    schema = raw.frame.collect_schema()
+    return raw.frame.select(
+        parse_column(c, schema[c.name], calendar).alias(c.name) for c in table.columns
+    )
+
+
+def validate_table(
+    raw: RawTable, table: Table, calendar: FiscalCalendar
+) -> tuple[pl.LazyFrame | None, list[Problem]]:
+    """Check one raw table; return its typed lazy frame (None if unusable) and problems."""
+    missing = [c for c in table.columns if c.name not in raw.columns]
+    if missing:
+        return None, [
+            Problem(
+                raw.location, c.name, "missing_column",
+                f"is missing (expected columns: {', '.join(table.column_names)})",
+                f"add a {c.name} column ({c.meaning.rstrip('.')}"
+                + ("; it may be left empty" if c.nullable else "")
+                + "), or rename the column that holds it; see docs/data-model.md",
+            )
+            for c in missing
+        ]
+    schema = raw.frame.collect_schema()
+    checked = raw.frame.with_row_index(ROW, offset=1).select(
+        pl.col(ROW),
+        *(parse_column(c, schema[c.name], calendar).alias(c.name) for c in table.columns),
+        *(pl.col(c.name).alias(_raw(c.name)) for c in table.columns),
+    )
+    rules = _column_rules(table, raw, calendar)
+    return typed_frame(raw, table, calendar), _run_rules(raw.location, checked, rules)
+
+
+def _run_rules(location: str, frame: pl.LazyFrame, rules: Sequence[_Rule]) -> list[Problem]:
+    aggs: list[pl.Expr] = []
+    for i, r in enumerate(rules):
+        bad = r.bad.fill_null(False)
+        aggs.append(bad.sum().alias(f"n{i}"))
+        aggs.append(pl.col(ROW).filter(bad).head(_SHOW_ROWS).implode().alias(f"r{i}"))
+        if r.values is not None:
+            aggs.append(r.values.filter(bad).head(_SHOW_VALUES).implode().alias(f"v{i}"))
+    result = _collect_checked(frame.select(aggs), location).row(0, named=True)
+    problems = []
+    for i, r in enumerate(rules):
+        n = int(result[f"n{i}"])
+        if n == 0:
+            continue
+        message = r.message
+        if r.values is not None:
+            shown = [_show(v) for v in result[f"v{i}"] if v is not None]
+            if shown:
+                message += f"; found {', '.join(shown)}"
+        problems.append(Problem(
+            location, r.column, r.rule, message, r.fix, tuple(result[f"r{i}"]), n
+        ))
+    return problems
+
+
+def validate_references(
+    history: RawTable, history_typed: pl.LazyFrame, opportunities: pl.LazyFrame
+) -> list[Problem]:
+    """stage_history rows must point at an opportunity that exists."""
+    orphans = (
+        history_typed.with_row_index(ROW, offset=1)
+        .join(opportunities.select("opportunity_id"), on="opportunity_id", how="anti")
+    )
+    rule = _Rule(
+        "opportunity_id", "unknown_reference", pl.lit(True),
+        "names opportunities that are not in the opportunities table",
+        "export stage history and opportunities at the same time, or drop the orphan rows",
+        values=pl.col("opportunity_id"),
+    )
+    return _run_rules(history.location, orphans, [rule])
+
+
+def _collect_checked(frame: pl.LazyFrame, location: str) -> pl.DataFrame:
+    try:
+        return frame.collect()
+    except pl.exceptions.PolarsError as exc:
+        from alignment_lib.exceptions import SourceError
+
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(
+            f"cannot read '{location}': {text}; fix: check that the file is well-formed "
+            "(same number of fields on every row, UTF-8, quoted text containing commas)"
+        ) from exc
+
+
+def _show(value: object) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")

@@ -1,0 +1,148 @@
+"""What every workbook does first: resolve its parameters into loaded data.
+
+A notebook's parameters cell holds plain values (strings and numbers, so
+papermill can inject them); :func:`open_workbook` turns them into a validated
+:class:`FunnelData` seen as of the report date, the quarter to report, and the
+quarters the charts span. It also switches on the house theme and the
+offline-safe chart renderer, so analysts in JupyterLab and headless renders
+see the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from IPython.display import display
+
+from alignment_lib.exceptions import ParameterError, SourceError
+from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.load import FunnelData, load_funnel, parse_as_of
+
+__all__ = ["Workbook", "describe_workbook", "latest_complete_quarter", "open_workbook", "resolve_data_dir",
+           "show_findings"]
+
+SAMPLE = "sample"
+
+
+@dataclass(frozen=True)
+class Workbook:
+    """A workbook's resolved context."""
+
+    data: FunnelData
+    quarter: FiscalQuarter
+    first: FiscalQuarter
+    as_of: dt.datetime
+
+    @property
+    def calendar(self) -> FiscalCalendar:
+        return self.data.calendar
+
+    @property
+    def span(self) -> dict[str, object]:
+        """Keyword arguments for quarter-ranged metric functions."""
+        return {"calendar": self.calendar, "first": self.first, "last": self.quarter}
+
+
+def resolve_data_dir(data_dir: str | Path) -> Path:
+    """A data folder path; ``"sample"`` means the bundled sample data of this checkout."""
+    if str(data_dir) == SAMPLE:
+        candidate = Path(__file__).resolve().parents[1] / "data" / "sample"
+        if not candidate.is_dir():
+            raise SourceError(
+                "the bundled sample data is not next to this installation of alignment_lib; "
+                "fix: run `alignment sample --out DIR` and pass that folder as data_dir"
+            )
+        return candidate
+    return Path(data_dir)
+
+
+def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
+    """The last fiscal quarter that ended on or before the data's latest event.
+
+    The latest event (lead or deal created, deal closed, stage changed) stands in
+    for the extract date: a quarter still in progress is never reported as if
+    it were complete.
+    """
+    stamps = [
+        data.leads.select(pl.col("created_at").max()),
+        data.opportunities.select(pl.max_horizontal(pl.col("created_at").max(),
+                                                    pl.col("closed_at").max()).alias("created_at")),
+        data.stage_history.select(pl.col("changed_at").max().alias("created_at")),
+    ]
+    latest = pl.concat(stamps).select(pl.col("created_at").max()).collect().item()
+    if latest is None:
+        raise SourceError(f"data location '{data.source}' holds no leads or opportunities")
+    cal = data.calendar
+    day = cal.local_date(latest)
+    current = cal.quarter_of(day)
+    return current if day == cal.quarter_end(current) else current.shift(-1)
+
+
+def open_workbook(
+    *,
+    quarter: str,
+    data_dir: str,
+    fiscal_year_start_month: int = 1,
+    timezone: str = "UTC",
+    as_of: str = "",
+    history_quarters: int = 8,
+) -> Workbook:
+    """Load, validate and position the data for one workbook run.
+
+    ``quarter``: a label like FY2026-Q3, or ``"latest"`` for the latest complete
+    quarter. ``as_of``: empty for the end of that quarter, else a date or
+    date-time; events after it are invisible. ``history_quarters``: how many
+    quarters the charts show, ending with the report quarter.
+    """
+    from alignment_lib.export import enable_renderer
+    from alignment_lib.theme import enable_theme
+
+    if not isinstance(history_quarters, int) or not 1 <= history_quarters <= 40:
+        raise ParameterError(
+            f"history_quarters must be a whole number from 1 to 40, got {history_quarters!r}"
+        )
+    calendar = FiscalCalendar(fiscal_year_start_month, timezone)
+    data = load_funnel(resolve_data_dir(data_dir), calendar=calendar)
+    q = latest_complete_quarter(data) if quarter == "latest" else FiscalQuarter.parse(quarter)
+    cutoff = (
+        parse_as_of(as_of, calendar) if as_of else
+        parse_as_of(calendar.quarter_end(q), calendar)
+    )
+    enable_theme()
+    enable_renderer()
+    return Workbook(data.at(cutoff), q, q.shift(-(history_quarters - 1)), cutoff)
+
+
+class _Findings:
+    """Sentences shown as escaped HTML in reports and as plain text in tests."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = list(lines)
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in self.lines)
+        return f'<ul class="alignment-findings">{items}</ul>'
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines)
+
+
+def show_findings(lines: list[str]) -> None:
+    """Display computed findings (every value escaped)."""
+    display(_Findings(lines))
+
+
+def describe_workbook(workbook: Workbook) -> list[str]:
+    """Where the numbers come from, in words (no absolute paths)."""
+    cal = workbook.calendar
+    start = dt.date(2000, cal.start_month, 1).strftime("%B")
+    return [
+        f"Data: {Path(workbook.data.source).name}, seen as of "
+        f"{workbook.as_of:%Y-%m-%d %H:%M} UTC.",
+        f"Fiscal year starts in {start}; quarters are cut at midnight {cal.timezone}.",
+        f"Quarters shown: {workbook.first.label} to {workbook.quarter.label}.",
+    ]

@@ -1,0 +1,61 @@
+"""Shared fixtures: tiny canonical data folders written from Python literals."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from alignment_lib.schema import LEADS, OPPORTUNITIES, TARGETS
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample"
+
+
+def write_table(folder: Path, name: str, columns: list[str], rows: list[dict[str, str]]) -> Path:
+    path = folder / f"{name}.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c, "") for c in columns})
+    return path
+
+
+def lead(**values: str) -> dict[str, str]:
+    return {"lead_id": "L1", "created_at": "2026-01-05T09:00:00Z", "channel": "Webinar", **values}
+
+
+def opp(**values: str) -> dict[str, str]:
+    return {"opportunity_id": "O1", "created_at": "2026-01-10T09:00:00Z", "source": "marketing",
+            "stage": "Discovery", **values}
+
+
+@pytest.fixture
+def make_data(tmp_path: Path) -> Callable[..., Path]:
+    """Write a data folder; each table defaults to one valid row."""
+
+    def make(
+        leads: list[dict[str, str]] | None = None,
+        opportunities: list[dict[str, str]] | None = None,
+        targets: list[dict[str, str]] | None = None,
+        skip: tuple[str, ...] = (),
+    ) -> Path:
+        folder = tmp_path / "data"
+        folder.mkdir(exist_ok=True)
+        tables = {
+            LEADS: leads if leads is not None else [lead()],
+            OPPORTUNITIES: opportunities if opportunities is not None else [opp()],
+            TARGETS: targets if targets is not None else [
+                {"fiscal_quarter": "FY2026-Q1", "metric": "bookings", "team": "shared",
+                 "value": "1000"}
+            ],
+        }
+        for table, rows in tables.items():
+            if table.name not in skip:
+                write_table(folder, table.name, table.column_names, rows)
+        return folder
+
+    return make

@@ -1,0 +1,61 @@
+"""As-of: events after the as-of instant are invisible."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from alignment_lib import FiscalCalendar, ParameterError, load_funnel, parse_as_of
+from tests.conftest import lead, opp
+
+
+@pytest.fixture
+def data(make_data):
+    leads = [
+        lead(lead_id="L1", created_at="2026-01-05T09:00:00Z", mql_at="2026-01-06T09:00:00Z",
+             rejected_at="2026-04-02T09:00:00Z", rejection_reason="Not a fit",
+             opportunity_id="O2"),
+        lead(lead_id="L2", created_at="2026-04-05T09:00:00Z"),
+    ]
+    opps = [
+        opp(opportunity_id="O1", created_at="2026-01-10T09:00:00Z", amount="100",
+            closed_at="2026-04-10T09:00:00Z", outcome="won", stage="Closed Won"),
+        opp(opportunity_id="O2", created_at="2026-04-10T09:00:00Z", amount="50"),
+    ]
+    return load_funnel(make_data(leads=leads, opportunities=opps))
+
+
+def test_as_of_hides_later_creations_closes_and_handoffs(data) -> None:
+    past = data.at("2026-03-31")
+    o = past.opportunities.collect()
+    assert o["opportunity_id"].to_list() == ["O1"]
+    assert o.select("closed_at", "outcome", "stage").row(0) == (None, None, "Open")
+    ld = past.leads.collect()
+    assert ld["lead_id"].to_list() == ["L1"]
+    assert ld.select("rejected_at", "rejection_reason", "opportunity_id").row(0) == (
+        None, None, None)
+    assert ld["mql_at"].to_list() == [dt.datetime(2026, 1, 6, 9, tzinfo=dt.UTC)]
+
+
+def test_as_of_cannot_move_later_than_the_data(data) -> None:
+    past = data.at("2026-03-31")
+    with pytest.raises(ParameterError, match="later than"):
+        past.at("2026-06-30")
+
+
+def test_as_of_is_monotone(data) -> None:
+    counts = [
+        data.at(day).opportunities.select(pl.col("closed_at").count()).collect().item()
+        for day in ("2026-01-01", "2026-03-31", "2026-04-10", "2026-12-31")
+    ]
+    assert counts == sorted(counts) == [0, 0, 1, 1]
+
+
+def test_as_of_date_means_end_of_local_day() -> None:
+    ny = FiscalCalendar(1, "America/New_York")
+    assert parse_as_of("2026-09-30", ny) == dt.datetime(2026, 10, 1, 3, 59, 59, 999999,
+                                                        tzinfo=dt.UTC)
+    with pytest.raises(ParameterError, match="2026-09-30"):
+        parse_as_of("last tuesday", ny)

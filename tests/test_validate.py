@@ -1,0 +1,158 @@
+"""Every malformed-input case of the data model gives a precise, actionable error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from alignment_lib import DataValidationError, SourceError, load_funnel
+from alignment_lib.schema import LEADS, OPPORTUNITIES
+from tests.conftest import lead, opp, write_table
+
+
+def problems_of(folder: Path) -> list:
+    with pytest.raises(DataValidationError) as info:
+        load_funnel(folder)
+    return info.value.problems
+
+
+def only(problems: list, rule: str):
+    hits = [p for p in problems if p.rule == rule]
+    assert len(hits) == 1, [p.rule for p in problems]
+    return hits[0]
+
+
+def test_valid_folder_loads(make_data) -> None:
+    data = load_funnel(make_data())
+    assert data.leads.collect().height == 1
+    assert data.opportunities.collect_schema() == OPPORTUNITIES.polars_schema
+    assert not data.has_stage_history
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="does not exist"):
+        load_funnel(tmp_path / "nope")
+
+
+def test_missing_file(make_data) -> None:
+    with pytest.raises(SourceError) as info:
+        load_funnel(make_data(skip=("opportunities",)))
+    assert "opportunities table (opportunities.csv or opportunities.parquet)" in str(info.value)
+    assert "fix:" in str(info.value)
+
+
+def test_missing_column(make_data) -> None:
+    folder = make_data()
+    write_table(folder, "leads", [c for c in LEADS.column_names if c != "mql_at"], [lead()])
+    p = only(problems_of(folder), "missing_column")
+    assert (p.column, Path(p.file).name) == ("mql_at", "leads.csv")
+    assert "may be left empty" in p.fix
+
+
+def test_wrong_type(make_data) -> None:
+    rows = [opp(opportunity_id="O1", amount="12500"), opp(opportunity_id="O2", amount="$12,500")]
+    p = only(problems_of(make_data(opportunities=rows)), "unparseable_type")
+    assert (p.column, p.rows, p.n_rows) == ("amount", (2,), 1)
+    assert "'$12,500'" in p.message
+
+
+def test_unparseable_date(make_data) -> None:
+    rows = [lead(lead_id="L1"), lead(lead_id="L2", mql_at="31/01/2026"),
+            lead(lead_id="L3", mql_at="2026-02-30")]
+    p = only(problems_of(make_data(leads=rows)), "unparseable_date")
+    assert (p.column, p.rows) == ("mql_at", (2, 3))
+    assert "2026-03-31T17:45:00Z" in p.message
+
+
+def test_duplicate_id(make_data) -> None:
+    rows = [opp(), opp(), opp(opportunity_id="O2")]
+    p = only(problems_of(make_data(opportunities=rows)), "duplicate_id")
+    assert (p.column, p.rows, p.n_rows) == ("opportunity_id", (1, 2), 2)
+
+
+def test_closed_before_created(make_data) -> None:
+    rows = [opp(closed_at="2026-01-09T09:00:00Z", outcome="lost")]
+    p = only(problems_of(make_data(opportunities=rows)), "closed_before_created")
+    assert (p.column, p.rows) == ("closed_at", (1,))
+
+
+def test_won_without_amount(make_data) -> None:
+    rows = [opp(closed_at="2026-02-01T09:00:00Z", outcome="won")]
+    p = only(problems_of(make_data(opportunities=rows)), "won_without_amount")
+    assert p.column == "amount"
+    assert "bookings would be understated" in p.message
+
+
+def test_negative_amount(make_data) -> None:
+    p = only(problems_of(make_data(opportunities=[opp(amount="-100")])), "negative_amount")
+    assert (p.column, p.rows) == ("amount", (1,))
+
+
+def test_unknown_source_value(make_data) -> None:
+    rows = [opp(opportunity_id="O1", source="Marketing"), opp(opportunity_id="O2", source="events")]
+    p = only(problems_of(make_data(opportunities=rows)), "unknown_value")
+    # Case and surrounding spaces are forgiven; an unknown word is not.
+    assert (p.column, p.rows) == ("source", (2,))
+    assert "marketing, sales, partner" in p.fix
+
+
+def test_every_problem_is_reported_at_once(make_data) -> None:
+    rows = [opp(opportunity_id="O1", amount="-1", source="x"), opp(opportunity_id="O1")]
+    rules = {p.rule for p in problems_of(make_data(opportunities=rows))}
+    assert {"negative_amount", "unknown_value", "duplicate_id"} <= rules
+
+
+def test_message_names_file_column_rows_and_fix(make_data) -> None:
+    with pytest.raises(DataValidationError) as info:
+        load_funnel(make_data(opportunities=[opp(amount="-100")]))
+    text = str(info.value)
+    assert "opportunities.csv, column 'amount': is negative" in text
+    assert "(row 1)" in text and "fix:" in text
+
+
+def test_timestamps_with_offsets_and_naive_values(make_data, tmp_path: Path) -> None:
+    from alignment_lib import FiscalCalendar
+
+    rows = [lead(lead_id="L1", created_at="2026-03-01T10:00:00+02:00"),
+            lead(lead_id="L2", created_at="2026-03-01 10:00:00")]
+    data = load_funnel(make_data(leads=rows), calendar=FiscalCalendar(1, "America/New_York"))
+    got = data.leads.sort("lead_id").select(pl.col("created_at").dt.to_string("%Y-%m-%d %H:%M"))
+    assert got.collect().to_series().to_list() == ["2026-03-01 08:00", "2026-03-01 15:00"]
+
+
+def test_parquet_source(make_data, tmp_path: Path) -> None:
+    folder = make_data()
+    frame = pl.read_csv(folder / "opportunities.csv", infer_schema=False)
+    (folder / "opportunities.csv").unlink()
+    frame.with_columns(pl.lit(-5.0).alias("amount")).write_parquet(folder / "opportunities.parquet")
+    p = only(problems_of(folder), "negative_amount")
+    assert p.file.endswith("opportunities.parquet")
+
+
+def test_both_csv_and_parquet_is_ambiguous(make_data) -> None:
+    folder = make_data()
+    pl.read_csv(folder / "targets.csv").write_parquet(folder / "targets.parquet")
+    with pytest.raises(SourceError, match="both targets.csv and targets.parquet"):
+        load_funnel(folder)
+
+
+def test_ragged_csv_is_a_source_error(make_data) -> None:
+    folder = make_data()
+    with (folder / "targets.csv").open("a") as fh:
+        fh.write("FY2026-Q2,bookings,shared,5,extra,fields\n")
+    with pytest.raises(SourceError, match="targets.csv"):
+        load_funnel(folder)
+
+
+def test_stage_history_must_reference_known_opportunities(make_data) -> None:
+    from alignment_lib.schema import STAGE_HISTORY
+
+    folder = make_data()
+    write_table(folder, "stage_history", STAGE_HISTORY.column_names, [
+        {"opportunity_id": "O1", "changed_at": "2026-01-10T09:00:00Z", "stage": "Discovery"},
+        {"opportunity_id": "O9", "changed_at": "2026-01-11T09:00:00Z", "stage": "Discovery"},
+    ])
+    p = only(problems_of(folder), "unknown_reference")
+    assert (p.file.endswith("stage_history.csv"), p.rows) == (True, (2,))
