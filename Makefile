@@ -36,16 +36,15 @@ report: $(VENV)/.runtime ## render the sample's latest complete quarter into rep
 	$(BIN)/alignment report --quarter $(QUARTER) --data $(DATA) --out $(OUT)
 
 test: $(VENV)/.dev ## run the whole suite: unit tests, notebook tests (nbval), browser tests, lint
-	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
+	$(BIN)/ruff check alignment_lib tests notebooks
 	$(BIN)/python -m pytest
-	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider tests/notebooks
 
 lint: $(VENV)/.dev ## ruff lint and format check
-	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
-	$(BIN)/ruff format --check alignment_lib tests notebooks benchmarks
+	$(BIN)/ruff check alignment_lib tests notebooks
+	$(BIN)/ruff format --check alignment_lib tests notebooks
 
 format: $(VENV)/.dev ## format the code with ruff
-	$(BIN)/ruff format alignment_lib tests notebooks benchmarks
+	$(BIN)/ruff format alignment_lib tests notebooks
 
 lab: $(VENV)/.lab ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
@@ -54,7 +53,7 @@ sample: $(VENV)/.runtime ## regenerate data/sample from the seeded generator
 	$(BIN)/alignment sample --out data/sample
 
 nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
-	$(BIN)/python -m alignment_lib.testing.nbval_refresh
+	$(BIN)/python tests/refresh_notebooks.py
 
 clean: ## remove the virtual environment and rendered reports
 	rm -rf $(VENV) $(OUT)/FY* $(OUT)/.tmp-* $(OUT)/.failed

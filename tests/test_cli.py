@@ -1,0 +1,71 @@
+"""The `alignment` command: exit codes, messages, and nothing written from bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from alignment_lib.cli import main
+from tests.conftest import opp
+
+
+def test_validate_sample_is_valid(capsys) -> None:
+    assert main(["validate"]) == 0
+    assert "valid (" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("opportunities", "rule_text"),
+    [
+        ([opp(amount="-100")], "column 'amount': is negative"),
+        ([opp(source="events")], "column 'source': has values outside the allowed set"),
+        ([opp(), opp()], "column 'opportunity_id': has duplicate ids"),
+        ([opp(closed_at="2026-01-01T00:00:00Z", outcome="lost")], "is earlier than created_at"),
+        ([opp(closed_at="2026-02-01T00:00:00Z", outcome="won")], "is empty on won deals"),
+        ([opp(created_at="yesterday")], "column 'created_at': has values that are not ISO 8601"),
+        ([opp(amount="12k")], "column 'amount': has values that are not plain numbers"),
+    ],
+)
+def test_report_on_bad_data_exits_3_and_writes_nothing(
+    make_data, tmp_path: Path, capsys, opportunities, rule_text
+) -> None:
+    out = tmp_path / "reports"
+    code = main(["report", "--data", str(make_data(opportunities=opportunities)),
+                 "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert rule_text in err and "opportunities.csv" in err and "fix:" in err
+    assert not out.exists()
+
+
+def test_missing_table_exits_2(make_data, tmp_path: Path, capsys) -> None:
+    code = main(["report", "--data", str(make_data(skip=("leads",))), "--out", str(tmp_path)])
+    assert code == 2
+    assert "no leads table (leads.csv or leads.parquet)" in capsys.readouterr().err
+
+
+def test_bad_quarter_and_unknown_parameter_exit_4(tmp_path: Path, capsys) -> None:
+    assert main(["report", "--quarter", "2026Q3", "--out", str(tmp_path)]) == 4
+    assert "FY2026-Q3" in capsys.readouterr().err
+    params = tmp_path / "p.yaml"
+    params.write_text("histroy_quarters: 4\n")
+    assert main(["report", "--params", str(params), "--out", str(tmp_path)]) == 4
+    err = capsys.readouterr().err
+    assert "unknown parameter histroy_quarters" in err and "history_quarters" in err
+    params.write_text("history_quarters: four\n")
+    assert main(["report", "--params", str(params), "--out", str(tmp_path)]) == 4
+    assert "must be int" in capsys.readouterr().err
+    assert not any(tmp_path.glob("FY*"))
+
+
+def test_console_script_exit_code(make_data) -> None:
+    folder = make_data(opportunities=[opp(amount="-1")])
+    done = subprocess.run(
+        [sys.executable, "-m", "alignment_lib.cli", "validate", "--data", str(folder)],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 3
+    assert "Traceback" not in done.stderr and "negative" in done.stderr

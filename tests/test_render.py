@@ -1,0 +1,70 @@
+"""End to end: the sample report renders, is safe to re-run, and a failure changes nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from alignment_lib import RenderError
+from alignment_lib.cli import main
+from alignment_lib.render import NOTEBOOK_DIR, render_report
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    assert main(["report", "--out", str(out)]) == 0
+    return out
+
+
+def test_sample_report_bundle(rendered: Path) -> None:
+    folder = rendered / "FY2026-Q3"
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "analyst/pipeline_vs_closes.html",
+        "notebooks/pipeline_vs_closes.ipynb",
+        "pipeline_vs_closes.html",
+    ]
+    assert not list(rendered.glob(".tmp-*")) and not (rendered / ".failed").exists()
+
+
+def test_executive_page_is_offline_and_codeless(rendered: Path) -> None:
+    page = (rendered / "FY2026-Q3" / "pipeline_vs_closes.html").read_text()
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']?https?://", page)
+    assert "open_workbook" not in page and "import alignment_lib" not in page
+    assert "injected-parameters" not in page and "An Exception was encountered" not in page
+    assert "Bookings in FY2026-Q3 were" in page
+    analyst = (rendered / "FY2026-Q3" / "analyst" / "pipeline_vs_closes.html").read_text()
+    assert "open_workbook" in analyst
+
+
+def test_executed_notebook_got_the_resolved_parameters(rendered: Path) -> None:
+    nb = json.loads((rendered / "FY2026-Q3" / "notebooks" / "pipeline_vs_closes.ipynb").read_text())
+    params = nb["metadata"]["papermill"]["parameters"]
+    assert params["quarter"] == "FY2026-Q3"
+    assert Path(params["data_dir"]).is_absolute()
+
+
+def test_failed_render_leaves_previous_report_untouched(rendered: Path, tmp_path: Path) -> None:
+    before = {p: p.read_bytes() for p in (rendered / "FY2026-Q3").rglob("*") if p.is_file()}
+    broken = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, broken)
+    nb = json.loads((broken / "pipeline_vs_closes.ipynb").read_text())
+    nb["cells"][4]["source"] = "raise RuntimeError('boom in the middle')"
+    (broken / "pipeline_vs_closes.ipynb").write_text(json.dumps(nb))
+    with pytest.raises(RenderError) as info:
+        render_report(quarter="FY2026-Q3", parameters={"quarter": "FY2026-Q3"},
+                      out_dir=rendered, notebook_dir=broken)
+    message = str(info.value)
+    assert "workbook 'pipeline_vs_closes' failed in cell" in message
+    assert "RuntimeError: boom in the middle" in message
+    after = {p: p.read_bytes() for p in (rendered / "FY2026-Q3").rglob("*") if p.is_file()}
+    assert after == before
+    kept = rendered / ".failed" / "FY2026-Q3" / "notebooks" / "pipeline_vs_closes.ipynb"
+    assert "boom in the middle" in kept.read_text()
+    shutil.rmtree(rendered / ".failed")
