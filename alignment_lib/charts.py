@@ -41,11 +41,18 @@ def chart_pipeline_vs_bookings(
     house colours; ``report_quarter`` (a label) is outlined in both panels.
     """
     data = _collect(frame).with_columns(
-        pl.col("source").replace_strict(SOURCE_LABELS, default=pl.col("source")).alias("source_label"),
-        pl.col("source").replace_strict({s: i for i, s in enumerate(OPPORTUNITY_SOURCES)},
-                                        default=len(OPPORTUNITY_SOURCES)).alias("stack_order"),
+        pl.col("source")
+        .replace_strict(SOURCE_LABELS, default=pl.col("source"))
+        .alias("source_label"),
+        pl.col("source")
+        .replace_strict(
+            {s: i for i, s in enumerate(OPPORTUNITY_SOURCES)}, default=len(OPPORTUNITY_SOURCES)
+        )
+        .alias("stack_order"),
     )
-    quarters = data.select(pl.col("fiscal_quarter").unique(maintain_order=True)).to_series().to_list()
+    quarters = (
+        data.select(pl.col("fiscal_quarter").unique(maintain_order=True)).to_series().to_list()
+    )
     color = alt.Color(
         "source:N",
         scale=source_color_scale(),

@@ -16,25 +16,38 @@ from alignment_lib.exceptions import AlignmentError, ParameterError
 
 __all__ = ["main"]
 
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alignment", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def data_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data", default=None,
-                       help="data folder (default: 'sample', the bundled sample data)")
-        p.add_argument("--fiscal-year-start", type=int, default=None, metavar="MONTH",
-                       help="month the fiscal year starts, 1-12 (default 1)")
+        p.add_argument(
+            "--data", default=None, help="data folder (default: 'sample', the bundled sample data)"
+        )
+        p.add_argument(
+            "--fiscal-year-start",
+            type=int,
+            default=None,
+            metavar="MONTH",
+            help="month the fiscal year starts, 1-12 (default 1)",
+        )
         p.add_argument("--timezone", default=None, help="reporting time zone (default UTC)")
 
     report = sub.add_parser("report", help="render a quarter's report bundle")
-    report.add_argument("--quarter", default=None,
-                        help="fiscal quarter, e.g. FY2026-Q3, or 'latest' (default)")
+    report.add_argument(
+        "--quarter", default=None, help="fiscal quarter, e.g. FY2026-Q3, or 'latest' (default)"
+    )
     data_options(report)
     report.add_argument("--as-of", default=None, help="as-of date (default: end of quarter)")
-    report.add_argument("--params", type=Path, default=None, metavar="FILE.yaml",
-                        help="YAML file of workbook parameters (command-line options win)")
+    report.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        metavar="FILE.yaml",
+        help="YAML file of workbook parameters (command-line options win)",
+    )
     report.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
 
     validate = sub.add_parser("validate", help="check a data folder against the data model")
@@ -64,8 +77,13 @@ def _read_params(path: Path | None) -> dict[str, Any]:
 
 def _merge(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
     """Parameters by precedence: defaults < parameter file < options given on the line."""
-    values = {"quarter": "latest", "data_dir": "sample", "fiscal_year_start_month": 1,
-              "timezone": "UTC", **base}
+    values = {
+        "quarter": "latest",
+        "data_dir": "sample",
+        "fiscal_year_start_month": 1,
+        "timezone": "UTC",
+        **base,
+    }
     given = {
         "quarter": getattr(args, "quarter", None),
         "data_dir": args.data,
@@ -88,16 +106,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(values["data_dir"]).resolve()
     # Validate the data before any workbook runs: bad input never reaches a page.
     data = load_funnel(data_dir, calendar=calendar)
-    quarter = (latest_complete_quarter(data) if values["quarter"] == "latest"
-               else FiscalQuarter.parse(values["quarter"]))
+    quarter = (
+        latest_complete_quarter(data)
+        if values["quarter"] == "latest"
+        else FiscalQuarter.parse(values["quarter"])
+    )
     values.update(quarter=quarter.label, data_dir=str(data_dir))
     print(f"rendering {quarter.label} from {data_dir}", file=sys.stderr)
     result = render_report(
-        quarter=quarter.label, parameters=values, out_dir=args.out,
+        quarter=quarter.label,
+        parameters=values,
+        out_dir=args.out,
         progress=lambda msg: print(f"  {msg}", file=sys.stderr),
     )
-    for name, path in result.executive.items():
-        print(f"  {name}: analyst page {result.analyst[name]}", file=sys.stderr)
+    for name, page in result.analyst.items():
+        print(f"  {name}: analyst page {page}", file=sys.stderr)
     print(next(iter(result.executive.values())))
     return 0
 
@@ -112,12 +135,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     values = _merge(args, {})
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
     data = load_funnel(resolve_data_dir(values["data_dir"]), calendar=calendar)
-    counts = pl.concat([
-        data.leads.select(pl.len().alias("leads")),
-        data.opportunities.select(pl.len().alias("opportunities")),
-        data.stage_history.select(pl.len().alias("stage_history")),
-        data.targets.select(pl.len().alias("targets")),
-    ], how="horizontal").collect().row(0, named=True)
+    counts = (
+        pl.concat(
+            [
+                data.leads.select(pl.len().alias("leads")),
+                data.opportunities.select(pl.len().alias("opportunities")),
+                data.stage_history.select(pl.len().alias("stage_history")),
+                data.targets.select(pl.len().alias("targets")),
+            ],
+            how="horizontal",
+        )
+        .collect()
+        .row(0, named=True)
+    )
     print(f"{data.source}: valid ({', '.join(f'{v:,} {k}' for k, v in counts.items())})")
     return 0
 

@@ -114,7 +114,9 @@ class FiscalCalendar:
         Integers sort and subtract correctly: the lag between two quarters is the
         difference of their indexes.
         """
-        shifted = day.dt.year().cast(pl.Int32) * 12 + day.dt.month().cast(pl.Int32) - self.start_month
+        shifted = (
+            day.dt.year().cast(pl.Int32) * 12 + day.dt.month().cast(pl.Int32) - self.start_month
+        )
         start_year = shifted // 12
         year = start_year + (0 if self.start_month == 1 else 1)
         return year * 4 + (shifted % 12) // 3

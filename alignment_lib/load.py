@@ -66,14 +66,24 @@ class FunnelData:
                     pl.col("expected_close_date").last().alias("_ecd"),
                 )
             )
-            opps = opps.join(last, on="opportunity_id", how="left").with_columns(
-                pl.when(closed_later).then(pl.col("_stage").fill_null("Open"))
-                .otherwise(pl.col("stage")).alias("stage"),
-                pl.when(closed_later & pl.col("_stage").is_not_null()).then(pl.col("_amount"))
-                .otherwise(pl.col("amount")).alias("amount"),
-                pl.when(closed_later & pl.col("_stage").is_not_null()).then(pl.col("_ecd"))
-                .otherwise(pl.col("expected_close_date")).alias("expected_close_date"),
-            ).drop("_stage", "_amount", "_ecd")
+            opps = (
+                opps.join(last, on="opportunity_id", how="left")
+                .with_columns(
+                    pl.when(closed_later)
+                    .then(pl.col("_stage").fill_null("Open"))
+                    .otherwise(pl.col("stage"))
+                    .alias("stage"),
+                    pl.when(closed_later & pl.col("_stage").is_not_null())
+                    .then(pl.col("_amount"))
+                    .otherwise(pl.col("amount"))
+                    .alias("amount"),
+                    pl.when(closed_later & pl.col("_stage").is_not_null())
+                    .then(pl.col("_ecd"))
+                    .otherwise(pl.col("expected_close_date"))
+                    .alias("expected_close_date"),
+                )
+                .drop("_stage", "_amount", "_ecd")
+            )
         else:
             opps = opps.with_columns(
                 pl.when(closed_later).then(pl.lit("Open")).otherwise(pl.col("stage")).alias("stage")
@@ -89,11 +99,14 @@ class FunnelData:
                 pl.when(pl.col(n) > c).then(None).otherwise(pl.col(n)).alias(n) for n in events
             )
             .with_columns(
-                pl.when(pl.col("rejected_at").is_null()).then(None)
-                .otherwise(pl.col("rejection_reason")).alias("rejection_reason"),
+                pl.when(pl.col("rejected_at").is_null())
+                .then(None)
+                .otherwise(pl.col("rejection_reason"))
+                .alias("rejection_reason"),
             )
-            .join(opps.select("opportunity_id", _seen=pl.lit(True)), on="opportunity_id",
-                  how="left")
+            .join(
+                opps.select("opportunity_id", _seen=pl.lit(True)), on="opportunity_id", how="left"
+            )
             .with_columns(
                 pl.when(pl.col("_seen")).then(pl.col("opportunity_id")).alias("opportunity_id")
             )
@@ -113,7 +126,9 @@ def parse_as_of(value: dt.datetime | dt.date | str, calendar: FiscalCalendar) ->
     if isinstance(value, str):
         text = value.strip()
         try:
-            value = dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
+            value = (
+                dt.datetime.fromisoformat(text) if len(text) > 10 else dt.date.fromisoformat(text)
+            )
         except ValueError as exc:
             raise ParameterError(
                 f"as-of {text!r} is not a date or date-time; use e.g. 2026-09-30 "

@@ -38,9 +38,12 @@ def escape_markdown(text: str) -> str:
     return escaped
 
 
-def _amount(frame: pl.DataFrame, quarter: FiscalQuarter, measure: str,
-            source: str | None = None) -> float:
-    rows = frame.filter((pl.col("fiscal_quarter") == quarter.label) & (pl.col("measure") == measure))
+def _amount(
+    frame: pl.DataFrame, quarter: FiscalQuarter, measure: str, source: str | None = None
+) -> float:
+    rows = frame.filter(
+        (pl.col("fiscal_quarter") == quarter.label) & (pl.col("measure") == measure)
+    )
     if source is not None:
         rows = rows.filter(pl.col("source") == source)
     return float(rows["amount"].sum())

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import papermill as pm
+from jupyter_client.manager import AsyncKernelManager
 
 from alignment_lib.exceptions import ParameterError, RenderError
 
@@ -29,8 +30,12 @@ WORKBOOKS: dict[str, str] = {
     "pipeline_vs_closes": "Pipeline vs closes",
 }
 
-_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,),
-                                       "bool": (bool,)}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ def check_parameters(notebook: Path, values: Mapping[str, Any]) -> dict[str, Any
         allowed = _TYPES.get(expected.split(" ")[0])
         if allowed is None:
             continue
-        if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
+        if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
             raise ParameterError(
                 f"parameter {name} of {notebook.name} must be {expected}, got "
                 f"{type(value).__name__} {value!r}"
@@ -119,10 +124,18 @@ def render_report(
                 progress(f"running {name}")
             executed = staging / "notebooks" / f"{name}.ipynb"
             _execute(paths[name], executed, values, notebook_dir, name)
-            export_html(executed, staging / f"{name}.html", variant="executive",
-                        title=f"{title} · {quarter}")
-            export_html(executed, staging / "analyst" / f"{name}.html", variant="analyst",
-                        title=f"{title} · {quarter} (analyst)")
+            export_html(
+                executed,
+                staging / f"{name}.html",
+                variant="executive",
+                title=f"{title} · {quarter}",
+            )
+            export_html(
+                executed,
+                staging / "analyst" / f"{name}.html",
+                variant="analyst",
+                title=f"{title} · {quarter} (analyst)",
+            )
             result.executive[name] = result.folder / f"{name}.html"
             result.analyst[name] = result.folder / "analyst" / f"{name}.html"
             result.notebooks[name] = result.folder / "notebooks" / f"{name}.ipynb"
@@ -136,11 +149,24 @@ def render_report(
     return result
 
 
+class _LocalKernelManager(AsyncKernelManager):
+    """Kernels talk over local IPC sockets, not plaintext TCP on loopback."""
+
+    transport = "ipc"  # type: ignore[assignment]
+
+
 def _execute(source: Path, target: Path, values: dict[str, Any], cwd: Path, name: str) -> None:
     try:
         pm.execute_notebook(
-            str(source), str(target), parameters=values, kernel_name="python3",
-            cwd=str(cwd), progress_bar=False, log_output=False, execution_timeout=900,
+            str(source),
+            str(target),
+            parameters=values,
+            kernel_name="python3",
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=900,
+            kernel_manager_class=_LocalKernelManager,
         )
     except pm.PapermillExecutionError as exc:
         first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""

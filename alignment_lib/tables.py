@@ -19,7 +19,9 @@ _MEASURES = {"pipeline_created": "Pipeline created", "bookings": "Bookings"}
 
 
 def table_pipeline_vs_bookings(
-    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "pipeline-vs-bookings",
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "pipeline-vs-bookings",
     currency: str = "USD",
 ) -> gt.GT:
     """One row per quarter: pipeline created and bookings by source, totals, marketing share.
@@ -29,8 +31,12 @@ def table_pipeline_vs_bookings(
     long = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     wide = (
         long.with_columns(key=pl.col("measure") + "__" + pl.col("source"))
-        .pivot("key", index=["quarter_index", "fiscal_quarter"], values="amount",
-               aggregate_function="sum")
+        .pivot(
+            "key",
+            index=["quarter_index", "fiscal_quarter"],
+            values="amount",
+            aggregate_function="sum",
+        )
         .sort("quarter_index")
     )
     columns: dict[str, list[str]] = {}
@@ -45,20 +51,26 @@ def table_pipeline_vs_bookings(
         pl.when(pl.col("bookings__total") > 0)
         .then(pl.col("bookings__marketing") / pl.col("bookings__total"))
         .alias("marketing_share")
-    ).select("fiscal_quarter", *columns["pipeline_created"], *columns["bookings"],
-             "marketing_share")
+    ).select(
+        "fiscal_quarter", *columns["pipeline_created"], *columns["bookings"], "marketing_share"
+    )
     labels = {"fiscal_quarter": "Quarter", "marketing_share": "Marketing share of bookings"}
-    for measure, keys in columns.items():
+    for keys in columns.values():
         for k in keys:
             source = k.split("__")[1]
             labels[k] = "Total" if source == "total" else SOURCE_LABELS[source].split("-")[0]
     table = (
         gt.GT(wide, id=table_id)
-        .tab_header(title="Pipeline created and bookings by quarter",
-                    subtitle="Amounts by source; pipeline by creation quarter, bookings by close quarter")
+        .tab_header(
+            title="Pipeline created and bookings by quarter",
+            subtitle="Amounts by source; pipeline by creation quarter, bookings by close quarter",
+        )
         .cols_label(**labels)
-        .fmt_currency(columns=[*columns["pipeline_created"], *columns["bookings"]],
-                      currency=currency, decimals=0)
+        .fmt_currency(
+            columns=[*columns["pipeline_created"], *columns["bookings"]],
+            currency=currency,
+            decimals=0,
+        )
         .fmt_percent(columns="marketing_share", decimals=0)
         .sub_missing(columns="marketing_share", missing_text="–")
     )

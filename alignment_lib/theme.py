@@ -38,16 +38,40 @@ def _theme() -> alt.theme.ThemeConfig:
         "config": {
             "font": FONT,
             "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 220},
-            "title": {"anchor": "start", "fontSize": 15, "fontWeight": 600, "subtitleColor": NEUTRAL,
-                      "subtitleFontSize": 12, "offset": 10},
-            "axis": {"labelFontSize": 11, "titleFontSize": 12, "titleColor": NEUTRAL,
-                     "labelColor": "#333333", "gridColor": "#E6E6E6", "domainColor": "#BBBBBB",
-                     "tickColor": "#BBBBBB"},
+            "title": {
+                "anchor": "start",
+                "fontSize": 15,
+                "fontWeight": 600,
+                "subtitleColor": NEUTRAL,
+                "subtitleFontSize": 12,
+                "offset": 10,
+            },
+            "axis": {
+                "labelFontSize": 11,
+                "titleFontSize": 12,
+                "titleColor": NEUTRAL,
+                "labelColor": "#333333",
+                "gridColor": "#E6E6E6",
+                "domainColor": "#BBBBBB",
+                "tickColor": "#BBBBBB",
+            },
             "axisX": {"labelAngle": 0, "grid": False},
-            "legend": {"orient": "top", "labelFontSize": 12, "titleFontSize": 12,
-                       "symbolType": "square"},
-            "range": {"category": [*SOURCE_COLORS.values(), "#56B4E9", "#D55E00", "#CC79A7",
-                                   "#F0E442", NEUTRAL]},
+            "legend": {
+                "orient": "top",
+                "labelFontSize": 12,
+                "titleFontSize": 12,
+                "symbolType": "square",
+            },
+            "range": {
+                "category": [
+                    *SOURCE_COLORS.values(),
+                    "#56B4E9",
+                    "#D55E00",
+                    "#CC79A7",
+                    "#F0E442",
+                    NEUTRAL,
+                ]
+            },
             "bar": {"cornerRadiusTopLeft": 1, "cornerRadiusTopRight": 1},
         }
     }

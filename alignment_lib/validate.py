@@ -28,7 +28,7 @@ from alignment_lib.schema import (
 )
 from alignment_lib.sources import RawTable
 
-__all__ = ["parse_column", "validate_table", "validate_references"]
+__all__ = ["parse_column", "validate_references", "validate_table"]
 
 ROW = "__row"
 _SHOW_ROWS = 5
@@ -79,14 +79,20 @@ def parse_column(column: Column, raw_dtype: pl.DataType, calendar: FiscalCalenda
     if kind == "timestamp":
         if isinstance(raw_dtype, pl.Datetime):
             if raw_dtype.time_zone is None:
-                return col.dt.replace_time_zone(
-                    calendar.timezone, ambiguous="earliest", non_existent="null"
-                ).dt.convert_time_zone("UTC").cast(TIMESTAMP)
+                return (
+                    col.dt.replace_time_zone(
+                        calendar.timezone, ambiguous="earliest", non_existent="null"
+                    )
+                    .dt.convert_time_zone("UTC")
+                    .cast(TIMESTAMP)
+                )
             return col.dt.convert_time_zone("UTC").cast(TIMESTAMP)
         if raw_dtype == pl.Date:
-            return col.cast(pl.Datetime("us")).dt.replace_time_zone(
-                calendar.timezone, non_existent="null"
-            ).dt.convert_time_zone("UTC")
+            return (
+                col.cast(pl.Datetime("us"))
+                .dt.replace_time_zone(calendar.timezone, non_existent="null")
+                .dt.convert_time_zone("UTC")
+            )
         return _parse_timestamp_text(_clean_text(col.cast(pl.String)), calendar.timezone)
     if kind == "date":
         if raw_dtype == pl.Date:
@@ -136,46 +142,65 @@ def _column_rules(table: Table, raw: RawTable, calendar: FiscalCalendar) -> list
         stored_text = stored.cast(pl.String).str.strip_chars()
         present = stored.is_not_null() & (stored_text.str.len_chars() > 0).fill_null(True)
         if not c.nullable:
-            rules.append(_Rule(
-                c.name, "missing_value", ~present,
-                "is empty but every row needs a value",
-                f"fill in {c.name} for these rows, or remove the rows",
-            ))
+            rules.append(
+                _Rule(
+                    c.name,
+                    "missing_value",
+                    ~present,
+                    "is empty but every row needs a value",
+                    f"fill in {c.name} for these rows, or remove the rows",
+                )
+            )
         kind_label = "date" if c.kind in ("timestamp", "date") else "type"
-        rules.append(_Rule(
-            c.name, f"unparseable_{kind_label}", present & typed.is_null(),
-            f"has values that are not {_EXPECTED[c.kind]}",
-            f"correct the values in {c.name} (or leave them empty where the column allows it)",
-            values=stored_text,
-        ))
-        if c.allowed:
-            rules.append(_Rule(
-                c.name, "unknown_value", typed.is_not_null() & ~typed.is_in(list(c.allowed)),
-                f"has values outside the allowed set ({', '.join(c.allowed)})",
-                f"map each value of {c.name} to one of: {', '.join(c.allowed)}",
+        rules.append(
+            _Rule(
+                c.name,
+                f"unparseable_{kind_label}",
+                present & typed.is_null(),
+                f"has values that are not {_EXPECTED[c.kind]}",
+                f"correct the values in {c.name} (or leave them empty where the column allows it)",
                 values=stored_text,
-            ))
+            )
+        )
+        if c.allowed:
+            rules.append(
+                _Rule(
+                    c.name,
+                    "unknown_value",
+                    typed.is_not_null() & ~typed.is_in(list(c.allowed)),
+                    f"has values outside the allowed set ({', '.join(c.allowed)})",
+                    f"map each value of {c.name} to one of: {', '.join(c.allowed)}",
+                    values=stored_text,
+                )
+            )
     if len(table.key) == 1:
         key = pl.col(table.key[0])
         dup = key.is_not_null() & key.is_duplicated()
     else:
-        dup = pl.all_horizontal(pl.col(k).is_not_null() for k in table.key) & pl.struct(
-            table.key
-        ).is_duplicated()
-    rules.append(_Rule(
-        ", ".join(table.key) if len(table.key) > 1 else table.key[0], "duplicate_id", dup,
-        f"has duplicate {'keys' if len(table.key) > 1 else 'ids'}; each must appear once",
-        "remove the repeated rows (an export joined to a child table repeats parents)",
-        values=pl.concat_str([pl.col(k).cast(pl.String) for k in table.key], separator=" / "),
-    ))
+        dup = (
+            pl.all_horizontal(pl.col(k).is_not_null() for k in table.key)
+            & pl.struct(table.key).is_duplicated()
+        )
+    rules.append(
+        _Rule(
+            ", ".join(table.key) if len(table.key) > 1 else table.key[0],
+            "duplicate_id",
+            dup,
+            f"has duplicate {'keys' if len(table.key) > 1 else 'ids'}; each must appear once",
+            "remove the repeated rows (an export joined to a child table repeats parents)",
+            values=pl.concat_str([pl.col(k).cast(pl.String) for k in table.key], separator=" / "),
+        )
+    )
     return rules + _table_rules(table)
 
 
 def _not_before(later: str, earlier: str, fix: str) -> _Rule:
     return _Rule(
-        later, "before_created" if earlier == "created_at" else "out_of_order",
+        later,
+        "before_created" if earlier == "created_at" else "out_of_order",
         pl.col(later) < pl.col(earlier),
-        f"is earlier than {earlier}", fix,
+        f"is earlier than {earlier}",
+        fix,
         values=pl.col(later).dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
     )
 
@@ -183,59 +208,81 @@ def _not_before(later: str, earlier: str, fix: str) -> _Rule:
 def _table_rules(table: Table) -> list[_Rule]:
     if table is LEADS:
         rules = [
-            _not_before(c, "created_at",
-                        f"check the time zone of {c} and created_at; {c} cannot precede creation")
+            _not_before(
+                c,
+                "created_at",
+                f"check the time zone of {c} and created_at; {c} cannot precede creation",
+            )
             for c in ("mql_at", "accepted_at", "rejected_at", "first_touch_at", "sql_at")
         ]
-        rules.append(_Rule(
-            "rejected_at", "accepted_and_rejected",
-            pl.col("accepted_at").is_not_null() & pl.col("rejected_at").is_not_null(),
-            "is set on leads that also have accepted_at",
-            "keep only the final handoff outcome: accepted_at or rejected_at, not both",
-        ))
+        rules.append(
+            _Rule(
+                "rejected_at",
+                "accepted_and_rejected",
+                pl.col("accepted_at").is_not_null() & pl.col("rejected_at").is_not_null(),
+                "is set on leads that also have accepted_at",
+                "keep only the final handoff outcome: accepted_at or rejected_at, not both",
+            )
+        )
         return rules
     if table is OPPORTUNITIES:
         closed, outcome = pl.col("closed_at").is_not_null(), pl.col("outcome").is_not_null()
         return [
             _Rule(
-                "closed_at", "closed_before_created", pl.col("closed_at") < pl.col("created_at"),
+                "closed_at",
+                "closed_before_created",
+                pl.col("closed_at") < pl.col("created_at"),
                 "is earlier than created_at",
                 "check both dates (a close date entered before the deal existed, or a time-zone "
                 "shift); closed_at must not precede created_at",
                 values=pl.col("closed_at").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
             ),
             _Rule(
-                "outcome", "outcome_without_close", outcome & ~closed,
+                "outcome",
+                "outcome_without_close",
+                outcome & ~closed,
                 "is set (won or lost) but closed_at is empty",
                 "fill in closed_at for closed deals, or clear outcome for open ones",
             ),
             _Rule(
-                "outcome", "close_without_outcome", closed & ~outcome,
+                "outcome",
+                "close_without_outcome",
+                closed & ~outcome,
                 "is empty but closed_at is set",
                 "set outcome to won or lost for closed deals, or clear closed_at for open ones",
             ),
             _Rule(
-                "amount", "won_without_amount",
+                "amount",
+                "won_without_amount",
                 (pl.col("outcome") == "won") & pl.col("amount").is_null(),
                 "is empty on won deals; bookings would be understated",
                 "fill in the amount of every won deal",
             ),
             _Rule(
-                "amount", "negative_amount", pl.col("amount") < 0,
-                "is negative", "amounts must be zero or more; fix the sign or the export",
+                "amount",
+                "negative_amount",
+                pl.col("amount") < 0,
+                "is negative",
+                "amounts must be zero or more; fix the sign or the export",
                 values=pl.col("amount").cast(pl.String),
             ),
         ]
     if table is STAGE_HISTORY:
-        return [_Rule(
-            "amount", "negative_amount", pl.col("amount") < 0,
-            "is negative", "amounts must be zero or more; fix the sign or the export",
-            values=pl.col("amount").cast(pl.String),
-        )]
+        return [
+            _Rule(
+                "amount",
+                "negative_amount",
+                pl.col("amount") < 0,
+                "is negative",
+                "amounts must be zero or more; fix the sign or the export",
+                values=pl.col("amount").cast(pl.String),
+            )
+        ]
     if table is TARGETS:
         return [
             _Rule(
-                "fiscal_quarter", "bad_quarter_label",
+                "fiscal_quarter",
+                "bad_quarter_label",
                 pl.col("fiscal_quarter").is_not_null()
                 & ~pl.col("fiscal_quarter").str.contains(r"^FY\d{4}-Q[1-4]$"),
                 "has values that are not fiscal quarter labels",
@@ -243,8 +290,11 @@ def _table_rules(table: Table) -> list[_Rule]:
                 values=pl.col("fiscal_quarter"),
             ),
             _Rule(
-                "value", "negative_target", pl.col("value") < 0,
-                "is negative", "targets must be zero or more",
+                "value",
+                "negative_target",
+                pl.col("value") < 0,
+                "is negative",
+                "targets must be zero or more",
                 values=pl.col("value").cast(pl.String),
             ),
         ]
@@ -267,7 +317,9 @@ def validate_table(
     if missing:
         return None, [
             Problem(
-                raw.location, c.name, "missing_column",
+                raw.location,
+                c.name,
+                "missing_column",
                 f"is missing (expected columns: {', '.join(table.column_names)})",
                 f"add a {c.name} column ({c.meaning.rstrip('.')}"
                 + ("; it may be left empty" if c.nullable else "")
@@ -304,9 +356,9 @@ def _run_rules(location: str, frame: pl.LazyFrame, rules: Sequence[_Rule]) -> li
             shown = [_show(v) for v in result[f"v{i}"] if v is not None]
             if shown:
                 message += f"; found {', '.join(shown)}"
-        problems.append(Problem(
-            location, r.column, r.rule, message, r.fix, tuple(result[f"r{i}"]), n
-        ))
+        problems.append(
+            Problem(location, r.column, r.rule, message, r.fix, tuple(result[f"r{i}"]), n)
+        )
     return problems
 
 
@@ -314,12 +366,13 @@ def validate_references(
     history: RawTable, history_typed: pl.LazyFrame, opportunities: pl.LazyFrame
 ) -> list[Problem]:
     """stage_history rows must point at an opportunity that exists."""
-    orphans = (
-        history_typed.with_row_index(ROW, offset=1)
-        .join(opportunities.select("opportunity_id"), on="opportunity_id", how="anti")
+    orphans = history_typed.with_row_index(ROW, offset=1).join(
+        opportunities.select("opportunity_id"), on="opportunity_id", how="anti"
     )
     rule = _Rule(
-        "opportunity_id", "unknown_reference", pl.lit(True),
+        "opportunity_id",
+        "unknown_reference",
+        pl.col(ROW).is_not_null(),
         "names opportunities that are not in the opportunities table",
         "export stage history and opportunities at the same time, or drop the orphan rows",
         values=pl.col("opportunity_id"),

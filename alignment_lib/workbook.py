@@ -22,8 +22,14 @@ from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, parse_as_of
 
-__all__ = ["Workbook", "describe_workbook", "latest_complete_quarter", "open_workbook", "resolve_data_dir",
-           "show_findings"]
+__all__ = [
+    "Workbook",
+    "describe_workbook",
+    "latest_complete_quarter",
+    "open_workbook",
+    "resolve_data_dir",
+    "show_findings",
+]
 
 SAMPLE = "sample"
 
@@ -69,8 +75,11 @@ def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
     """
     stamps = [
         data.leads.select(pl.col("created_at").max()),
-        data.opportunities.select(pl.max_horizontal(pl.col("created_at").max(),
-                                                    pl.col("closed_at").max()).alias("created_at")),
+        data.opportunities.select(
+            pl.max_horizontal(pl.col("created_at").max(), pl.col("closed_at").max()).alias(
+                "created_at"
+            )
+        ),
         data.stage_history.select(pl.col("changed_at").max().alias("created_at")),
     ]
     latest = pl.concat(stamps).select(pl.col("created_at").max()).collect().item()
@@ -109,8 +118,7 @@ def open_workbook(
     data = load_funnel(resolve_data_dir(data_dir), calendar=calendar)
     q = latest_complete_quarter(data) if quarter == "latest" else FiscalQuarter.parse(quarter)
     cutoff = (
-        parse_as_of(as_of, calendar) if as_of else
-        parse_as_of(calendar.quarter_end(q), calendar)
+        parse_as_of(as_of, calendar) if as_of else parse_as_of(calendar.quarter_end(q), calendar)
     )
     enable_theme()
     enable_renderer()
@@ -141,8 +149,7 @@ def describe_workbook(workbook: Workbook) -> list[str]:
     cal = workbook.calendar
     start = dt.date(2000, cal.start_month, 1).strftime("%B")
     return [
-        f"Data: {Path(workbook.data.source).name}, seen as of "
-        f"{workbook.as_of:%Y-%m-%d %H:%M} UTC.",
+        f"Data: {Path(workbook.data.source).name}, seen as of {workbook.as_of:%Y-%m-%d %H:%M} UTC.",
         f"Fiscal year starts in {start}; quarters are cut at midnight {cal.timezone}.",
         f"Quarters shown: {workbook.first.label} to {workbook.quarter.label}.",
     ]

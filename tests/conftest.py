@@ -29,8 +29,13 @@ def lead(**values: str) -> dict[str, str]:
 
 
 def opp(**values: str) -> dict[str, str]:
-    return {"opportunity_id": "O1", "created_at": "2026-01-10T09:00:00Z", "source": "marketing",
-            "stage": "Discovery", **values}
+    return {
+        "opportunity_id": "O1",
+        "created_at": "2026-01-10T09:00:00Z",
+        "source": "marketing",
+        "stage": "Discovery",
+        **values,
+    }
 
 
 @pytest.fixture
@@ -48,9 +53,15 @@ def make_data(tmp_path: Path) -> Callable[..., Path]:
         tables = {
             LEADS: leads if leads is not None else [lead()],
             OPPORTUNITIES: opportunities if opportunities is not None else [opp()],
-            TARGETS: targets if targets is not None else [
-                {"fiscal_quarter": "FY2026-Q1", "metric": "bookings", "team": "shared",
-                 "value": "1000"}
+            TARGETS: targets
+            if targets is not None
+            else [
+                {
+                    "fiscal_quarter": "FY2026-Q1",
+                    "metric": "bookings",
+                    "team": "shared",
+                    "value": "1000",
+                }
             ],
         }
         for table, rows in tables.items():

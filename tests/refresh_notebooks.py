@@ -22,8 +22,9 @@ TARGET = REPO / "tests" / "notebooks"
 
 def refresh(name: str) -> Path:
     nb = nbformat.read(SOURCES / f"{name}.ipynb", as_version=4)
-    NotebookClient(nb, kernel_name="python3", timeout=600,
-                   resources={"metadata": {"path": str(TARGET)}}).execute()
+    NotebookClient(
+        nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(TARGET)}}
+    ).execute()
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)

@@ -10,8 +10,9 @@ from tests.metrics.test_pipeline import DEALS, UTC
 
 
 def spec(**kw) -> dict:
-    frame = pipeline_vs_bookings(DEALS, calendar=UTC, first=FiscalQuarter(2026, 1),
-                                 last=FiscalQuarter(2026, 2))
+    frame = pipeline_vs_bookings(
+        DEALS, calendar=UTC, first=FiscalQuarter(2026, 1), last=FiscalQuarter(2026, 2)
+    )
     return chart_pipeline_vs_bookings(frame, **kw).to_dict()
 
 
@@ -33,8 +34,9 @@ def test_chart_carries_only_aggregates() -> None:
     rows = sum(len(v) for v in d["datasets"].values())
     # 2 quarters x 3 sources per panel, 2 panels: 12 aggregated rows, no CRM rows.
     assert rows == 12
-    assert all(set(r) >= {"fiscal_quarter", "source", "amount"} for v in d["datasets"].values()
-               for r in v)
+    assert all(
+        set(r) >= {"fiscal_quarter", "source", "amount"} for v in d["datasets"].values() for r in v
+    )
 
 
 def test_tooltips_are_formatted() -> None:
@@ -50,10 +52,15 @@ def test_report_quarter_is_outlined() -> None:
 
 
 def test_quarters_in_time_order_not_alphabetical() -> None:
-    frame = pl.DataFrame({
-        "quarter_index": [8099, 8100], "fiscal_quarter": ["FY2024-Q4", "FY2025-Q1"],
-        "measure": ["bookings", "bookings"], "source": ["sales", "sales"], "deals": [1, 1],
-        "amount": [1.0, 2.0],
-    })
+    frame = pl.DataFrame(
+        {
+            "quarter_index": [8099, 8100],
+            "fiscal_quarter": ["FY2024-Q4", "FY2025-Q1"],
+            "measure": ["bookings", "bookings"],
+            "source": ["sales", "sales"],
+            "deals": [1, 1],
+            "amount": [1.0, 2.0],
+        }
+    )
     x = chart_pipeline_vs_bookings(frame).to_dict()["vconcat"][1]["layer"][0]["encoding"]["x"]
     assert x["sort"] == ["FY2024-Q4", "FY2025-Q1"]

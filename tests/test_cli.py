@@ -33,8 +33,9 @@ def test_report_on_bad_data_exits_3_and_writes_nothing(
     make_data, tmp_path: Path, capsys, opportunities, rule_text
 ) -> None:
     out = tmp_path / "reports"
-    code = main(["report", "--data", str(make_data(opportunities=opportunities)),
-                 "--out", str(out)])
+    code = main(
+        ["report", "--data", str(make_data(opportunities=opportunities)), "--out", str(out)]
+    )
     err = capsys.readouterr().err
     assert code == 3
     assert rule_text in err and "opportunities.csv" in err and "fix:" in err
@@ -65,7 +66,9 @@ def test_console_script_exit_code(make_data) -> None:
     folder = make_data(opportunities=[opp(amount="-1")])
     done = subprocess.run(
         [sys.executable, "-m", "alignment_lib.cli", "validate", "--data", str(folder)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 3
     assert "Traceback" not in done.stderr and "negative" in done.stderr

@@ -16,5 +16,4 @@ DATA_MODEL = (REPO / "docs" / "data-model.md").read_text(encoding="utf-8")
 def test_data_model_doc_lists_every_column_with_its_type(table) -> None:
     section = DATA_MODEL.split(f"## `{table.name}`", 1)[1].split("\n## ", 1)[0]
     documented = re.findall(r"^\| `(\w+)` \| (\w+) \| (yes|no) \|", section, flags=re.M)
-    assert documented == [(c.name, c.kind, "yes" if c.nullable else "no")
-                          for c in table.columns]
+    assert documented == [(c.name, c.kind, "yes" if c.nullable else "no") for c in table.columns]

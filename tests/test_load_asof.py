@@ -14,14 +14,25 @@ from tests.conftest import lead, opp
 @pytest.fixture
 def data(make_data):
     leads = [
-        lead(lead_id="L1", created_at="2026-01-05T09:00:00Z", mql_at="2026-01-06T09:00:00Z",
-             rejected_at="2026-04-02T09:00:00Z", rejection_reason="Not a fit",
-             opportunity_id="O2"),
+        lead(
+            lead_id="L1",
+            created_at="2026-01-05T09:00:00Z",
+            mql_at="2026-01-06T09:00:00Z",
+            rejected_at="2026-04-02T09:00:00Z",
+            rejection_reason="Not a fit",
+            opportunity_id="O2",
+        ),
         lead(lead_id="L2", created_at="2026-04-05T09:00:00Z"),
     ]
     opps = [
-        opp(opportunity_id="O1", created_at="2026-01-10T09:00:00Z", amount="100",
-            closed_at="2026-04-10T09:00:00Z", outcome="won", stage="Closed Won"),
+        opp(
+            opportunity_id="O1",
+            created_at="2026-01-10T09:00:00Z",
+            amount="100",
+            closed_at="2026-04-10T09:00:00Z",
+            outcome="won",
+            stage="Closed Won",
+        ),
         opp(opportunity_id="O2", created_at="2026-04-10T09:00:00Z", amount="50"),
     ]
     return load_funnel(make_data(leads=leads, opportunities=opps))
@@ -35,7 +46,10 @@ def test_as_of_hides_later_creations_closes_and_handoffs(data) -> None:
     ld = past.leads.collect()
     assert ld["lead_id"].to_list() == ["L1"]
     assert ld.select("rejected_at", "rejection_reason", "opportunity_id").row(0) == (
-        None, None, None)
+        None,
+        None,
+        None,
+    )
     assert ld["mql_at"].to_list() == [dt.datetime(2026, 1, 6, 9, tzinfo=dt.UTC)]
 
 
@@ -55,7 +69,8 @@ def test_as_of_is_monotone(data) -> None:
 
 def test_as_of_date_means_end_of_local_day() -> None:
     ny = FiscalCalendar(1, "America/New_York")
-    assert parse_as_of("2026-09-30", ny) == dt.datetime(2026, 10, 1, 3, 59, 59, 999999,
-                                                        tzinfo=dt.UTC)
+    assert parse_as_of("2026-09-30", ny) == dt.datetime(
+        2026, 10, 1, 3, 59, 59, 999999, tzinfo=dt.UTC
+    )
     with pytest.raises(ParameterError, match="2026-09-30"):
         parse_as_of("last tuesday", ny)

@@ -28,10 +28,17 @@ def test_summary_without_target_or_bookings() -> None:
     ]
 
 
-@pytest.mark.parametrize(("amount", "text"), [
-    (0, "$0"), (950, "$950"), (12_345, "$12.3K"), (4_560_000, "$4.6M"), (2.5e9, "$2.5B"),
-    (-1500, "-$1.5K"),
-])
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        (0, "$0"),
+        (950, "$950"),
+        (12_345, "$12.3K"),
+        (4_560_000, "$4.6M"),
+        (2.5e9, "$2.5B"),
+        (-1500, "-$1.5K"),
+    ],
+)
 def test_format_money(amount: float, text: str) -> None:
     assert format_money(amount) == text
 

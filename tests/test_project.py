@@ -61,10 +61,32 @@ def test_nbval_reference_copy_has_the_same_code(path) -> None:
     assert reference.exists(), f"run `make nbval-refresh` to record {path.name}"
 
     def sources(p):
-        return [(c["cell_type"], "".join(c["source"]), c.get("metadata", {}).get("tags", []))
-                for c in json.loads(p.read_text())["cells"]]
+        return [
+            (c["cell_type"], "".join(c["source"]), c.get("metadata", {}).get("tags", []))
+            for c in json.loads(p.read_text())["cells"]
+        ]
 
     assert sources(reference) == sources(path), "run `make nbval-refresh` and review the diff"
-    checked = [c for c in json.loads(reference.read_text())["cells"]
-               if "nbval-check-output" in c.get("metadata", {}).get("tags", [])]
+    checked = [
+        c
+        for c in json.loads(reference.read_text())["cells"]
+        if "nbval-check-output" in c.get("metadata", {}).get("tags", [])
+    ]
     assert checked and all(c["outputs"] for c in checked), "checked cells need recorded outputs"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_papermill_sees_every_parameter(path) -> None:
+    # papermill silently skips a parameter line it cannot parse (e.g. an extra '=' in
+    # the comment): the parameter would then be unknown to every render.
+    import papermill
+
+    cell = next(
+        c
+        for c in json.loads(path.read_text())["cells"]
+        if "parameters" in c.get("metadata", {}).get("tags", [])
+    )
+    names = [line.split(":")[0] for line in "".join(cell["source"]).splitlines()]
+    found = papermill.inspect_notebook(str(path))
+    assert list(found) == names
+    assert all(p["help"] for p in found.values()), "every parameter needs a help comment"

@@ -58,8 +58,12 @@ def test_failed_render_leaves_previous_report_untouched(rendered: Path, tmp_path
     nb["cells"][4]["source"] = "raise RuntimeError('boom in the middle')"
     (broken / "pipeline_vs_closes.ipynb").write_text(json.dumps(nb))
     with pytest.raises(RenderError) as info:
-        render_report(quarter="FY2026-Q3", parameters={"quarter": "FY2026-Q3"},
-                      out_dir=rendered, notebook_dir=broken)
+        render_report(
+            quarter="FY2026-Q3",
+            parameters={"quarter": "FY2026-Q3"},
+            out_dir=rendered,
+            notebook_dir=broken,
+        )
     message = str(info.value)
     assert "workbook 'pipeline_vs_closes' failed in cell" in message
     assert "RuntimeError: boom in the middle" in message

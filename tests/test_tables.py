@@ -5,8 +5,9 @@ from tests.metrics.test_pipeline import DEALS, UTC
 
 
 def html() -> str:
-    frame = pipeline_vs_bookings(DEALS, calendar=UTC, first=FiscalQuarter(2026, 1),
-                                 last=FiscalQuarter(2026, 2))
+    frame = pipeline_vs_bookings(
+        DEALS, calendar=UTC, first=FiscalQuarter(2026, 1), last=FiscalQuarter(2026, 2)
+    )
     return table_pipeline_vs_bookings(frame).as_raw_html()
 
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 import polars as pl
 
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
-from alignment_lib.metrics._quarters import LABEL, QUARTER, in_range, quarter_grid, quarter_of, with_label
+from alignment_lib.metrics._quarters import (
+    LABEL,
+    QUARTER,
+    in_range,
+    quarter_grid,
+    quarter_of,
+    with_label,
+)
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 
 __all__ = ["bookings", "marketing_share", "pipeline_created", "pipeline_vs_bookings"]
@@ -21,7 +28,10 @@ _COLUMNS = [QUARTER, LABEL, "source", "deals", "amount"]
 
 
 def _by_quarter_and_source(
-    deals: pl.LazyFrame, instant: str, first: FiscalQuarter, last: FiscalQuarter,
+    deals: pl.LazyFrame,
+    instant: str,
+    first: FiscalQuarter,
+    last: FiscalQuarter,
     calendar: FiscalCalendar,
 ) -> pl.LazyFrame:
     counted = (
@@ -41,7 +51,10 @@ def _by_quarter_and_source(
 
 
 def pipeline_created(
-    opportunities: pl.LazyFrame, *, calendar: FiscalCalendar, first: FiscalQuarter,
+    opportunities: pl.LazyFrame,
+    *,
+    calendar: FiscalCalendar,
+    first: FiscalQuarter,
     last: FiscalQuarter,
 ) -> pl.LazyFrame:
     """Pipeline created per fiscal quarter and source.
@@ -55,7 +68,10 @@ def pipeline_created(
 
 
 def bookings(
-    opportunities: pl.LazyFrame, *, calendar: FiscalCalendar, first: FiscalQuarter,
+    opportunities: pl.LazyFrame,
+    *,
+    calendar: FiscalCalendar,
+    first: FiscalQuarter,
     last: FiscalQuarter,
 ) -> pl.LazyFrame:
     """Bookings (closed-won) per fiscal quarter of close and source.
@@ -88,7 +104,10 @@ def marketing_share(per_source: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def pipeline_vs_bookings(
-    opportunities: pl.LazyFrame, *, calendar: FiscalCalendar, first: FiscalQuarter,
+    opportunities: pl.LazyFrame,
+    *,
+    calendar: FiscalCalendar,
+    first: FiscalQuarter,
     last: FiscalQuarter,
 ) -> pl.LazyFrame:
     """Pipeline created and bookings side by side, long format.
@@ -97,7 +116,9 @@ def pipeline_vs_bookings(
     source, with ``deals`` and ``amount`` as in the two functions above.
     """
     kw = {"calendar": calendar, "first": first, "last": last}
-    return pl.concat([
-        pipeline_created(opportunities, **kw).with_columns(measure=pl.lit("pipeline_created")),
-        bookings(opportunities, **kw).with_columns(measure=pl.lit("bookings")),
-    ]).select(QUARTER, LABEL, "measure", "source", "deals", "amount")
+    return pl.concat(
+        [
+            pipeline_created(opportunities, **kw).with_columns(measure=pl.lit("pipeline_created")),
+            bookings(opportunities, **kw).with_columns(measure=pl.lit("bookings")),
+        ]
+    ).select(QUARTER, LABEL, "measure", "source", "deals", "amount")

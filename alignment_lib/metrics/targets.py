@@ -9,7 +9,9 @@ from alignment_lib.fiscal import FiscalQuarter
 __all__ = ["attainment", "target_for", "target_value"]
 
 
-def target_for(targets: pl.LazyFrame, *, quarter: FiscalQuarter, metric: str, team: str) -> pl.LazyFrame:
+def target_for(
+    targets: pl.LazyFrame, *, quarter: FiscalQuarter, metric: str, team: str
+) -> pl.LazyFrame:
     """The target row(s) for one quarter, metric and team (zero or one row)."""
     return targets.filter(
         (pl.col("fiscal_quarter") == quarter.label)
@@ -25,7 +27,9 @@ def attainment(actual: float, target: float | None) -> float | None:
     return actual / target
 
 
-def target_value(targets: pl.LazyFrame, *, quarter: FiscalQuarter, metric: str, team: str) -> float | None:
+def target_value(
+    targets: pl.LazyFrame, *, quarter: FiscalQuarter, metric: str, team: str
+) -> float | None:
     """The one target value for a quarter, metric and team, or None when there is none."""
     rows = target_for(targets, quarter=quarter, metric=metric, team=team).collect()
     return None if rows.height == 0 else float(rows["value"][0])

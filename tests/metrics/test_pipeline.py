@@ -46,26 +46,35 @@ def t(text: str) -> dt.datetime:
 
 def opportunities(rows: list[tuple]) -> pl.LazyFrame:
     cols = ["opportunity_id", "created_at", "source", "amount", "outcome", "closed_at"]
-    frame = pl.DataFrame([dict(zip(cols, r, strict=True)) for r in rows],
-                         schema={c: OPPORTUNITIES.polars_schema[c] for c in cols})
+    frame = pl.DataFrame(
+        [dict(zip(cols, r, strict=True)) for r in rows],
+        schema={c: OPPORTUNITIES.polars_schema[c] for c in cols},
+    )
     return frame.lazy()
 
 
-DEALS = opportunities([
-    ("A", t("2026-01-15T10:00"), "marketing", 100.0, "won", t("2026-04-10T10:00")),
-    ("B", t("2026-02-01T10:00"), "sales", 40.0, "won", t("2026-03-31T23:00")),
-    ("C", t("2026-03-01T10:00"), "marketing", 60.0, "lost", t("2026-05-01T10:00")),
-    ("D", t("2026-04-02T10:00"), "partner", None, None, None),
-    ("E", t("2026-05-05T10:00"), "marketing", 25.0, "won", t("2026-06-30T10:00")),
-    ("F", t("2025-12-20T10:00"), "sales", 70.0, "won", t("2026-01-20T10:00")),
-])
+DEALS = opportunities(
+    [
+        ("A", t("2026-01-15T10:00"), "marketing", 100.0, "won", t("2026-04-10T10:00")),
+        ("B", t("2026-02-01T10:00"), "sales", 40.0, "won", t("2026-03-31T23:00")),
+        ("C", t("2026-03-01T10:00"), "marketing", 60.0, "lost", t("2026-05-01T10:00")),
+        ("D", t("2026-04-02T10:00"), "partner", None, None, None),
+        ("E", t("2026-05-05T10:00"), "marketing", 25.0, "won", t("2026-06-30T10:00")),
+        ("F", t("2025-12-20T10:00"), "sales", 70.0, "won", t("2026-01-20T10:00")),
+    ]
+)
 
 
 def expected(rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(
         rows,
-        schema={"quarter_index": pl.Int32, "fiscal_quarter": pl.String, "source": pl.String,
-                "deals": pl.Int64, "amount": pl.Float64},
+        schema={
+            "quarter_index": pl.Int32,
+            "fiscal_quarter": pl.String,
+            "source": pl.String,
+            "deals": pl.Int64,
+            "amount": pl.Float64,
+        },
         orient="row",
     )
 
@@ -75,26 +84,36 @@ Q1I, Q2I = 2026 * 4, 2026 * 4 + 1
 
 def test_pipeline_created_counts_every_status_by_created_quarter() -> None:
     got = pipeline_created(DEALS, calendar=UTC, first=Q1, last=Q2).collect()
-    assert_frame_equal(got, expected([
-        (Q1I, "FY2026-Q1", "marketing", 2, 160.0),
-        (Q1I, "FY2026-Q1", "partner", 0, 0.0),
-        (Q1I, "FY2026-Q1", "sales", 1, 40.0),
-        (Q2I, "FY2026-Q2", "marketing", 1, 25.0),
-        (Q2I, "FY2026-Q2", "partner", 1, 0.0),
-        (Q2I, "FY2026-Q2", "sales", 0, 0.0),
-    ]))
+    assert_frame_equal(
+        got,
+        expected(
+            [
+                (Q1I, "FY2026-Q1", "marketing", 2, 160.0),
+                (Q1I, "FY2026-Q1", "partner", 0, 0.0),
+                (Q1I, "FY2026-Q1", "sales", 1, 40.0),
+                (Q2I, "FY2026-Q2", "marketing", 1, 25.0),
+                (Q2I, "FY2026-Q2", "partner", 1, 0.0),
+                (Q2I, "FY2026-Q2", "sales", 0, 0.0),
+            ]
+        ),
+    )
 
 
 def test_bookings_are_won_amount_by_close_quarter() -> None:
     got = bookings(DEALS, calendar=UTC, first=Q1, last=Q2).collect()
-    assert_frame_equal(got, expected([
-        (Q1I, "FY2026-Q1", "marketing", 0, 0.0),
-        (Q1I, "FY2026-Q1", "partner", 0, 0.0),
-        (Q1I, "FY2026-Q1", "sales", 2, 110.0),
-        (Q2I, "FY2026-Q2", "marketing", 2, 125.0),
-        (Q2I, "FY2026-Q2", "partner", 0, 0.0),
-        (Q2I, "FY2026-Q2", "sales", 0, 0.0),
-    ]))
+    assert_frame_equal(
+        got,
+        expected(
+            [
+                (Q1I, "FY2026-Q1", "marketing", 0, 0.0),
+                (Q1I, "FY2026-Q1", "partner", 0, 0.0),
+                (Q1I, "FY2026-Q1", "sales", 2, 110.0),
+                (Q2I, "FY2026-Q2", "marketing", 2, 125.0),
+                (Q2I, "FY2026-Q2", "partner", 0, 0.0),
+                (Q2I, "FY2026-Q2", "sales", 0, 0.0),
+            ]
+        ),
+    )
 
 
 def test_marketing_share_of_bookings() -> None:
@@ -122,12 +141,14 @@ def test_time_zone_moves_a_close_across_the_quarter_boundary() -> None:
 
 
 def test_deal_created_and_closed_the_same_day() -> None:
-    same_day = opportunities([("S", t("2026-02-03T09:00"), "sales", 10.0, "won",
-                               t("2026-02-03T15:00"))])
+    same_day = opportunities(
+        [("S", t("2026-02-03T09:00"), "sales", 10.0, "won", t("2026-02-03T15:00"))]
+    )
     pvb = pipeline_vs_bookings(same_day, calendar=UTC, first=Q1, last=Q1).collect()
     sales = pvb.filter(pl.col("source") == "sales")
     assert sales.select("measure", "deals", "amount").sort("measure").rows() == [
-        ("bookings", 1, 10.0), ("pipeline_created", 1, 10.0)
+        ("bookings", 1, 10.0),
+        ("pipeline_created", 1, 10.0),
     ]
 
 
