@@ -36,6 +36,40 @@ class FunnelData:
     has_stage_history: bool
     as_of: dt.datetime | None = None
 
+    def where(self, **equals: str | None) -> FunnelData:
+        """Only the leads and opportunities whose columns equal the given values.
+
+        ``data.where(segment="Enterprise", region="EMEA")``; a value of None
+        (or an empty string) means no filter on that column. Filters apply to
+        every table that has the column; stage history follows the remaining
+        opportunities. An unknown column is a :class:`ParameterError`.
+        """
+        active = {k: v for k, v in equals.items() if v not in (None, "")}
+        known = set(LEADS.column_names) | set(OPPORTUNITIES.column_names)
+        unknown = sorted(set(active) - known)
+        if unknown:
+            raise ParameterError(
+                f"cannot filter on {', '.join(unknown)}: not a column of leads or opportunities"
+            )
+        if not active:
+            return self
+
+        def keep(frame: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+            for name, value in active.items():
+                if name in columns:
+                    frame = frame.filter(pl.col(name) == value)
+            return frame
+
+        opps = keep(self.opportunities, OPPORTUNITIES.column_names)
+        return replace(
+            self,
+            leads=keep(self.leads, LEADS.column_names),
+            opportunities=opps,
+            stage_history=self.stage_history.join(
+                opps.select("opportunity_id"), on="opportunity_id", how="semi"
+            ),
+        )
+
     def at(self, as_of: dt.datetime | dt.date | str) -> FunnelData:
         """The same data as it was known at ``as_of`` (later events are invisible).
 

@@ -74,3 +74,15 @@ def test_as_of_date_means_end_of_local_day() -> None:
     )
     with pytest.raises(ParameterError, match="2026-09-30"):
         parse_as_of("last tuesday", ny)
+
+
+def test_where_filters_leads_opportunities_and_history(make_data) -> None:
+    leads = [lead(lead_id="L1", segment="SMB"), lead(lead_id="L2", segment="Enterprise")]
+    opps = [opp(opportunity_id="O1", segment="SMB"), opp(opportunity_id="O2", segment="Enterprise")]
+    data = load_funnel(make_data(leads=leads, opportunities=opps))
+    only = data.where(segment="Enterprise", region=None)
+    assert only.leads.collect()["lead_id"].to_list() == ["L2"]
+    assert only.opportunities.collect()["opportunity_id"].to_list() == ["O2"]
+    assert data.where(segment="") is data
+    with pytest.raises(ParameterError, match="not a column"):
+        data.where(colour="blue")
