@@ -90,3 +90,11 @@ def test_papermill_sees_every_parameter(path) -> None:
     found = papermill.inspect_notebook(str(path))
     assert list(found) == names
     assert all(p["help"] for p in found.values()), "every parameter needs a help comment"
+
+
+def test_readme_quotes_the_sample_finding_the_report_shows() -> None:
+    # The README's example sentence must be what the sample report really says.
+    readme = " ".join((REPO / "README.md").read_text().split())
+    recorded = (REPO / "tests" / "notebooks" / "pipeline_vs_closes.ipynb").read_text()
+    quote = re.search(r'on the sample: "(Bookings in [^"]+)"', readme).group(1)
+    assert quote in recorded

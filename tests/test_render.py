@@ -72,3 +72,9 @@ def test_failed_render_leaves_previous_report_untouched(rendered: Path, tmp_path
     kept = rendered / ".failed" / "FY2026-Q3" / "notebooks" / "pipeline_vs_closes.ipynb"
     assert "boom in the middle" in kept.read_text()
     shutil.rmtree(rendered / ".failed")
+
+
+def test_rerender_gives_identical_executive_page(rendered: Path, tmp_path: Path) -> None:
+    assert main(["report", "--out", str(tmp_path)]) == 0
+    first = (rendered / "FY2026-Q3" / "pipeline_vs_closes.html").read_bytes()
+    assert (tmp_path / "FY2026-Q3" / "pipeline_vs_closes.html").read_bytes() == first
