@@ -28,7 +28,7 @@ from alignment_lib.metrics import (
     target_for,
     target_value,
 )
-from alignment_lib.narrative import pipeline_vs_bookings_summary
+from alignment_lib.narrative import pipeline_vs_bookings_headline, pipeline_vs_bookings_summary
 from alignment_lib.tables import table_pipeline_vs_bookings
 from alignment_lib.workbook import (
     Workbook,
@@ -63,6 +63,7 @@ __all__ = [
     "parse_as_of",
     "pipeline_created",
     "pipeline_vs_bookings",
+    "pipeline_vs_bookings_headline",
     "pipeline_vs_bookings_summary",
     "show_findings",
     "table_pipeline_vs_bookings",

@@ -13,7 +13,13 @@ import polars as pl
 
 from alignment_lib.fiscal import FiscalQuarter
 
-__all__ = ["escape_markdown", "format_money", "format_share", "pipeline_vs_bookings_summary"]
+__all__ = [
+    "escape_markdown",
+    "format_money",
+    "format_share",
+    "pipeline_vs_bookings_headline",
+    "pipeline_vs_bookings_summary",
+]
 
 
 def format_money(amount: float, *, symbol: str = "$") -> str:
@@ -90,3 +96,19 @@ def pipeline_vs_bookings_summary(
     else:
         lines.append(f"No pipeline was created in {quarter.label}.")
     return lines
+
+
+def pipeline_vs_bookings_headline(frame: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+    """One-line chart title: each team's share of the quarter's bookings and new pipeline."""
+    booked = _amount(frame, quarter, "bookings")
+    created = _amount(frame, quarter, "pipeline_created")
+    parts = []
+    if booked > 0:
+        share = _amount(frame, quarter, "bookings", "marketing") / booked
+        parts.append(f"{format_share(share)} of {quarter.label} bookings")
+    if created > 0:
+        share = _amount(frame, quarter, "pipeline_created", "marketing") / created
+        parts.append(f"{format_share(share)} of its new pipeline")
+    if not parts:
+        return f"No bookings and no new pipeline in {quarter.label}"
+    return "Marketing sourced " + " and ".join(parts)

@@ -77,6 +77,10 @@ def table_pipeline_vs_bookings(
     for measure, keys in columns.items():
         table = table.tab_spanner(label=_MEASURES[measure], columns=keys)
     return table.tab_style(
+        # "FY2026-Q3" must not wrap at the hyphen on a narrow screen
+        style=gt.style.text(whitespace="nowrap"),
+        locations=gt.loc.body(columns="fiscal_quarter"),
+    ).tab_style(
         style=gt.style.text(weight="bold"),
         locations=gt.loc.body(columns=[columns["pipeline_created"][-1], columns["bookings"][-1]]),
     )

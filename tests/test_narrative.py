@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from alignment_lib import FiscalQuarter, pipeline_vs_bookings, pipeline_vs_bookings_summary
+from alignment_lib import (
+    FiscalQuarter,
+    pipeline_vs_bookings,
+    pipeline_vs_bookings_headline,
+    pipeline_vs_bookings_summary,
+)
 from alignment_lib.narrative import escape_markdown, format_money
 from tests.metrics.test_pipeline import DEALS, UTC
 
@@ -46,3 +51,15 @@ def test_format_money(amount: float, text: str) -> None:
 def test_escape_markdown_neutralises_markup() -> None:
     out = escape_markdown("</script><img src=x onerror=alert(1)> *bold*")
     assert "<" not in out and ">" not in out and "\\*bold\\*" in out
+
+
+def test_headline_worked_by_hand() -> None:
+    frame = pipeline_vs_bookings(DEALS, calendar=UTC, first=Q1, last=Q2).collect()
+    # Q1: bookings 110, none marketing (0%); pipeline 200, marketing 160 (80%).
+    assert pipeline_vs_bookings_headline(frame, quarter=Q1) == (
+        "Marketing sourced 0% of FY2026-Q1 bookings and 80% of its new pipeline"
+    )
+    empty = pipeline_vs_bookings(DEALS.clear(), calendar=UTC, first=Q1, last=Q1).collect()
+    assert pipeline_vs_bookings_headline(empty, quarter=Q1) == (
+        "No bookings and no new pipeline in FY2026-Q1"
+    )
