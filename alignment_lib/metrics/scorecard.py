@@ -1,0 +1,239 @@
+"""The shared scorecard: one page of targets both teams are held to.
+
+For a fiscal quarter, each target in the targets table (bookings, pipeline
+created, marketing-sourced pipeline, MQLs, SLA compliance) next to its
+actual, attainment, pacing against the elapsed share of the quarter, a
+status, and each source's contribution. Definitions: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+
+from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.metrics._quarters import QUARTER, quarter_of
+from alignment_lib.metrics.handoff import response_times
+from alignment_lib.schema import OPPORTUNITY_SOURCES, TARGET_TEAMS
+
+__all__ = ["AT_RISK_PACING", "AT_RISK_RATE_GAP", "elapsed_share", "shared_scorecard"]
+
+#: cumulative targets: pacing >= 1 is on track, >= this is at risk, below is behind
+AT_RISK_PACING = 0.9
+#: rate targets (SLA compliance): at target is on track, within this many points at risk
+AT_RISK_RATE_GAP = 0.05
+
+#: how each target metric is measured; "rate" metrics are not cumulative over the quarter
+_KIND = {
+    "bookings": "amount",
+    "pipeline_created": "amount",
+    "marketing_pipeline_created": "amount",
+    "mqls": "count",
+    "sla_compliance": "rate",
+}
+_LABEL = {
+    "bookings": "Bookings",
+    "pipeline_created": "Pipeline created",
+    "marketing_pipeline_created": "Marketing-sourced pipeline created",
+    "mqls": "MQLs",
+    "sla_compliance": "MQLs touched within SLA",
+}
+
+
+def elapsed_share(calendar: FiscalCalendar, quarter: FiscalQuarter, as_of: dt.datetime) -> float:
+    """Share of the quarter elapsed at ``as_of`` (0 before it starts, 1 once it has ended).
+
+    Measured in local calendar days of the quarter, as of the end of the as-of day.
+    """
+    start, end = calendar.quarter_start(quarter), calendar.quarter_end(quarter)
+    day = calendar.local_date(as_of)
+    total = (end - start).days + 1
+    return min(max(((day - start).days + 1) / total, 0.0), 1.0)
+
+
+def _by_source(frame: pl.LazyFrame, metric: str, value: pl.Expr) -> pl.LazyFrame:
+    """One row per source plus nothing else: (metric, source, value)."""
+    return (
+        frame.group_by("source")
+        .agg(value.alias("actual"))
+        .with_columns(pl.lit(metric).alias("metric"))
+        .select("metric", "source", "actual")
+    )
+
+
+def shared_scorecard(
+    leads: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+    targets: pl.LazyFrame,
+    *,
+    calendar: FiscalCalendar,
+    quarter: FiscalQuarter,
+    as_of: dt.datetime,
+    sla_hours: float = 24.0,
+    channel_sla_hours: Mapping[str, float] | None = None,
+) -> pl.LazyFrame:
+    """Each target of ``quarter`` with its actual, attainment, pacing and status.
+
+    Grain: one row per (metric, team) target of the quarter in ``targets``.
+    Actuals count what happened in the quarter up to ``as_of``:
+
+    - bookings: won amount closed in the quarter; pipeline_created: amount of
+      opportunities created in it; marketing_pipeline_created: the
+      marketing-sourced part of that. A target whose team is a source
+      (marketing, sales, partner) is measured on that source's part; team
+      ``shared`` on the total.
+    - mqls: leads whose mql_at falls in the quarter (whatever the team).
+    - sla_compliance: MQLs of the quarter touched within the SLA / MQLs due
+      (:func:`alignment_lib.metrics.handoff.response_times`).
+
+    Columns: metric, team, label, kind (amount/count/rate), target, actual,
+    attainment (actual / target), elapsed_share, expected_to_date (target x
+    elapsed share; the target itself for rates), pacing (actual /
+    expected_to_date), status ("on track", "at risk", "behind"; thresholds
+    AT_RISK_PACING and AT_RISK_RATE_GAP), and marketing / sales / partner:
+    each source's part of an amount actual (null for counts and rates).
+    Sorted by metric, then team.
+    """
+    q = FiscalCalendar.quarter_index(quarter)
+    elapsed = elapsed_share(calendar, quarter, as_of)
+    in_quarter = pl.col(QUARTER) == q
+
+    opps = opportunities.with_columns(quarter_of(calendar, pl.col("created_at")))
+    won = opportunities.filter(pl.col("outcome") == "won").with_columns(
+        quarter_of(calendar, pl.col("closed_at"))
+    )
+    amount = pl.col("amount").sum()
+    parts = pl.concat(
+        [
+            _by_source(won.filter(in_quarter), "bookings", amount),
+            _by_source(opps.filter(in_quarter), "pipeline_created", amount),
+            _by_source(
+                opps.filter(in_quarter & (pl.col("source") == "marketing")),
+                "marketing_pipeline_created",
+                amount,
+            ),
+        ]
+    )
+    sources = pl.LazyFrame({"source": list(OPPORTUNITY_SOURCES)})
+    metrics = pl.LazyFrame(
+        {"metric": ["bookings", "pipeline_created", "marketing_pipeline_created"]}
+    )
+    # every (metric, source) present, zeros where nothing happened
+    grid = metrics.join(sources, how="cross").join(parts, on=["metric", "source"], how="left")
+    wide = (
+        grid.with_columns(pl.col("actual").fill_null(0.0))
+        .group_by("metric")
+        .agg(
+            pl.col("actual").sum().alias("shared"),
+            *(
+                pl.col("actual").filter(pl.col("source") == s).sum().alias(s)
+                for s in OPPORTUNITY_SOURCES
+            ),
+        )
+    )
+    amounts = wide.unpivot(
+        index=["metric", *OPPORTUNITY_SOURCES],
+        on=["shared"],
+        variable_name="team",
+        value_name="actual",
+    )
+    amounts = pl.concat(
+        [
+            amounts,
+            *(
+                wide.with_columns(pl.lit(s).alias("team"), pl.col(s).alias("actual")).select(
+                    "metric", *OPPORTUNITY_SOURCES, "team", "actual"
+                )
+                for s in OPPORTUNITY_SOURCES
+            ),
+        ]
+    ).select("metric", "team", "actual", *OPPORTUNITY_SOURCES)
+
+    teams = pl.LazyFrame({"team": list(TARGET_TEAMS)})
+    mqls = (
+        leads.with_columns(quarter_of(calendar, pl.col("mql_at")))
+        .filter(in_quarter)
+        .select(pl.len().cast(pl.Float64).alias("actual"), pl.lit("mqls").alias("metric"))
+    )
+    sla = response_times(
+        leads,
+        calendar=calendar,
+        first=quarter,
+        last=quarter,
+        as_of=as_of,
+        sla_hours=sla_hours,
+        channel_sla_hours=channel_sla_hours,
+    ).select(pl.col("sla_compliance").alias("actual"), pl.lit("sla_compliance").alias("metric"))
+    others = (
+        pl.concat([mqls, sla])
+        .join(teams, how="cross")
+        .with_columns(*(pl.lit(None, dtype=pl.Float64).alias(s) for s in OPPORTUNITY_SOURCES))
+        .select("metric", "team", "actual", *OPPORTUNITY_SOURCES)
+    )
+    actuals = pl.concat([amounts, others])
+
+    kind = pl.col("metric").replace_strict(_KIND, default="amount")
+    expected = (
+        pl.when(pl.col("kind") == "rate")
+        .then(pl.col("target"))
+        .otherwise(pl.col("target") * elapsed)
+    )
+    pacing = pl.when(pl.col("expected_to_date") > 0).then(
+        pl.col("actual") / pl.col("expected_to_date")
+    )
+    rate_status = (
+        pl.when(pl.col("actual").is_null())
+        .then(None)
+        .when(pl.col("actual") >= pl.col("target"))
+        .then(pl.lit("on track"))
+        .when(pl.col("actual") >= pl.col("target") - AT_RISK_RATE_GAP)
+        .then(pl.lit("at risk"))
+        .otherwise(pl.lit("behind"))
+    )
+    cumulative_status = (
+        pl.when(pl.col("pacing").is_null())
+        .then(None)
+        .when(pl.col("pacing") >= 1.0)
+        .then(pl.lit("on track"))
+        .when(pl.col("pacing") >= AT_RISK_PACING)
+        .then(pl.lit("at risk"))
+        .otherwise(pl.lit("behind"))
+    )
+    return (
+        targets.filter(pl.col("fiscal_quarter") == quarter.label)
+        .select("metric", "team", pl.col("value").alias("target"))
+        .join(actuals, on=["metric", "team"], how="left")
+        .with_columns(
+            pl.col("metric").replace_strict(_LABEL, default=pl.col("metric")).alias("label"),
+            kind.alias("kind"),
+            pl.when(pl.col("target") > 0)
+            .then(pl.col("actual") / pl.col("target"))
+            .alias("attainment"),
+            pl.lit(elapsed).alias("elapsed_share"),
+        )
+        .with_columns(expected.alias("expected_to_date"))
+        .with_columns(pacing.alias("pacing"))
+        .with_columns(
+            pl.when(pl.col("kind") == "rate")
+            .then(rate_status)
+            .otherwise(cumulative_status)
+            .alias("status")
+        )
+        .select(
+            "metric",
+            "team",
+            "label",
+            "kind",
+            "target",
+            "actual",
+            "attainment",
+            "elapsed_share",
+            "expected_to_date",
+            "pacing",
+            "status",
+            *OPPORTUNITY_SOURCES,
+        )
+        .sort("metric", "team")
+    )
