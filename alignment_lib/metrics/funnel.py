@@ -1,0 +1,479 @@
+"""The lead funnel: stage conversion by cohort, flows by period, time between stages.
+
+Stages, in order (the SiriusDecisions waterfall, acquisition half):
+
+=============== ==========================================================
+``inquiry``     the lead was created (``leads.created_at``)
+``mql``         marketing-qualified (``leads.mql_at``)
+``sal``         sales-accepted (``leads.accepted_at``)
+``sql``         sales-qualified (``leads.sql_at``)
+``opportunity`` the linked opportunity was created (``leads.opportunity_id`` ->
+                ``opportunities.created_at``)
+``won``         the linked opportunity was won (its ``closed_at``, outcome ``won``)
+=============== ==========================================================
+
+The funnel follows **leads**: an opportunity without a lead (outbound deals
+created directly on an account) is not in it, and when several leads point at
+one opportunity each of them reaches ``opportunity`` (and ``won``).
+
+**Stage semantics** (HubSpot's two funnel modes, keyword ``mode``):
+
+* ``"any"`` (default, HubSpot "any stage"): a lead reached stage B when it has
+  B's timestamp, whatever happened in between. An SQL that was never formally
+  accepted still counts as an SQL; it is simply not in the ``sal`` cohort.
+* ``"in_order"`` (HubSpot "all stages in order"): a lead reached stage B only
+  when it reached every earlier stage in order (each timestamp at or after the
+  previous stage's). A lead that skipped a stage drops out from there on.
+
+Every output carries a ``mode`` column saying which one it used.
+
+Durations are in days (Float64, fractional) between the two instants.
+Quantiles use polars' ``linear`` interpolation (the same as DuckDB's
+``quantile_cont``; the median is the 0.5 quantile, the mean of the two middle
+values for an even count).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import polars as pl
+
+from alignment_lib.exceptions import ParameterError
+from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.load import parse_as_of
+from alignment_lib.metrics._quarters import QUARTER, in_range, quarter_grid, quarter_of, with_label
+
+__all__ = ["FUNNEL_STAGES", "funnel_cohort", "funnel_period", "stage_durations"]
+
+#: funnel stages in order
+FUNNEL_STAGES = ("inquiry", "mql", "sal", "sql", "opportunity", "won")
+#: lead columns a funnel or handoff metric can be split by
+LEAD_GROUPINGS = ("channel", "campaign", "segment", "region", "owner_id")
+#: the one quantile definition of the kit's funnel and handoff metrics
+INTERPOLATION = "linear"
+
+FunnelMode = Literal["any", "in_order"]
+
+_PAIRS = tuple(itertools.pairwise(FUNNEL_STAGES))
+_LEAD_COLUMN = {"inquiry": "created_at", "mql": "mql_at", "sal": "accepted_at", "sql": "sql_at"}
+_US_PER_DAY = 86_400_000_000
+_US_PER_HOUR = 3_600_000_000
+_STEP = "step"
+_ORDER = "stage_order"
+
+
+# -- helpers shared with handoff.py ------------------------------------------------------------
+def check_by(by: Sequence[str] | str) -> list[str]:
+    """The ``by`` columns as a list, checked against the lead columns one can group by."""
+    cols = [by] if isinstance(by, str) else list(by)
+    unknown = [c for c in cols if c not in LEAD_GROUPINGS]
+    if unknown:
+        raise ParameterError(
+            f"cannot split a lead metric by {', '.join(map(repr, unknown))}; "
+            f"use lead columns: {', '.join(LEAD_GROUPINGS)} (an opportunity's source "
+            "is not known before the opportunity exists)"
+        )
+    if len(set(cols)) != len(cols):
+        raise ParameterError(f"by lists a column twice: {cols}")
+    return cols
+
+
+def check_as_of(as_of: dt.datetime | dt.date | str, calendar: FiscalCalendar) -> dt.datetime:
+    """The as-of instant in UTC (a bare date is the end of that local day)."""
+    if not isinstance(as_of, dt.datetime | dt.date | str):
+        raise ParameterError(f"as_of must be a datetime, date or ISO string, got {as_of!r}")
+    return parse_as_of(as_of, calendar)
+
+
+def check_hours(name: str, value: object, *, allow_zero: bool = False) -> float:
+    """A finite, positive (or non-negative) number of hours or days."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        bound = "zero or more" if allow_zero else "more than zero"
+        raise ParameterError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+def check_quarters(first: FiscalQuarter, last: FiscalQuarter) -> None:
+    if not isinstance(first, FiscalQuarter) or not isinstance(last, FiscalQuarter):
+        raise ParameterError("first and last must be FiscalQuarter values, e.g. FY2026-Q3")
+    if last < first:
+        raise ParameterError(f"last quarter {last} is before first quarter {first}")
+
+
+def key_grid(periods: pl.LazyFrame, leads: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Every period crossed with every combination of ``by`` values seen in ``leads``.
+
+    Combinations come from the whole frame (not only the rows in range), so a
+    channel with no MQLs in a quarter shows a row of zeros there.
+    """
+    if not by:
+        return periods
+    return periods.join(leads.select(by).unique(), how="cross")
+
+
+def days_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """``end - start`` in fractional days (Float64)."""
+    return (end - start).dt.total_microseconds().cast(pl.Float64) / _US_PER_DAY
+
+
+def hours_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """``end - start`` in fractional hours (Float64)."""
+    return (end - start).dt.total_microseconds().cast(pl.Float64) / _US_PER_HOUR
+
+
+def quantile(expr: pl.Expr, q: float) -> pl.Expr:
+    """The kit's quantile: linear interpolation (DuckDB ``quantile_cont``); nulls ignored."""
+    return expr.quantile(q, interpolation=INTERPOLATION)
+
+
+def rate(numerator: str, denominator: str) -> pl.Expr:
+    """numerator / denominator as Float64, null when the denominator is 0."""
+    return (
+        pl.when(pl.col(denominator) > 0)
+        .then(pl.col(numerator).cast(pl.Float64) / pl.col(denominator))
+        .otherwise(None)
+    )
+
+
+# -- the stage timeline -------------------------------------------------------------------------
+def _check_mode(mode: str) -> None:
+    if mode not in ("any", "in_order"):
+        raise ParameterError(
+            f"funnel mode must be 'any' (a stage counts when its timestamp is set) or "
+            f"'in_order' (every earlier stage reached first), got {mode!r}"
+        )
+
+
+def _ts(stage: str) -> str:
+    return f"_at_{stage}"
+
+
+def _timeline(
+    leads: pl.LazyFrame, opportunities: pl.LazyFrame, by: list[str], mode: str
+) -> pl.LazyFrame:
+    """One row per lead: its ``by`` keys and the instant it reached each stage (or null)."""
+    opps = opportunities.select(
+        "opportunity_id",
+        pl.col("created_at").alias(_ts("opportunity")),
+        pl.when(pl.col("outcome") == "won").then(pl.col("closed_at")).alias(_ts("won")),
+    )
+    timeline = (
+        leads.select(
+            *by,
+            *(pl.col(col).alias(_ts(stage)) for stage, col in _LEAD_COLUMN.items()),
+            "opportunity_id",
+        )
+        .join(opps, on="opportunity_id", how="left")
+        .drop("opportunity_id")
+    )
+    if mode == "in_order":
+        # a stage counts only when the previous one was reached (in order) no later
+        for prev, cur in _PAIRS:
+            timeline = timeline.with_columns(
+                pl.when(pl.col(_ts(cur)) >= pl.col(_ts(prev)))
+                .then(pl.col(_ts(cur)))
+                .otherwise(None)
+                .alias(_ts(cur))
+            )
+    return timeline
+
+
+def _per_step(stages: Sequence[str]) -> pl.Expr:
+    """The timestamp of ``stages[step - 1]`` on each row, by the row's ``step``."""
+    expr = pl.when(pl.col(_STEP) == 1).then(pl.col(_ts(stages[0])))
+    for step, stage in enumerate(stages[1:], start=2):
+        expr = expr.when(pl.col(_STEP) == step).then(pl.col(_ts(stage)))
+    return expr.otherwise(None)
+
+
+def _pairs(timeline: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Long frame: one row per lead and adjacent stage pair with ``_a`` and ``_b`` instants.
+
+    Built by exploding a step list rather than concatenating one select per pair, so the
+    (possibly expensive, CSV-backed) timeline is scanned once.
+    """
+    steps = list(range(1, len(_PAIRS) + 1))
+    return (
+        timeline.with_columns(pl.lit(steps, pl.List(pl.Int32)).alias(_STEP))
+        .explode(_STEP)
+        .select(
+            *by,
+            _STEP,
+            _per_step([a for a, _ in _PAIRS]).alias("_a"),
+            _per_step([b for _, b in _PAIRS]).alias("_b"),
+        )
+    )
+
+
+def _pair_names() -> pl.LazyFrame:
+    return pl.LazyFrame(
+        {
+            _STEP: list(range(1, len(_PAIRS) + 1)),
+            "from_stage": [a for a, _ in _PAIRS],
+            "to_stage": [b for _, b in _PAIRS],
+        },
+        schema={_STEP: pl.Int32, "from_stage": pl.String, "to_stage": pl.String},
+    )
+
+
+def _pair_grid(
+    first: FiscalQuarter, last: FiscalQuarter, leads: pl.LazyFrame, by: list[str]
+) -> pl.LazyFrame:
+    return key_grid(quarter_grid(first, last).join(_pair_names(), how="cross"), leads, by)
+
+
+# -- cohort mode --------------------------------------------------------------------------------
+def funnel_cohort(
+    leads: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+    *,
+    calendar: FiscalCalendar,
+    first: FiscalQuarter,
+    last: FiscalQuarter,
+    as_of: dt.datetime | dt.date | str,
+    by: Sequence[str] = (),
+    within_days: float | None = None,
+    mode: FunnelMode = "any",
+) -> pl.LazyFrame:
+    """Stage conversion, cohort mode: of the leads that entered stage A in a quarter,
+    the share that reached the next stage B.
+
+    **Grain**: one row per cohort quarter (the fiscal quarter the lead reached A
+    in, ``first`` to ``last``), adjacent stage pair (``step`` 1-5:
+    inquiry->mql, mql->sal, sal->sql, sql->opportunity, opportunity->won) and
+    ``by`` keys (lead columns), zeros included.
+
+    **Columns**: ``entered`` (Int64) leads that reached A in the quarter;
+    ``reached`` (Int64) of those, the ones that reached B by the as-of instant
+    (with ``within_days``: no later than that many days after A);
+    ``conversion`` = reached / entered (Float64 0-1, null when entered is 0);
+    ``median_days`` median days A->B over the cohort's reached leads;
+    ``maturity_days`` and ``mature`` (see below); ``mode`` the stage semantics.
+
+    **Maturity**: a young cohort has not had time to convert. ``maturity_days``
+    is the typical A->B time: the median days A->B over every lead in the input
+    frame that reached B (all quarters); with ``within_days`` it is
+    ``within_days`` itself (the cohort's number is final once every member has
+    had its full window). ``mature`` is False when the quarter's last instant +
+    ``maturity_days`` is after ``as_of`` (when no lead ever reached B, a cohort
+    is mature once its quarter is over).
+
+    In ``mode="any"`` (default) a lead reached B when B's timestamp is set,
+    whatever the stages in between; ``mode="in_order"`` counts only leads that
+    went through every stage in order (HubSpot "all stages in order").
+    """
+    check_quarters(first, last)
+    _check_mode(mode)
+    cols = check_by(by)
+    cutoff = check_as_of(as_of, calendar)
+    window = (
+        None if within_days is None else check_hours("within_days", within_days, allow_zero=True)
+    )
+
+    pairs = _pairs(_timeline(leads, opportunities, cols, mode), cols).filter(
+        pl.col("_a").is_not_null()
+    )
+    days = days_between(pl.col("_a"), pl.col("_b"))
+    reached = pl.col("_b").is_not_null()
+    if window is not None:
+        reached = reached & (days <= window)
+    cohorts = (
+        pairs.with_columns(quarter_of(calendar, pl.col("_a")), _days=days, _reached=reached)
+        .filter(in_range(first, last))
+        .group_by(QUARTER, _STEP, *cols)
+        .agg(
+            pl.len().cast(pl.Int64).alias("entered"),
+            pl.col("_reached").sum().cast(pl.Int64).alias("reached"),
+            quantile(pl.col("_days").filter(pl.col("_reached")), 0.5).alias("median_days"),
+        )
+    )
+    if window is None:
+        typical = (
+            pairs.filter(pl.col("_b").is_not_null())
+            .group_by(_STEP)
+            .agg(quantile(days, 0.5).alias("maturity_days"))
+        )
+    else:
+        typical = _pair_names().select(_STEP, pl.lit(window, pl.Float64).alias("maturity_days"))
+    a, b = FiscalCalendar.quarter_index(first), FiscalCalendar.quarter_index(last)
+    ends = pl.LazyFrame(
+        {
+            QUARTER: list(range(a, b + 1)),
+            "_end": [
+                calendar.quarter_end_instant(FiscalCalendar.quarter_from_index(i))
+                for i in range(a, b + 1)
+            ],
+        },
+        schema={QUARTER: pl.Int32, "_end": pl.Datetime("us", "UTC")},
+    )
+    age_days = days_between(pl.col("_end"), pl.lit(cutoff, pl.Datetime("us", "UTC")))
+    return (
+        _pair_grid(first, last, leads, cols)
+        .join(cohorts, on=[QUARTER, _STEP, *cols], how="left", nulls_equal=True)
+        .join(typical, on=_STEP, how="left")
+        .join(ends, on=QUARTER, how="left")
+        .with_columns(
+            pl.col("entered").fill_null(0),
+            pl.col("reached").fill_null(0),
+            mode=pl.lit(mode),
+            mature=age_days >= pl.col("maturity_days").fill_null(0.0),
+        )
+        .with_columns(conversion=rate("reached", "entered"))
+        .pipe(with_label)
+        .select(
+            QUARTER,
+            "fiscal_quarter",
+            _STEP,
+            "from_stage",
+            "to_stage",
+            *cols,
+            "mode",
+            "entered",
+            "reached",
+            "conversion",
+            "median_days",
+            "maturity_days",
+            "mature",
+        )
+        .sort(QUARTER, _STEP, *cols)
+    )
+
+
+# -- period mode --------------------------------------------------------------------------------
+def funnel_period(
+    leads: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+    *,
+    calendar: FiscalCalendar,
+    first: FiscalQuarter,
+    last: FiscalQuarter,
+    by: Sequence[str] = (),
+    mode: FunnelMode = "any",
+) -> pl.LazyFrame:
+    """Funnel flows, period mode: how many leads entered each stage in each quarter.
+
+    **Grain**: one row per fiscal quarter (``first`` to ``last``), stage
+    (``stage_order`` 0-5: inquiry, mql, sal, sql, opportunity, won) and ``by``
+    keys, zeros included.
+
+    **Columns**: ``entering`` (Int64) leads whose stage timestamp falls in the
+    quarter; ``previous_stage`` and ``flow_ratio`` = entering this stage /
+    entering the previous stage **in the same quarter** (Float64; null for
+    ``inquiry`` and when the previous stage had no entries).
+
+    ``flow_ratio`` is a **ratio of flows, not a conversion rate**: its
+    numerator and denominator are different leads (this quarter's SALs mostly
+    became MQLs last quarter), so it can exceed 1. For "of those who entered
+    A, how many reached B" use :func:`funnel_cohort`.
+    """
+    check_quarters(first, last)
+    _check_mode(mode)
+    cols = check_by(by)
+    timeline = _timeline(leads, opportunities, cols, mode)
+    order = {_ts(s): i for i, s in enumerate(FUNNEL_STAGES)}
+    entries = (
+        timeline.unpivot(
+            on=list(order), index=cols, variable_name="_stage", value_name="_at"
+        )  # one scan of the timeline, one row per lead and stage
+        .filter(pl.col("_at").is_not_null())
+        .with_columns(pl.col("_stage").replace_strict(order, return_dtype=pl.Int32).alias(_ORDER))
+        .with_columns(quarter_of(calendar, pl.col("_at")))
+        .filter(in_range(first, last))
+        .group_by(QUARTER, _ORDER, *cols)
+        .agg(pl.len().cast(pl.Int64).alias("entering"))
+    )
+    stages = pl.LazyFrame(
+        {
+            _ORDER: list(range(len(FUNNEL_STAGES))),
+            "stage": list(FUNNEL_STAGES),
+            "previous_stage": [None, *FUNNEL_STAGES[:-1]],
+        },
+        schema={_ORDER: pl.Int32, "stage": pl.String, "previous_stage": pl.String},
+    )
+    previous = pl.col("entering").shift(1).over([QUARTER, *cols], order_by=_ORDER)
+    return (
+        key_grid(quarter_grid(first, last).join(stages, how="cross"), leads, cols)
+        .join(entries, on=[QUARTER, _ORDER, *cols], how="left", nulls_equal=True)
+        .with_columns(pl.col("entering").fill_null(0), mode=pl.lit(mode))
+        .with_columns(_previous=previous)
+        .with_columns(flow_ratio=rate("entering", "_previous"))
+        .pipe(with_label)
+        .select(
+            QUARTER,
+            "fiscal_quarter",
+            _ORDER,
+            "stage",
+            *cols,
+            "mode",
+            "entering",
+            "previous_stage",
+            "flow_ratio",
+        )
+        .sort(QUARTER, _ORDER, *cols)
+    )
+
+
+# -- time between stages ------------------------------------------------------------------------
+def stage_durations(
+    leads: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+    *,
+    calendar: FiscalCalendar,
+    first: FiscalQuarter,
+    last: FiscalQuarter,
+    by: Sequence[str] = (),
+    mode: FunnelMode = "any",
+) -> pl.LazyFrame:
+    """Days between adjacent stages, for leads that reached both.
+
+    **Grain**: one row per fiscal quarter in which stage B was reached
+    (``first`` to ``last``), adjacent stage pair (``step`` 1-5, ``from_stage``
+    -> ``to_stage``) and ``by`` keys, zeros included.
+
+    **Columns**: ``records`` (Int64) leads that reached B in the quarter and
+    had reached A; ``median_days`` and ``p90_days`` (Float64 days, linear
+    interpolation; null without records). In ``mode="any"`` a lead whose B
+    timestamp precedes A's (out-of-order CRM data) adds a negative duration;
+    ``mode="in_order"`` leaves such leads out.
+    """
+    check_quarters(first, last)
+    _check_mode(mode)
+    cols = check_by(by)
+    days = days_between(pl.col("_a"), pl.col("_b"))
+    measured = (
+        _pairs(_timeline(leads, opportunities, cols, mode), cols)
+        .filter(pl.col("_a").is_not_null() & pl.col("_b").is_not_null())
+        .with_columns(quarter_of(calendar, pl.col("_b")), _days=days)
+        .filter(in_range(first, last))
+        .group_by(QUARTER, _STEP, *cols)
+        .agg(
+            pl.len().cast(pl.Int64).alias("records"),
+            quantile(pl.col("_days"), 0.5).alias("median_days"),
+            quantile(pl.col("_days"), 0.9).alias("p90_days"),
+        )
+    )
+    return (
+        _pair_grid(first, last, leads, cols)
+        .join(measured, on=[QUARTER, _STEP, *cols], how="left", nulls_equal=True)
+        .with_columns(pl.col("records").fill_null(0), mode=pl.lit(mode))
+        .pipe(with_label)
+        .select(
+            QUARTER,
+            "fiscal_quarter",
+            _STEP,
+            "from_stage",
+            "to_stage",
+            *cols,
+            "mode",
+            "records",
+            "median_days",
+            "p90_days",
+        )
+        .sort(QUARTER, _STEP, *cols)
+    )
