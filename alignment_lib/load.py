@@ -90,6 +90,9 @@ class FunnelData:
         history = self.stage_history.filter(pl.col("changed_at") <= c)
         opps = self.opportunities.filter(pl.col("created_at") <= c)
         closed_later = pl.col("closed_at") > c
+        # Open at the cutoff: closed later, or not closed at all (a null closed_at
+        # makes closed_later null, so it must be spelled out).
+        open_then = pl.col("closed_at").is_null() | closed_later
         if self.has_stage_history:
             last = (
                 history.sort("changed_at")
@@ -100,18 +103,21 @@ class FunnelData:
                     pl.col("expected_close_date").last().alias("_ecd"),
                 )
             )
+            recorded = open_then & pl.col("_stage").is_not_null()
             opps = (
                 opps.join(last, on="opportunity_id", how="left")
                 .with_columns(
-                    pl.when(closed_later)
-                    .then(pl.col("_stage").fill_null("Open"))
+                    pl.when(recorded)
+                    .then(pl.col("_stage"))
+                    .when(closed_later)
+                    .then(pl.lit("Open"))
                     .otherwise(pl.col("stage"))
                     .alias("stage"),
-                    pl.when(closed_later & pl.col("_stage").is_not_null())
+                    pl.when(recorded)
                     .then(pl.col("_amount"))
                     .otherwise(pl.col("amount"))
                     .alias("amount"),
-                    pl.when(closed_later & pl.col("_stage").is_not_null())
+                    pl.when(recorded)
                     .then(pl.col("_ecd"))
                     .otherwise(pl.col("expected_close_date"))
                     .alias("expected_close_date"),

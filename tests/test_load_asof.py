@@ -86,3 +86,50 @@ def test_where_filters_leads_opportunities_and_history(make_data) -> None:
     assert data.where(segment="") is data
     with pytest.raises(ParameterError, match="not a column"):
         data.where(colour="blue")
+
+
+def test_open_deal_is_rebuilt_from_stage_history_at_as_of(make_data) -> None:
+    # Regression: a deal still open today (closed_at null) kept today's stage, amount
+    # and expected close date at a past as-of instead of those recorded then.
+    from alignment_lib.schema import STAGE_HISTORY
+    from tests.conftest import write_table
+
+    folder = make_data(
+        opportunities=[
+            opp(
+                opportunity_id="O1",
+                stage="Negotiation",
+                amount="90",
+                expected_close_date="2026-08-15",
+            ),
+        ]
+    )
+    write_table(
+        folder,
+        "stage_history",
+        STAGE_HISTORY.column_names,
+        [
+            {
+                "opportunity_id": "O1",
+                "changed_at": "2026-01-10T09:00:00Z",
+                "stage": "Discovery",
+                "amount": "50",
+                "expected_close_date": "2026-03-31",
+            },
+            {
+                "opportunity_id": "O1",
+                "changed_at": "2026-04-02T09:00:00Z",
+                "stage": "Negotiation",
+                "amount": "90",
+                "expected_close_date": "2026-08-15",
+            },
+        ],
+    )
+    past = load_funnel(folder).at("2026-03-31").opportunities.collect()
+    assert past.select("stage", "amount", "expected_close_date").row(0) == (
+        "Discovery",
+        50.0,
+        dt.date(2026, 3, 31),
+    )
+    now = load_funnel(folder).opportunities.collect()
+    assert now.select("stage", "amount").row(0) == ("Negotiation", 90.0)

@@ -1,0 +1,423 @@
+"""Deal economics: win rate, sales cycle, average deal size and sales velocity.
+
+Definitions (docs/metrics/deals-lag.md, after the domain reference):
+
+- *win rate* = won / (won + lost) over **closed** deals, by count and by
+  amount (columns say which). Open deals are excluded; every lost outcome,
+  "No decision" included, counts as lost.
+- *sales cycle* = ``closed_at - created_at`` of closed deals in elapsed days
+  (fractional: 6 hours is 0.25 days). Reported as medians (won only, and all
+  closed) and a 90th percentile, never as a mean: a blended mean hides the
+  long enterprise cycles. Split by ``segment`` or by :func:`deal_size_band`.
+- *average deal size* = won amount / won count.
+- *sales velocity* = open deals x win rate (count) x average deal size /
+  median won cycle in days: dollars per day, with the rates taken from a
+  trailing window of closed deals (:func:`closed_deal_stats`).
+
+Quantiles use linear interpolation between the two nearest values (DuckDB's
+``quantile_cont``; ``median`` is the 0.5 quantile), so a median of an even
+number of deals is the mean of the middle two.
+
+Quarter-ranged results (:func:`win_rates`, :func:`sales_cycle`) are keyed by
+the fiscal quarter of ``closed_at`` in the calendar's time zone and hold every
+quarter from ``first`` to ``last``; with ``by`` columns, every quarter is
+crossed with every combination of ``by`` values seen among the deals closed in
+the range (a missing value is a group of its own), so a quarter without closes
+shows zeros and null rates instead of disappearing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+
+from alignment_lib.exceptions import ParameterError
+from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.metrics._quarters import (
+    LABEL,
+    QUARTER,
+    in_range,
+    quarter_grid,
+    quarter_of,
+    with_label,
+)
+
+__all__ = [
+    "DEAL_SIZE_BANDS",
+    "closed_deal_stats",
+    "deal_size_band",
+    "sales_cycle",
+    "sales_velocity",
+    "win_rates",
+]
+
+#: Deal-size bands of :func:`deal_size_band`, smallest first, with their lower edges.
+DEAL_SIZE_BANDS: tuple[tuple[str, float], ...] = (
+    ("<25K", 0.0),
+    ("25K-100K", 25_000.0),
+    (">=100K", 100_000.0),
+)
+
+_DAY_US = 86_400_000_000
+_WON = pl.col("outcome") == "won"
+
+
+# -- helpers shared with lag.py -------------------------------------------------
+def _by_columns(frame: pl.LazyFrame, by: Sequence[str] | str, table: str) -> list[str]:
+    """``by`` as a list of column names, each checked against the frame's schema."""
+    names = [by] if isinstance(by, str) else list(by)
+    if not all(isinstance(n, str) for n in names):
+        raise ParameterError(f"by must be a sequence of column names, got {by!r}")
+    known = frame.collect_schema().names()
+    missing = [n for n in names if n not in known]
+    if missing:
+        hint = (
+            "; to group by deal size, add the column first: "
+            "opportunities.with_columns(deal_size_band(pl.col('amount')))"
+            if table == "opportunities"
+            else ""
+        )
+        raise ParameterError(
+            f"cannot group by {', '.join(missing)}: not a column of the {table} "
+            f"(columns: {', '.join(known)}){hint}"
+        )
+    if len(set(names)) != len(names):
+        raise ParameterError(f"by names a column twice: {names}")
+    return names
+
+
+def _instant(as_of: dt.datetime) -> dt.datetime:
+    if not isinstance(as_of, dt.datetime) or as_of.tzinfo is None:
+        raise ParameterError(
+            f"as_of must be a time-zone aware datetime, got {as_of!r}; use e.g. "
+            "alignment_lib.parse_as_of('2026-09-30', calendar) or FunnelData.at(...).as_of"
+        )
+    return as_of.astimezone(dt.UTC)
+
+
+def _lit_instant(value: dt.datetime) -> pl.Expr:
+    return pl.lit(value, dtype=pl.Datetime("us", "UTC"))
+
+
+def _days(end: str, start: str) -> pl.Expr:
+    """Elapsed days between two timestamp columns, Float64 (fractions of a day kept)."""
+    return (pl.col(end) - pl.col(start)).dt.total_microseconds().cast(pl.Float64) / _DAY_US
+
+
+def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator as Float64; null when the denominator is not positive."""
+    return pl.when(denominator > 0).then(numerator.cast(pl.Float64) / denominator)
+
+
+def _grid(first: FiscalQuarter, last: FiscalQuarter, groups: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Quarters first..last, crossed with the distinct rows of ``groups`` when given."""
+    grid = quarter_grid(first, last)
+    return grid if groups is None else grid.join(groups.unique(), how="cross")
+
+
+def _fill_grid(
+    counted: pl.LazyFrame,
+    grid_source: pl.LazyFrame,
+    first: FiscalQuarter,
+    last: FiscalQuarter,
+    by: list[str],
+    *,
+    extra: pl.LazyFrame | None = None,
+    extra_keys: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """Left-join per-quarter results onto the complete grid (null group keys match).
+
+    ``extra`` (e.g. the lag buckets) is crossed into the grid and joined on
+    ``extra_keys``.
+    """
+    grid = _grid(first, last, grid_source.select(by) if by else None)
+    if extra is not None:
+        grid = grid.join(extra, how="cross")
+    return grid.join(counted, on=[QUARTER, *by, *extra_keys], how="left", nulls_equal=True)
+
+
+def _closed_in_quarters(
+    opportunities: pl.LazyFrame, calendar: FiscalCalendar, first: FiscalQuarter, last: FiscalQuarter
+) -> pl.LazyFrame:
+    return (
+        opportunities.filter(pl.col("closed_at").is_not_null())
+        .with_columns(quarter_of(calendar, pl.col("closed_at")))
+        .filter(in_range(first, last))
+    )
+
+
+def _outcome_counts() -> list[pl.Expr]:
+    return [
+        _WON.sum().cast(pl.Int64).alias("won"),
+        (~_WON).sum().cast(pl.Int64).alias("lost"),
+        pl.col("amount").filter(_WON).sum().alias("won_amount"),
+        pl.col("amount").filter(~_WON).sum().alias("lost_amount"),
+    ]
+
+
+def _outcome_rates() -> list[pl.Expr]:
+    won, lost = pl.col("won"), pl.col("lost")
+    won_amount, lost_amount = pl.col("won_amount"), pl.col("lost_amount")
+    return [
+        _ratio(won, won + lost).alias("win_rate_count"),
+        _ratio(won_amount, won_amount + lost_amount).alias("win_rate_amount"),
+        _ratio(won_amount, won).alias("avg_deal_size"),
+    ]
+
+
+def _sorted(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    return frame.sort(keys) if keys else frame
+
+
+def _aggregate(frame: pl.LazyFrame, by: list[str], aggs: list[pl.Expr]) -> pl.LazyFrame:
+    """Group by ``by``; with no ``by`` columns, exactly one row (also for no input)."""
+    return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
+
+
+# -- public metrics -------------------------------------------------------------
+def deal_size_band(amount: pl.Expr) -> pl.Expr:
+    """Deal-size band label of an amount expression, named ``deal_size_band``.
+
+    Bands (reporting currency): ``"<25K"`` below 25,000; ``"25K-100K"`` from
+    25,000 up to (not including) 100,000; ``">=100K"`` from 100,000. A missing
+    amount has no band (null). Add it as a column before grouping::
+
+        opps.with_columns(deal_size_band(pl.col("amount")))
+        sales_cycle(opps, ..., by=("deal_size_band",))
+    """
+    (small, _), (mid, mid_from), (large, large_from) = DEAL_SIZE_BANDS
+    return (
+        pl.when(amount >= large_from)
+        .then(pl.lit(large))
+        .when(amount >= mid_from)
+        .then(pl.lit(mid))
+        .when(amount.is_not_null())
+        .then(pl.lit(small))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("deal_size_band")
+    )
+
+
+def win_rates(
+    opportunities: pl.LazyFrame,
+    *,
+    calendar: FiscalCalendar,
+    first: FiscalQuarter,
+    last: FiscalQuarter,
+    by: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """Win rate by count and by amount, and average deal size, per close quarter.
+
+    Grain: one row per fiscal quarter of ``closed_at`` (``first`` to ``last``)
+    x ``by`` group, zeros included. Columns: ``quarter_index``,
+    ``fiscal_quarter``, the ``by`` columns, ``won``, ``lost`` (deals, Int64),
+    ``won_amount``, ``lost_amount`` (reporting currency), ``win_rate_count`` =
+    won / (won + lost), ``win_rate_amount`` = won_amount / (won_amount +
+    lost_amount) (0-1, null when the denominator is 0), ``avg_deal_size`` =
+    won_amount / won (currency, null without wins). Open deals are excluded;
+    every lost deal ("No decision" included) counts as lost; a lost deal
+    without an amount counts in the count rate but adds nothing to the amount
+    rate.
+    """
+    cols = _by_columns(opportunities, by, "opportunities")
+    closed = _closed_in_quarters(opportunities, calendar, first, last)
+    counted = closed.group_by(QUARTER, *cols).agg(_outcome_counts())
+    return (
+        _fill_grid(counted, closed, first, last, cols)
+        .with_columns(
+            pl.col("won", "lost").fill_null(0),
+            pl.col("won_amount", "lost_amount").fill_null(0.0),
+        )
+        .with_columns(_outcome_rates())
+        .pipe(with_label)
+        .select(
+            QUARTER,
+            LABEL,
+            *cols,
+            "won",
+            "lost",
+            "won_amount",
+            "lost_amount",
+            "win_rate_count",
+            "win_rate_amount",
+            "avg_deal_size",
+        )
+        .sort(QUARTER, *cols)
+    )
+
+
+def sales_cycle(
+    opportunities: pl.LazyFrame,
+    *,
+    calendar: FiscalCalendar,
+    first: FiscalQuarter,
+    last: FiscalQuarter,
+    by: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """Sales cycle in days (created to closed) of the deals closed in each quarter.
+
+    Grain: one row per fiscal quarter of ``closed_at`` x ``by`` group, zeros
+    included. Columns: ``quarter_index``, ``fiscal_quarter``, the ``by``
+    columns, ``won`` and ``closed`` (deals, Int64), ``median_days_won``
+    (median over won deals), ``median_days_closed`` (median over won and lost
+    deals), ``p90_days_closed`` (90th percentile over closed deals, linear
+    interpolation); days are elapsed time ``closed_at - created_at`` / 24 h,
+    Float64, null when there are no such deals. No mean on purpose: a blended
+    mean hides enterprise cycles; use ``by=("segment",)`` or a
+    :func:`deal_size_band` column.
+    """
+    cols = _by_columns(opportunities, by, "opportunities")
+    closed = _closed_in_quarters(opportunities, calendar, first, last).with_columns(
+        _days("closed_at", "created_at").alias("_days")
+    )
+    days = pl.col("_days")
+    counted = closed.group_by(QUARTER, *cols).agg(
+        _WON.sum().cast(pl.Int64).alias("won"),
+        pl.len().cast(pl.Int64).alias("closed"),
+        days.filter(_WON).median().alias("median_days_won"),
+        days.median().alias("median_days_closed"),
+        days.quantile(0.9, interpolation="linear").alias("p90_days_closed"),
+    )
+    return (
+        _fill_grid(counted, closed, first, last, cols)
+        .with_columns(pl.col("won", "closed").fill_null(0))
+        .pipe(with_label)
+        .select(
+            QUARTER,
+            LABEL,
+            *cols,
+            "won",
+            "closed",
+            "median_days_won",
+            "median_days_closed",
+            "p90_days_closed",
+        )
+        .sort(QUARTER, *cols)
+    )
+
+
+def _closed_in_window(
+    opportunities: pl.LazyFrame, as_of: dt.datetime, window_days: int
+) -> pl.LazyFrame:
+    if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days <= 0:
+        raise ParameterError(
+            f"window_days must be a whole number of days above 0, got {window_days!r}"
+        )
+    start = as_of - dt.timedelta(days=window_days)
+    closed = pl.col("closed_at")
+    return opportunities.filter(closed > _lit_instant(start), closed <= _lit_instant(as_of))
+
+
+def closed_deal_stats(
+    opportunities: pl.LazyFrame,
+    *,
+    as_of: dt.datetime,
+    window_days: int = 365,
+    by: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """Win rates, average deal size and cycle over a trailing window of closed deals.
+
+    The window is the deals whose ``closed_at`` lies in ``(as_of -
+    window_days, as_of]`` (elapsed days; a close exactly ``window_days`` before
+    ``as_of`` is outside). Grain: one row per ``by`` group seen in the window;
+    exactly one row when ``by`` is empty (zeros and null rates when nothing
+    closed). Columns: the ``by`` columns, ``won``, ``lost`` (Int64),
+    ``won_amount``, ``lost_amount`` (currency), ``win_rate_count``,
+    ``win_rate_amount`` (0-1), ``avg_deal_size`` (currency),
+    ``median_cycle_days_won``, ``median_cycle_days_closed`` (days, Float64),
+    with the definitions of :func:`win_rates` and :func:`sales_cycle`. The
+    rates that velocity and required coverage need.
+    """
+    cols = _by_columns(opportunities, by, "opportunities")
+    as_of = _instant(as_of)
+    closed = _closed_in_window(opportunities, as_of, window_days).with_columns(
+        _days("closed_at", "created_at").alias("_days")
+    )
+    stats = _aggregate(
+        closed,
+        cols,
+        [
+            *_outcome_counts(),
+            pl.col("_days").filter(_WON).median().alias("median_cycle_days_won"),
+            pl.col("_days").median().alias("median_cycle_days_closed"),
+        ],
+    )
+    return (
+        stats.with_columns(_outcome_rates())
+        .select(
+            *cols,
+            "won",
+            "lost",
+            "won_amount",
+            "lost_amount",
+            "win_rate_count",
+            "win_rate_amount",
+            "avg_deal_size",
+            "median_cycle_days_won",
+            "median_cycle_days_closed",
+        )
+        .pipe(_sorted, cols)
+    )
+
+
+def sales_velocity(
+    opportunities: pl.LazyFrame,
+    *,
+    as_of: dt.datetime,
+    window_days: int = 365,
+    by: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """Sales velocity: the dollars per day the open pipeline is expected to turn into.
+
+    ``velocity_per_day`` = ``open_deals`` x ``win_rate_count`` x
+    ``avg_deal_size`` / ``median_cycle_days_won`` (currency per day). The
+    win rate (by count), average deal size and median won cycle come from
+    :func:`closed_deal_stats` over the trailing ``window_days`` before
+    ``as_of``. ``open_deals`` counts every opportunity open at ``as_of``
+    (created on or before it, not closed by it), whatever its stage: the data
+    model has no qualified flag, so restrict the input to qualified stages
+    first when the CRM's early stages are not qualified pipeline, e.g.
+    ``opps.filter(pl.col("stage") != "Discovery")``.
+
+    Grain: one row when ``by`` is empty; otherwise one row per ``by`` group
+    with open deals or closes in the window. Columns: the ``by`` columns,
+    ``open_deals`` (Int64), ``win_rate_count`` (0-1), ``avg_deal_size``
+    (currency), ``median_cycle_days_won`` (days), ``velocity_per_day``
+    (currency per day; null when a factor is unknown or the cycle is 0).
+    """
+    cols = _by_columns(opportunities, by, "opportunities")
+    as_of = _instant(as_of)
+    cut = _lit_instant(as_of)
+    still_open = opportunities.filter(
+        pl.col("created_at") <= cut,
+        pl.col("closed_at").is_null() | (pl.col("closed_at") > cut),
+    )
+    open_deals = _aggregate(still_open, cols, [pl.len().cast(pl.Int64).alias("open_deals")])
+    stats = closed_deal_stats(opportunities, as_of=as_of, window_days=window_days, by=cols).select(
+        *cols, "win_rate_count", "avg_deal_size", "median_cycle_days_won"
+    )
+    joined = (
+        open_deals.join(stats, how="cross")
+        if not cols
+        else open_deals.join(stats, on=cols, how="full", coalesce=True, nulls_equal=True)
+    )
+    cycle = pl.col("median_cycle_days_won")
+    return (
+        joined.with_columns(pl.col("open_deals").fill_null(0))
+        .with_columns(
+            pl.when(cycle > 0)
+            .then(pl.col("open_deals") * pl.col("win_rate_count") * pl.col("avg_deal_size") / cycle)
+            .alias("velocity_per_day")
+        )
+        .select(
+            *cols,
+            "open_deals",
+            "win_rate_count",
+            "avg_deal_size",
+            "median_cycle_days_won",
+            "velocity_per_day",
+        )
+        .pipe(_sorted, cols)
+    )

@@ -1,0 +1,352 @@
+"""Data health: how many rows each rule flags or leaves out, so a report can say why.
+
+Loading already **rejects** data that breaks the model (``validate.py``:
+duplicate ids, closed before created, a won deal without amount, ...). What
+passes can still be thin or odd in ways that change the numbers without an
+error: an open deal without an amount adds nothing to pipeline amounts, an MQL
+nobody touched counts as an SLA miss, a lead that skipped the MQL stage is in
+no MQL count. :func:`data_health` counts those rows, rule by rule, with the
+effect each has on the kit's metrics. Definitions are in
+``docs/metrics/cycles-health.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from alignment_lib.load import FunnelData
+
+__all__ = ["HEALTH_RULES", "HealthRule", "data_health"]
+
+
+@dataclass(frozen=True)
+class HealthRule:
+    """One data-health rule: which table's rows it counts, what it means, what it does."""
+
+    table: str
+    rule: str
+    description: str
+    effect: str
+
+
+_CATEGORY_EFFECT = "in a blank group when grouped by {col}; left out when filtered by {col}"
+
+#: Every rule :func:`data_health` reports, in the order of its output.
+HEALTH_RULES: tuple[HealthRule, ...] = (
+    HealthRule(
+        "leads",
+        "skipped_mql",
+        "leads with an accepted, rejected or SQL timestamp but no mql_at (a skipped stage)",
+        "not counted as MQLs; the in-order funnel drops them, the any-stage funnel counts "
+        "their later stages",
+    ),
+    HealthRule(
+        "leads",
+        "mql_never_touched",
+        "MQLs with no first sales touch (first_touch_at empty)",
+        "an SLA miss once older than the SLA (leaked if also undecided)",
+    ),
+    HealthRule(
+        "leads",
+        "mql_pending",
+        "MQLs neither accepted nor rejected",
+        "pending, or leaked once untouched past the SLA; never dropped",
+    ),
+    *(
+        HealthRule(
+            "leads",
+            f"missing_{col}",
+            f"leads without {col}",
+            _CATEGORY_EFFECT.format(col=col),
+        )
+        for col in ("segment", "region", "channel")
+    ),
+    HealthRule(
+        "leads",
+        "opportunity_not_found",
+        "leads whose opportunity_id is not in opportunities (checked on `full` when given)",
+        "counted as not converted (the as-of cut blanks the reference)",
+    ),
+    HealthRule(
+        "leads",
+        "created_after_as_of",
+        "leads created after the as-of instant (needs `full`)",
+        "hidden by the as-of cut",
+    ),
+    HealthRule(
+        "leads",
+        "event_after_as_of",
+        "visible leads with an MQL, accept, reject, touch or SQL after the as-of instant "
+        "(needs `full`)",
+        "those events blanked by the as-of cut (the lead is still pending)",
+    ),
+    HealthRule(
+        "opportunities",
+        "open_without_amount",
+        "open opportunities without amount",
+        "excluded from pipeline amounts; still counted as open deals",
+    ),
+    HealthRule(
+        "opportunities",
+        "lost_without_amount",
+        "lost opportunities without amount",
+        "counted as lost deals; add nothing to lost amounts (win rate by amount)",
+    ),
+    HealthRule(
+        "opportunities",
+        "open_past_expected_close",
+        "open opportunities whose expected close date is before the as-of date (stale)",
+        "flagged only: still open pipeline, but expected in a day already past",
+    ),
+    HealthRule(
+        "opportunities",
+        "open_without_expected_close",
+        "open opportunities without expected close date",
+        "in no quarter's expected pipeline (coverage, slipped deals)",
+    ),
+    HealthRule(
+        "opportunities",
+        "lost_no_decision",
+        "lost opportunities with lost_reason 'No decision'",
+        "counted as lost",
+    ),
+    HealthRule(
+        "opportunities",
+        "lead_not_found",
+        "opportunities whose lead_id is not in leads",
+        "flagged only: missing from lead-to-opportunity conversion",
+    ),
+    HealthRule(
+        "opportunities",
+        "marketing_without_lead",
+        "marketing-sourced opportunities without lead_id",
+        "flagged only: missing from lead-to-opportunity conversion",
+    ),
+    HealthRule(
+        "opportunities",
+        "no_stage_history",
+        "opportunities without any stage_history row (all of them without the table)",
+        "excluded from slipped deals; stage at a past as-of unknown",
+    ),
+    *(
+        HealthRule(
+            "opportunities",
+            f"missing_{col}",
+            f"opportunities without {col}",
+            _CATEGORY_EFFECT.format(col=col),
+        )
+        for col in ("segment", "region", "channel")
+    ),
+    HealthRule(
+        "opportunities",
+        "created_after_as_of",
+        "opportunities created after the as-of instant (needs `full`)",
+        "hidden by the as-of cut",
+    ),
+    HealthRule(
+        "opportunities",
+        "closed_after_as_of",
+        "visible opportunities closed after the as-of instant (needs `full`)",
+        "shown as open again",
+    ),
+    HealthRule(
+        "stage_history",
+        "changed_after_as_of",
+        "stage history rows recorded after the as-of instant (needs `full`)",
+        "hidden by the as-of cut",
+    ),
+)
+
+_OUTPUT = {
+    "table": pl.String,
+    "rule": pl.String,
+    "description": pl.String,
+    "rows": pl.Int64,
+    "share_of_table": pl.Float64,
+    "effect": pl.String,
+}
+
+
+def _counts(frame: pl.LazyFrame, table: str, rules: dict[str, pl.Expr]) -> pl.LazyFrame:
+    """One aggregate over ``frame``: per rule, how many rows match, beside the table's size."""
+    return (
+        frame.select(
+            pl.len().cast(pl.Int64).alias("_table_rows"),
+            *(
+                expr.fill_null(False).sum().cast(pl.Int64).alias(name)
+                for name, expr in rules.items()
+            ),
+        )
+        .unpivot(index="_table_rows", variable_name="rule", value_name="rows")
+        .with_columns(pl.lit(table).alias("table"))
+    )
+
+
+def _anti_count(
+    frame: pl.LazyFrame, table: str, rule: str, key: str, other: pl.LazyFrame, other_key: str
+) -> pl.LazyFrame:
+    """Rows of ``frame`` whose non-empty ``key`` has no match in ``other``."""
+    missing = (
+        frame.filter(pl.col(key).is_not_null())
+        .join(other.select(pl.col(other_key).alias(key)), on=key, how="anti")
+        .select(pl.len().cast(pl.Int64).alias("rows"))
+    )
+    return (
+        frame.select(pl.len().cast(pl.Int64).alias("_table_rows"))
+        .join(missing, how="cross")
+        .with_columns(pl.lit(table).alias("table"), pl.lit(rule).alias("rule"))
+    )
+
+
+def _unknown(table: str, rule: str, rows: int | None) -> pl.LazyFrame:
+    """A rule that cannot be computed here: rows and share are null."""
+    return pl.LazyFrame(
+        {"_table_rows": [None], "rule": [rule], "rows": [rows], "table": [table]},
+        schema={"_table_rows": pl.Int64, "rule": pl.String, "rows": pl.Int64, "table": pl.String},
+    )
+
+
+def _as_of_rules(data: FunnelData, full: FunnelData | None) -> list[pl.LazyFrame]:
+    names = [
+        ("leads", "created_after_as_of"),
+        ("leads", "event_after_as_of"),
+        ("opportunities", "created_after_as_of"),
+        ("opportunities", "closed_after_as_of"),
+        ("stage_history", "changed_after_as_of"),
+    ]
+    if data.as_of is None:  # not cut: nothing is hidden
+        tables = {"leads": data.leads, "opportunities": data.opportunities}
+        tables["stage_history"] = data.stage_history
+        nothing = pl.first().is_null() & pl.lit(False)
+        return [_counts(tables[t], t, {r: nothing}) for t, r in names]
+    if full is None:  # cut, but the un-cut data is not at hand: unknown
+        return [_unknown(t, r, None) for t, r in names]
+    c = pl.lit(data.as_of, dtype=pl.Datetime("us", "UTC"))
+    events = ("mql_at", "accepted_at", "rejected_at", "first_touch_at", "sql_at")
+    leads = _counts(
+        full.leads,
+        "leads",
+        {
+            "created_after_as_of": pl.col("created_at") > c,
+            "event_after_as_of": (pl.col("created_at") <= c)
+            & pl.any_horizontal(pl.col(e) > c for e in events),
+        },
+    )
+    opps = _counts(
+        full.opportunities,
+        "opportunities",
+        {
+            "created_after_as_of": pl.col("created_at") > c,
+            "closed_after_as_of": (pl.col("created_at") <= c) & (pl.col("closed_at") > c),
+        },
+    )
+    history = _counts(
+        full.stage_history, "stage_history", {"changed_after_as_of": pl.col("changed_at") > c}
+    )
+    return [leads, opps, history]
+
+
+def data_health(
+    data: FunnelData,
+    *,
+    full: FunnelData | None = None,
+) -> pl.LazyFrame:
+    """Counts of rows flagged or left out by each data-health rule.
+
+    ``data`` is what the report computes on (usually ``load_funnel(...).at(as_of)``,
+    maybe ``.where(...)``-filtered). ``full`` is optional: the same data before the
+    as-of cut (``load_funnel(...)``, filtered the same way). With it, the as-of
+    rules count what the cut hides (rows created after the as-of instant, closes
+    and handoff events blanked) and ``opportunity_not_found`` is checked on the
+    un-cut leads, because the cut blanks a lead's reference to an opportunity it
+    cannot see. Without it those as-of rules are null when ``data`` was cut (0
+    when it was not: nothing is hidden).
+
+    ``open_past_expected_close`` compares with the local date of ``data.as_of``
+    (today in the calendar's time zone when the data was not cut).
+
+    Grain: one row per rule of :data:`HEALTH_RULES` (table, rule). Columns:
+    ``table``, ``rule``, ``description``, ``rows`` (Int64: rows of ``table`` the
+    rule matches), ``share_of_table`` (Float64 0-1: rows / all rows of that table,
+    the un-cut table for the as-of rules; null when the table is empty or the
+    rule unknown), ``effect`` (what the kit's metrics do with those rows).
+    Sorted by table, then in the order of :data:`HEALTH_RULES`.
+    """
+    cal = data.calendar
+    today = cal.local_date(data.as_of or dt.datetime.now(dt.UTC))
+    leads, opps = data.leads, data.opportunities
+    is_open = pl.col("closed_at").is_null()
+    mql = pl.col("mql_at").is_not_null()
+    lead_rules = {
+        "skipped_mql": ~mql
+        & pl.any_horizontal(
+            pl.col(c).is_not_null() for c in ("accepted_at", "rejected_at", "sql_at")
+        ),
+        "mql_never_touched": mql & pl.col("first_touch_at").is_null(),
+        "mql_pending": mql & pl.col("accepted_at").is_null() & pl.col("rejected_at").is_null(),
+        **{f"missing_{c}": pl.col(c).is_null() for c in ("segment", "region", "channel")},
+    }
+    opp_rules = {
+        "open_without_amount": is_open & pl.col("amount").is_null(),
+        "lost_without_amount": (pl.col("outcome") == "lost") & pl.col("amount").is_null(),
+        "open_past_expected_close": is_open & (pl.col("expected_close_date") < today),
+        "open_without_expected_close": is_open & pl.col("expected_close_date").is_null(),
+        "lost_no_decision": (pl.col("outcome") == "lost")
+        & (pl.col("lost_reason").str.strip_chars().str.to_lowercase() == "no decision"),
+        "marketing_without_lead": (pl.col("source") == "marketing") & pl.col("lead_id").is_null(),
+        **{f"missing_{c}": pl.col(c).is_null() for c in ("segment", "region", "channel")},
+    }
+    reference = full if full is not None else data
+    parts = [
+        _counts(leads, "leads", lead_rules),
+        _counts(opps, "opportunities", opp_rules),
+        _anti_count(
+            reference.leads,
+            "leads",
+            "opportunity_not_found",
+            "opportunity_id",
+            reference.opportunities,
+            "opportunity_id",
+        ),
+        _anti_count(opps, "opportunities", "lead_not_found", "lead_id", leads, "lead_id"),
+        _anti_count(
+            opps,
+            "opportunities",
+            "no_stage_history",
+            "opportunity_id",
+            data.stage_history,
+            "opportunity_id",
+        ),
+        *_as_of_rules(data, full),
+    ]
+    order = pl.LazyFrame(
+        {
+            "table": [r.table for r in HEALTH_RULES],
+            "rule": [r.rule for r in HEALTH_RULES],
+            "description": [r.description for r in HEALTH_RULES],
+            "effect": [r.effect for r in HEALTH_RULES],
+            "_order": list(range(len(HEALTH_RULES))),
+        },
+        schema={
+            **{k: pl.String for k in ("table", "rule", "description", "effect")},
+            "_order": pl.Int64,
+        },
+    )
+    counted = pl.concat(
+        [p.select("table", "rule", "rows", "_table_rows") for p in parts], how="vertical"
+    )
+    return (
+        order.join(counted, on=["table", "rule"], how="left")
+        .with_columns(
+            pl.when(pl.col("_table_rows") > 0)
+            .then(pl.col("rows") / pl.col("_table_rows"))
+            .cast(pl.Float64)
+            .alias("share_of_table")
+        )
+        .sort("table", "_order")
+        .select(list(_OUTPUT))
+        .cast(_OUTPUT)
+    )

@@ -1,0 +1,286 @@
+"""Data health on a hand-built funnel; expected counts worked out by hand.
+
+Calendar year, UTC; the report is as of 2026-03-31 (end of day). Dates are 2026.
+
+Leads (L6 is created after the as-of date: 5 leads seen, 6 in the un-cut data):
+
+| lead | created | mql   | touch | accepted | sql   | opp | segment | region | channel |
+|------|---------|-------|-------|----------|-------|-----|---------|--------|---------|
+| L1   | 01-05   | 01-06 | 01-06 | 01-07    | 01-10 | O1  | SMB     | NA     | Webinar |
+| L2   | 01-10   | 01-11 |       |          |       |     |         | NA     | Webinar |
+| L3   | 01-12   |       |       | 01-15    |       |     | SMB     |        | Webinar |
+| L4   | 01-20   |       |       |          | 02-01 | O9  | SMB     | NA     |         |
+| L5   | 02-01   | 02-02 | 04-05 |          |       |     | SMB     | NA     | Webinar |
+| L6   | 04-10   |       |       |          |       |     | SMB     | NA     | Webinar |
+
+- skipped_mql: L3 (accepted), L4 (SQL) without mql_at = 2 of 5 -> 0.4
+- mql_never_touched: L2, and L5 whose touch (5 April) is after the as-of date = 2
+- mql_pending: L2, L5 (neither accepted nor rejected) = 2
+- missing_segment L2, missing_region L3, missing_channel L4: 1 each (0.2)
+- opportunity_not_found: L4 points at O9, which does not exist. Checked on the
+  un-cut leads: 1 of 6; without `full`, the as-of cut has blanked it: 0.
+- created_after_as_of: L6 = 1 of 6; event_after_as_of: L5's touch = 1 of 6.
+
+Opportunities (O6 created after the as-of date: 5 seen, 6 un-cut):
+
+| opp | created | source    | lead | amount | closed     | expected close | history |
+|-----|---------|-----------|------|--------|------------|----------------|---------|
+| O1  | 01-10   | marketing | L1   | 100    | won 02-15  |                | 2 rows  |
+| O2  | 01-15   | sales     |      |        | open       | 03-15          | none    |
+| O3  | 01-20   | marketing |      | 50     | open       |                | none    |
+| O4  | 02-01   | partner   | L99  |        | lost 03-01 |                | none    |
+| O5  | 02-10   | sales     |      | 70     | won 04-15  | 03-20 at as-of | 2 rows  |
+| O6  | 04-20   | sales     |      | 10     | open       | 06-30          | 1 row   |
+
+O4 was lost for "No decision". O3 has no segment, O4 no region, O5 no channel.
+As of 31 March O5 is open again, with amount 70 and expected close 20 March from
+its history row of 10 February.
+
+- open_without_amount: O2 = 1 of 5; lost_without_amount: O4 = 1
+- open_past_expected_close: O2 (15 March) and O5 (20 March) before 31 March = 2 (0.4)
+- open_without_expected_close: O3 = 1; lost_no_decision: O4 = 1
+- lead_not_found: O4 (L99) = 1; marketing_without_lead: O3 = 1
+- no_stage_history: O2, O3, O4 = 3 of 5 (0.6); missing segment/region/channel: 1 each
+- created_after_as_of: O6 = 1 of 6; closed_after_as_of: O5 = 1 of 6
+- stage_history changed_after_as_of: O5's close (15 April) and O6's row = 2 of 5 rows
+
+Not cut (the un-cut data passed as `data`): every as-of rule is 0. Without the
+stage_history table every opportunity is in no_stage_history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import polars as pl
+import pytest
+
+from alignment_lib import FiscalCalendar, FunnelData
+from alignment_lib.metrics.health import HEALTH_RULES, data_health
+from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TARGETS
+
+UTC = FiscalCalendar(1, "UTC")
+
+
+def t(day: str | None) -> dt.datetime | None:
+    return (
+        None
+        if day is None
+        else dt.datetime.fromisoformat(f"2026-{day}T12:00").replace(tzinfo=dt.UTC)
+    )
+
+
+def frame(table, rows: list[dict]) -> pl.LazyFrame:
+    return pl.DataFrame(
+        [{c: r.get(c) for c in table.column_names} for r in rows], schema=table.polars_schema
+    ).lazy()
+
+
+def lead(lid, created, mql=None, touch=None, accepted=None, sql=None, opp=None, **cats) -> dict:
+    return {
+        "lead_id": lid,
+        "created_at": t(created),
+        "mql_at": t(mql),
+        "first_touch_at": t(touch),
+        "accepted_at": t(accepted),
+        "sql_at": t(sql),
+        "opportunity_id": opp,
+        **{"segment": "smb", "region": "na", "channel": "webinar", **cats},
+    }
+
+
+LEAD_ROWS = [
+    lead("L1", "01-05", "01-06", "01-06", "01-07", "01-10", "O1"),
+    lead("L2", "01-10", "01-11", segment=None),
+    lead("L3", "01-12", accepted="01-15", region=None),
+    lead("L4", "01-20", sql="02-01", opp="O9", channel=None),
+    lead("L5", "02-01", "02-02", touch="04-05"),
+    lead("L6", "04-10"),
+]
+
+
+def opp(oid, created, source, lead_id=None, amount=None, closed=None, outcome=None, **rest):
+    return {
+        "opportunity_id": oid,
+        "created_at": t(created),
+        "source": source,
+        "lead_id": lead_id,
+        "amount": amount,
+        "closed_at": t(closed),
+        "outcome": outcome,
+        "stage": {"won": "Closed Won", "lost": "Closed Lost"}.get(outcome, "Discovery"),
+        **{"segment": "smb", "region": "na", "channel": "webinar", **rest},
+    }
+
+
+def ecd(day: str) -> dt.date:
+    return dt.date.fromisoformat(f"2026-{day}")
+
+
+OPP_ROWS = [
+    opp("O1", "01-10", "marketing", "L1", 100.0, "02-15", "won"),
+    opp("O2", "01-15", "sales", expected_close_date=ecd("03-15")),
+    opp("O3", "01-20", "marketing", amount=50.0, segment=None),
+    opp(
+        "O4",
+        "02-01",
+        "partner",
+        "L99",
+        None,
+        "03-01",
+        "lost",
+        lost_reason="No decision",
+        region=None,
+    ),
+    opp(
+        "O5",
+        "02-10",
+        "sales",
+        None,
+        70.0,
+        "04-15",
+        "won",
+        channel=None,
+        expected_close_date=ecd("04-15"),
+    ),
+    opp("O6", "04-20", "sales", amount=10.0, expected_close_date=ecd("06-30")),
+]
+
+
+def change(oid, day, stage, amount, close) -> dict:
+    return {
+        "opportunity_id": oid,
+        "changed_at": t(day),
+        "stage": stage,
+        "amount": amount,
+        "expected_close_date": ecd(close),
+    }
+
+
+HISTORY_ROWS = [
+    change("O1", "01-10", "Discovery", 100.0, "03-31"),
+    change("O1", "02-15", "Closed Won", 100.0, "02-15"),
+    change("O5", "02-10", "Proposal", 70.0, "03-20"),
+    change("O5", "04-15", "Closed Won", 70.0, "04-15"),
+    change("O6", "04-20", "Discovery", 10.0, "06-30"),
+]
+
+FULL = FunnelData(
+    leads=frame(LEADS, LEAD_ROWS),
+    opportunities=frame(OPPORTUNITIES, OPP_ROWS),
+    stage_history=frame(STAGE_HISTORY, HISTORY_ROWS),
+    targets=frame(TARGETS, []),
+    calendar=UTC,
+    source="hand-built",
+    has_stage_history=True,
+)
+AS_OF = FULL.at("2026-03-31")
+
+EXPECTED = {
+    ("leads", "skipped_mql"): (2, 2 / 5),
+    ("leads", "mql_never_touched"): (2, 2 / 5),
+    ("leads", "mql_pending"): (2, 2 / 5),
+    ("leads", "missing_segment"): (1, 1 / 5),
+    ("leads", "missing_region"): (1, 1 / 5),
+    ("leads", "missing_channel"): (1, 1 / 5),
+    ("leads", "opportunity_not_found"): (1, 1 / 6),
+    ("leads", "created_after_as_of"): (1, 1 / 6),
+    ("leads", "event_after_as_of"): (1, 1 / 6),
+    ("opportunities", "open_without_amount"): (1, 1 / 5),
+    ("opportunities", "lost_without_amount"): (1, 1 / 5),
+    ("opportunities", "open_past_expected_close"): (2, 2 / 5),
+    ("opportunities", "open_without_expected_close"): (1, 1 / 5),
+    ("opportunities", "lost_no_decision"): (1, 1 / 5),
+    ("opportunities", "lead_not_found"): (1, 1 / 5),
+    ("opportunities", "marketing_without_lead"): (1, 1 / 5),
+    ("opportunities", "no_stage_history"): (3, 3 / 5),
+    ("opportunities", "missing_segment"): (1, 1 / 5),
+    ("opportunities", "missing_region"): (1, 1 / 5),
+    ("opportunities", "missing_channel"): (1, 1 / 5),
+    ("opportunities", "created_after_as_of"): (1, 1 / 6),
+    ("opportunities", "closed_after_as_of"): (1, 1 / 6),
+    ("stage_history", "changed_after_as_of"): (2, 2 / 5),
+}
+
+
+def counts(result: pl.DataFrame) -> dict[tuple[str, str], tuple[int | None, float | None]]:
+    return {
+        (r["table"], r["rule"]): (r["rows"], r["share_of_table"])
+        for r in result.iter_rows(named=True)
+    }
+
+
+def test_every_rule_counted_by_hand() -> None:
+    got = data_health(AS_OF, full=FULL).collect()
+    assert got.schema == pl.Schema(
+        {
+            "table": pl.String,
+            "rule": pl.String,
+            "description": pl.String,
+            "rows": pl.Int64,
+            "share_of_table": pl.Float64,
+            "effect": pl.String,
+        }
+    )
+    assert list(zip(got["table"], got["rule"], strict=True)) == [
+        (r.table, r.rule) for r in HEALTH_RULES
+    ]
+    assert got.select(pl.col("description", "effect").str.len_chars().min()).row(0) > (10, 10)
+    found = counts(got)
+    assert found.keys() == EXPECTED.keys()
+    for key, (rows, share) in EXPECTED.items():
+        assert found[key][0] == rows, key
+        assert found[key][1] == pytest.approx(share), key
+
+
+def test_without_full_the_as_of_rules_are_unknown_and_the_blanked_reference_is_gone() -> None:
+    found = counts(data_health(AS_OF).collect())
+    for table, rule in [
+        ("leads", "created_after_as_of"),
+        ("leads", "event_after_as_of"),
+        ("opportunities", "created_after_as_of"),
+        ("opportunities", "closed_after_as_of"),
+        ("stage_history", "changed_after_as_of"),
+    ]:
+        assert found[(table, rule)] == (None, None)
+    # the as-of cut blanked L4's reference to the unknown O9
+    assert found[("leads", "opportunity_not_found")] == (0, 0.0)
+    assert found[("leads", "skipped_mql")] == (2, 0.4)
+
+
+def test_uncut_data_hides_nothing() -> None:
+    found = counts(data_health(FULL).collect())
+    assert found[("opportunities", "created_after_as_of")] == (0, 0.0)
+    assert found[("stage_history", "changed_after_as_of")] == (0, 0.0)
+    assert found[("leads", "opportunity_not_found")] == (1, pytest.approx(1 / 6))
+    # seen today, O5 is closed and O6 is open with a future date (30 June 2026 is not past
+    # until that date; the check uses today's date when the data was not cut)
+    assert found[("opportunities", "closed_after_as_of")] == (0, 0.0)
+
+
+def test_without_the_stage_history_table_every_deal_lacks_history() -> None:
+    bare = replace(AS_OF, stage_history=AS_OF.stage_history.clear(), has_stage_history=False)
+    found = counts(data_health(bare).collect())
+    assert found[("opportunities", "no_stage_history")] == (5, 1.0)
+
+
+def test_empty_tables_give_zero_rows_and_null_shares() -> None:
+    empty = replace(
+        AS_OF,
+        leads=AS_OF.leads.clear(),
+        opportunities=AS_OF.opportunities.clear(),
+        stage_history=AS_OF.stage_history.clear(),
+    )
+    got = data_health(empty).collect()
+    measured = got.filter(~pl.col("rule").str.contains("after_as_of"))
+    assert measured["rows"].to_list() == [0] * measured.height
+    assert measured["share_of_table"].to_list() == [None] * measured.height
+
+
+def test_filtered_data_counts_only_the_filtered_rows() -> None:
+    found = counts(data_health(AS_OF.where(source="sales")).collect())
+    # sales deals seen: O2 (open, no amount, no history) and O5 (no channel)
+    assert found[("opportunities", "open_without_amount")] == (1, 0.5)
+    assert found[("opportunities", "missing_channel")] == (1, 0.5)
+    assert found[("opportunities", "no_stage_history")] == (1, 0.5)
