@@ -70,6 +70,19 @@ class FunnelData:
             ),
         )
 
+    def materialize(self) -> FunnelData:
+        """The same tables read once into memory (still LazyFrames for the metrics).
+
+        Every ``collect()`` of a lazy scan re-reads and re-parses the source; a
+        workbook computes a dozen metrics, so it reads its data once here. The
+        four tables are collected in one pass (polars shares common subplans).
+        """
+        frames = pl.collect_all([self.leads, self.opportunities, self.stage_history, self.targets])
+        leads, opps, history, targets = (f.lazy() for f in frames)
+        return replace(
+            self, leads=leads, opportunities=opps, stage_history=history, targets=targets
+        )
+
     def at(self, as_of: dt.datetime | dt.date | str) -> FunnelData:
         """The same data as it was known at ``as_of`` (later events are invisible).
 

@@ -122,7 +122,7 @@ def open_workbook(
     )
     enable_theme()
     enable_renderer()
-    return Workbook(data.at(cutoff), q, q.shift(-(history_quarters - 1)), cutoff)
+    return Workbook(data.at(cutoff).materialize(), q, q.shift(-(history_quarters - 1)), cutoff)
 
 
 class _Findings:

@@ -133,3 +133,13 @@ def test_open_deal_is_rebuilt_from_stage_history_at_as_of(make_data) -> None:
     )
     now = load_funnel(folder).opportunities.collect()
     assert now.select("stage", "amount").row(0) == ("Negotiation", 90.0)
+
+
+def test_materialize_keeps_every_table_equal(data) -> None:
+    from polars.testing import assert_frame_equal
+
+    past = data.at("2026-03-31")
+    ready = past.materialize()
+    for name in ("leads", "opportunities", "stage_history", "targets"):
+        assert_frame_equal(getattr(ready, name).collect(), getattr(past, name).collect())
+    assert ready.as_of == past.as_of
