@@ -41,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     data_options(report)
     report.add_argument("--as-of", default=None, help="as-of date (default: end of quarter)")
+    report.add_argument("--segment", default=None, help="keep only this segment")
+    report.add_argument("--region", default=None, help="keep only this region")
+    report.add_argument(
+        "--targets",
+        default=None,
+        metavar="FILE",
+        help="targets table (CSV or Parquet) to use instead of the data folder's",
+    )
     report.add_argument(
         "--params",
         type=Path,
@@ -90,6 +98,9 @@ def _merge(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
         "fiscal_year_start_month": args.fiscal_year_start,
         "timezone": args.timezone,
         "as_of": getattr(args, "as_of", None),
+        "segment": getattr(args, "segment", None),
+        "region": getattr(args, "region", None),
+        "targets_file": getattr(args, "targets", None),
     }
     values.update({k: v for k, v in given.items() if v is not None})
     return values
@@ -97,7 +108,7 @@ def _merge(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
-    from alignment_lib.load import load_funnel
+    from alignment_lib.load import load_funnel, load_targets
     from alignment_lib.render import render_report
     from alignment_lib.workbook import latest_complete_quarter, resolve_data_dir
 
@@ -112,6 +123,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         else FiscalQuarter.parse(values["quarter"])
     )
     values.update(quarter=quarter.label, data_dir=str(data_dir))
+    if values.get("targets_file"):
+        load_targets(values["targets_file"], calendar=calendar)
+        # the kernel runs in notebooks/: a relative path would point elsewhere
+        values["targets_file"] = str(Path(values["targets_file"]).resolve())
     print(f"rendering {quarter.label} from {data_dir}", file=sys.stderr)
     result = render_report(
         quarter=quarter.label,

@@ -12,10 +12,10 @@ import polars as pl
 from alignment_lib.exceptions import DataValidationError, ParameterError, Problem, SourceError
 from alignment_lib.fiscal import FiscalCalendar
 from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TABLES, TARGETS, Table
-from alignment_lib.sources import Source, open_source
+from alignment_lib.sources import RawTable, Source, open_source
 from alignment_lib.validate import validate_references, validate_table
 
-__all__ = ["FunnelData", "load_funnel", "parse_as_of"]
+__all__ = ["FunnelData", "load_funnel", "load_targets", "parse_as_of"]
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,36 @@ def _empty(table: Table) -> pl.LazyFrame:
     return pl.LazyFrame(schema=table.polars_schema)
 
 
+def load_targets(path: str | Path, *, calendar: FiscalCalendar | None = None) -> pl.LazyFrame:
+    """Read and validate a targets table from its own CSV or Parquet file."""
+    calendar = calendar or FiscalCalendar()
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(
+            f"targets file '{path}' does not exist; fix: point targets_file at a CSV or "
+            "Parquet file with columns fiscal_quarter, metric, team, value"
+        )
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise SourceError(f"targets file '{path}' must be .csv or .parquet")
+    frame = (
+        pl.scan_csv(path, infer_schema=False)
+        if path.suffix.lower() == ".csv"
+        else (pl.scan_parquet(path))
+    )
+    raw = RawTable(
+        "targets",
+        str(path),
+        "csv" if path.suffix.lower() == ".csv" else "parquet",
+        frame,
+        tuple(frame.collect_schema().names()),
+    )
+    typed, problems = validate_table(raw, TARGETS, calendar)
+    if problems:
+        raise DataValidationError(problems)
+    assert typed is not None
+    return typed
+
+
 def load_funnel(
     location: str | Path | Source,
     *,
@@ -251,6 +281,3 @@ def load_funnel(
         has_stage_history="stage_history" in typed,
     )
     return data.at(as_of) if as_of is not None else data
-
-
-del TARGETS  # imported for symmetry of the schema; targets need no as-of handling

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +20,7 @@ from IPython.display import display
 
 from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
-from alignment_lib.load import FunnelData, load_funnel, parse_as_of
+from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
 
 __all__ = [
     "Workbook",
@@ -42,6 +42,7 @@ class Workbook:
     quarter: FiscalQuarter
     first: FiscalQuarter
     as_of: dt.datetime
+    filters: dict[str, str] = field(default_factory=dict)
 
     @property
     def calendar(self) -> FiscalCalendar:
@@ -99,13 +100,19 @@ def open_workbook(
     timezone: str = "UTC",
     as_of: str = "",
     history_quarters: int = 8,
+    segment: str = "",
+    region: str = "",
+    targets_file: str = "",
 ) -> Workbook:
     """Load, validate and position the data for one workbook run.
 
     ``quarter``: a label like FY2026-Q3, or ``"latest"`` for the latest complete
     quarter. ``as_of``: empty for the end of that quarter, else a date or
     date-time; events after it are invisible. ``history_quarters``: how many
-    quarters the charts show, ending with the report quarter.
+    quarters the charts show, ending with the report quarter. ``segment`` /
+    ``region``: keep only that segment or region (empty: all). ``targets_file``:
+    a CSV or Parquet targets table to use instead of the data folder's (e.g. a
+    planning sheet kept apart from the CRM export); empty: the data folder's.
     """
     from alignment_lib.export import enable_renderer
     from alignment_lib.theme import enable_theme
@@ -116,13 +123,19 @@ def open_workbook(
         )
     calendar = FiscalCalendar(fiscal_year_start_month, timezone)
     data = load_funnel(resolve_data_dir(data_dir), calendar=calendar)
+    if targets_file:
+        data = replace(data, targets=load_targets(targets_file, calendar=calendar))
+    data = data.where(segment=segment, region=region)
     q = latest_complete_quarter(data) if quarter == "latest" else FiscalQuarter.parse(quarter)
     cutoff = (
         parse_as_of(as_of, calendar) if as_of else parse_as_of(calendar.quarter_end(q), calendar)
     )
     enable_theme()
     enable_renderer()
-    return Workbook(data.at(cutoff).materialize(), q, q.shift(-(history_quarters - 1)), cutoff)
+    filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
+    return Workbook(
+        data.at(cutoff).materialize(), q, q.shift(-(history_quarters - 1)), cutoff, filters
+    )
 
 
 class _Findings:
@@ -148,8 +161,12 @@ def describe_workbook(workbook: Workbook) -> list[str]:
     """Where the numbers come from, in words (no absolute paths)."""
     cal = workbook.calendar
     start = dt.date(2000, cal.start_month, 1).strftime("%B")
-    return [
+    lines = [
         f"Data: {Path(workbook.data.source).name}, seen as of {workbook.as_of:%Y-%m-%d %H:%M} UTC.",
         f"Fiscal year starts in {start}; quarters are cut at midnight {cal.timezone}.",
         f"Quarters shown: {workbook.first.label} to {workbook.quarter.label}.",
     ]
+    if workbook.filters:
+        shown = ", ".join(f"{k} = {v}" for k, v in workbook.filters.items())
+        lines.append(f"Filtered to {shown}.")
+    return lines

@@ -72,3 +72,13 @@ def test_console_script_exit_code(make_data) -> None:
     )
     assert done.returncode == 3
     assert "Traceback" not in done.stderr and "negative" in done.stderr
+
+
+def test_bad_targets_file_exits_3_before_rendering(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "plan.csv"
+    bad.write_text("fiscal_quarter,metric,team,value\n2026Q3,bookings,shared,1\n")
+    code = main(["report", "--targets", str(bad), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "plan.csv" in err and "fiscal quarter labels" in err
+    assert not (tmp_path / "out" / "FY2026-Q3").exists()

@@ -1,47 +1,13 @@
-"""Findings in words, computed from metric results (never hard-coded).
-
-Each function takes collected metric frames and returns plain text; the
-notebooks show it as Markdown after escaping (data values such as channel
-names may contain markup).
-"""
+"""Findings of the 'Pipeline vs closes' workbook, computed from its metric frames."""
 
 from __future__ import annotations
-
-import html
 
 import polars as pl
 
 from alignment_lib.fiscal import FiscalQuarter
+from alignment_lib.narrative._format import format_money, format_share
 
-__all__ = [
-    "escape_markdown",
-    "format_money",
-    "format_share",
-    "pipeline_vs_bookings_headline",
-    "pipeline_vs_bookings_summary",
-]
-
-
-def format_money(amount: float, *, symbol: str = "$") -> str:
-    """$1.2M / $830K / $950 - short, for sentences."""
-    sign = "-" if amount < 0 else ""
-    a = abs(amount)
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if a >= size:
-            return f"{sign}{symbol}{a / size:.1f}{unit}"
-    return f"{sign}{symbol}{a:,.0f}"
-
-
-def format_share(share: float | None) -> str:
-    return "n/a" if share is None else f"{share:.0%}"
-
-
-def escape_markdown(text: str) -> str:
-    """Escape a data value for Markdown that nbconvert renders as HTML."""
-    escaped = html.escape(str(text), quote=True)
-    for ch in "\\`*_{}[]()#+!|~>":
-        escaped = escaped.replace(ch, "\\" + ch)
-    return escaped
+__all__ = ["pipeline_vs_bookings_headline", "pipeline_vs_bookings_summary"]
 
 
 def _amount(

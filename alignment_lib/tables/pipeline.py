@@ -1,9 +1,4 @@
-"""Tables for executives: great_tables built from small metric results.
-
-Formatting is for reading: currency without cents, thousands separators,
-percentages, no dtype rows. great_tables escapes every value and label. Each
-table gets a fixed id so a re-render produces the same HTML.
-"""
+"""Tables of the 'Pipeline vs closes' workbook."""
 
 from __future__ import annotations
 

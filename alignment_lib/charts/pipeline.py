@@ -1,15 +1,11 @@
-"""Chart builders: aggregated polars frames in, ``altair`` charts out.
-
-Builders never display and never collect raw CRM rows: they take the small
-result of a metric function, so the exported HTML stays small however many
-leads there are. Tests assert on ``chart.to_dict()``.
-"""
+"""Charts of the 'Pipeline vs closes' workbook."""
 
 from __future__ import annotations
 
 import altair as alt
 import polars as pl
 
+from alignment_lib.charts._common import AMOUNT_AXIS, AMOUNT_TOOLTIP, collect, source_legend_labels
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 from alignment_lib.theme import SOURCE_LABELS, source_color_scale
 
@@ -19,12 +15,6 @@ MEASURE_TITLES = {
     "pipeline_created": "Pipeline created (by quarter the deal was created)",
     "bookings": "Bookings (closed-won, by quarter the deal closed)",
 }
-_AMOUNT_AXIS = "$~s"
-_AMOUNT_TOOLTIP = "$,.0f"
-
-
-def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
 def chart_pipeline_vs_bookings(
@@ -40,7 +30,7 @@ def chart_pipeline_vs_bookings(
     row per quarter, measure and source). Bars are stacked by source in the
     house colours; ``report_quarter`` (a label) is outlined in both panels.
     """
-    data = _collect(frame).with_columns(
+    data = collect(frame).with_columns(
         pl.col("source")
         .replace_strict(SOURCE_LABELS, default=pl.col("source"))
         .alias("source_label"),
@@ -56,20 +46,20 @@ def chart_pipeline_vs_bookings(
     color = alt.Color(
         "source:N",
         scale=source_color_scale(),
-        legend=alt.Legend(title=None, labelExpr=_label_expr()),
+        legend=alt.Legend(title=None, labelExpr=source_legend_labels()),
     )
     panels = []
     for measure, panel_title in MEASURE_TITLES.items():
         base = alt.Chart(data.filter(pl.col("measure") == measure), title=panel_title)
         bars = base.mark_bar().encode(
             x=alt.X("fiscal_quarter:O", sort=quarters, title=None),
-            y=alt.Y("sum(amount):Q", title="Amount", axis=alt.Axis(format=_AMOUNT_AXIS)),
+            y=alt.Y("sum(amount):Q", title="Amount", axis=alt.Axis(format=AMOUNT_AXIS)),
             color=color,
             order=alt.Order("stack_order:Q"),
             tooltip=[
                 alt.Tooltip("fiscal_quarter:N", title="Quarter"),
                 alt.Tooltip("source_label:N", title="Source"),
-                alt.Tooltip("amount:Q", title="Amount", format=_AMOUNT_TOOLTIP),
+                alt.Tooltip("amount:Q", title="Amount", format=AMOUNT_TOOLTIP),
                 alt.Tooltip("deals:Q", title="Deals", format=",d"),
             ],
         )
@@ -84,8 +74,3 @@ def chart_pipeline_vs_bookings(
     return alt.vconcat(*panels, title=alt.Title(title, subtitle=subtitle or [])).resolve_scale(
         color="shared"
     )
-
-
-def _label_expr() -> str:
-    cases = " : ".join(f"datum.label === '{k}' ? '{v}'" for k, v in SOURCE_LABELS.items())
-    return f"{cases} : datum.label"

@@ -1,0 +1,20 @@
+"""Findings in words, computed from metric results (never hard-coded).
+
+Each function takes collected metric frames and returns plain sentences;
+:func:`alignment_lib.show_findings` displays them with every value escaped.
+One module per workbook; shared number formatting in ``_format``.
+"""
+
+from alignment_lib.narrative._format import escape_markdown, format_money, format_share
+from alignment_lib.narrative.pipeline import (
+    pipeline_vs_bookings_headline,
+    pipeline_vs_bookings_summary,
+)
+
+__all__ = [
+    "escape_markdown",
+    "format_money",
+    "format_share",
+    "pipeline_vs_bookings_headline",
+    "pipeline_vs_bookings_summary",
+]

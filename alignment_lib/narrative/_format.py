@@ -1,0 +1,29 @@
+"""Formatting numbers and escaping values for findings shown on a page."""
+
+from __future__ import annotations
+
+import html
+
+__all__ = ["escape_markdown", "format_money", "format_share"]
+
+
+def format_money(amount: float, *, symbol: str = "$") -> str:
+    """$1.2M / $830K / $950 - short, for sentences."""
+    sign = "-" if amount < 0 else ""
+    a = abs(amount)
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if a >= size:
+            return f"{sign}{symbol}{a / size:.1f}{unit}"
+    return f"{sign}{symbol}{a:,.0f}"
+
+
+def format_share(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.0%}"
+
+
+def escape_markdown(text: str) -> str:
+    """Escape a data value for Markdown that nbconvert renders as HTML."""
+    escaped = html.escape(str(text), quote=True)
+    for ch in "\\`*_{}[]()#+!|~>":
+        escaped = escaped.replace(ch, "\\" + ch)
+    return escaped
