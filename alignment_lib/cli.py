@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         help="YAML file of workbook parameters (command-line options win)",
     )
     report.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
+    report.add_argument(
+        "--no-images", action="store_true", help="skip the SVG/PNG chart images for slides"
+    )
 
     validate = sub.add_parser("validate", help="check a data folder against the data model")
     data_options(validate)
@@ -133,6 +136,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         parameters=values,
         out_dir=args.out,
         progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+        images=not args.no_images,
     )
     for name, page in result.analyst.items():
         print(f"  {name}: analyst page {page}", file=sys.stderr)

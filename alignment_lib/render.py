@@ -90,13 +90,16 @@ def render_report(
     workbooks: Mapping[str, str] | None = None,
     notebook_dir: Path = NOTEBOOK_DIR,
     progress: Callable[[str], None] | None = None,
+    images: bool = True,
 ) -> ReportResult:
     """Execute each workbook with ``parameters`` and write ``<out_dir>/<quarter>/``.
 
     Each workbook receives the parameters it declares; a parameter that no
     workbook declares is an error. ``quarter`` must be a resolved label.
+    ``images``: also write each chart as SVG and PNG under ``charts/`` (slides).
     """
     from alignment_lib.export import export_html
+    from alignment_lib.slides import export_chart_images
 
     workbooks = dict(workbooks or WORKBOOKS)
     out_dir = Path(out_dir)
@@ -136,6 +139,8 @@ def render_report(
                 variant="analyst",
                 title=f"{title} · {quarter} (analyst)",
             )
+            if images:
+                export_chart_images(executed, staging / "charts", prefix=name)
             result.executive[name] = result.folder / f"{name}.html"
             result.analyst[name] = result.folder / "analyst" / f"{name}.html"
             result.notebooks[name] = result.folder / "notebooks" / f"{name}.ipynb"

@@ -25,11 +25,18 @@ def rendered(tmp_path_factory) -> Path:
 
 def test_sample_report_bundle(rendered: Path) -> None:
     folder = rendered / "FY2026-Q3"
-    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    pages = [f for f in files if not f.startswith("charts/")]
+    assert pages == [
         "analyst/pipeline_vs_closes.html",
         "notebooks/pipeline_vs_closes.ipynb",
         "pipeline_vs_closes.html",
     ]
+    images = [f for f in files if f.startswith("charts/pipeline_vs_closes-01-")]
+    assert sorted(Path(f).suffix for f in images) == [".png", ".svg"]
+    for f in images:
+        head = (folder / f).read_bytes()[:200]
+        assert head.startswith(b"\x89PNG") or b"<svg" in head
     assert not list(rendered.glob(".tmp-*")) and not (rendered / ".failed").exists()
 
 
