@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +112,9 @@ def _merge(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
-    from alignment_lib.load import load_funnel, load_targets
-    from alignment_lib.render import render_report
+    from alignment_lib.load import load_funnel, load_targets, parse_as_of
+    from alignment_lib.metrics.scorecard import shared_scorecard
+    from alignment_lib.render import Headline, render_report
     from alignment_lib.workbook import latest_complete_quarter, resolve_data_dir
 
     values = _merge(args, _read_params(args.params))
@@ -130,6 +132,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
         load_targets(values["targets_file"], calendar=calendar)
         # the kernel runs in notebooks/: a relative path would point elsewhere
         values["targets_file"] = str(Path(values["targets_file"]).resolve())
+    seen = data.where(segment=values.get("segment"), region=values.get("region")).at(
+        parse_as_of(values["as_of"], calendar)
+        if values.get("as_of")
+        else parse_as_of(calendar.quarter_end(quarter), calendar)
+    )
+    if values.get("targets_file"):
+        seen = replace(seen, targets=load_targets(values["targets_file"], calendar=calendar))
+    headline = Headline(
+        seen.as_of,
+        shared_scorecard(
+            seen.leads,
+            seen.opportunities,
+            seen.targets,
+            calendar=calendar,
+            quarter=quarter,
+            as_of=seen.as_of,
+        ).collect(),
+    )
     print(f"rendering {quarter.label} from {data_dir}", file=sys.stderr)
     result = render_report(
         quarter=quarter.label,
@@ -137,10 +157,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         out_dir=args.out,
         progress=lambda msg: print(f"  {msg}", file=sys.stderr),
         images=not args.no_images,
+        headline=headline,
     )
     for name, page in result.analyst.items():
         print(f"  {name}: analyst page {page}", file=sys.stderr)
-    print(next(iter(result.executive.values())))
+    print(result.index)
     return 0
 
 

@@ -9,19 +9,28 @@ under ``<out>/.failed/<quarter>/`` for debugging, and raises
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import papermill as pm
+import polars as pl
 from jupyter_client.manager import AsyncKernelManager
 
 from alignment_lib.exceptions import ParameterError, RenderError
 
-__all__ = ["NOTEBOOK_DIR", "WORKBOOKS", "ReportResult", "check_parameters", "render_report"]
+__all__ = [
+    "NOTEBOOK_DIR",
+    "WORKBOOKS",
+    "Headline",
+    "ReportResult",
+    "check_parameters",
+    "render_report",
+]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -46,6 +55,15 @@ class ReportResult:
     executive: dict[str, Path]
     analyst: dict[str, Path]
     notebooks: dict[str, Path]
+    index: Path | None = None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What the landing page shows above the links: the shared scorecard."""
+
+    as_of: dt.datetime
+    scorecard: pl.DataFrame
 
 
 def check_parameters(notebook: Path, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,14 +109,18 @@ def render_report(
     notebook_dir: Path = NOTEBOOK_DIR,
     progress: Callable[[str], None] | None = None,
     images: bool = True,
+    headline: Headline | None = None,
 ) -> ReportResult:
     """Execute each workbook with ``parameters`` and write ``<out_dir>/<quarter>/``.
 
     Each workbook receives the parameters it declares; a parameter that no
     workbook declares is an error. ``quarter`` must be a resolved label.
     ``images``: also write each chart as SVG and PNG under ``charts/`` (slides).
+    ``headline``: the as-of instant and shared scorecard for ``index.html``, the
+    landing page listing each page with its findings (without it, no index).
     """
     from alignment_lib.export import export_html
+    from alignment_lib.index_page import PageLink, build_index, findings_of
     from alignment_lib.slides import export_chart_images
 
     workbooks = dict(workbooks or WORKBOOKS)
@@ -144,6 +166,25 @@ def render_report(
             result.executive[name] = result.folder / f"{name}.html"
             result.analyst[name] = result.folder / "analyst" / f"{name}.html"
             result.notebooks[name] = result.folder / "notebooks" / f"{name}.ipynb"
+        if headline is not None:
+            links = [
+                PageLink(
+                    title,
+                    f"{name}.html",
+                    f"analyst/{name}.html",
+                    findings_of(staging / "notebooks" / f"{name}.ipynb"),
+                )
+                for name, title in workbooks.items()
+            ]
+            page = build_index(
+                quarter=quarter,
+                as_of=headline.as_of,
+                scorecard=headline.scorecard,
+                pages=links,
+                rendered_at=dt.datetime.now(dt.UTC),
+            )
+            (staging / "index.html").write_text(page, encoding="utf-8")
+            result = replace(result, index=result.folder / "index.html")
     except BaseException:
         failed = out_dir / ".failed" / quarter
         shutil.rmtree(failed, ignore_errors=True)

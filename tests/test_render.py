@@ -29,6 +29,7 @@ def test_sample_report_bundle(rendered: Path) -> None:
     pages = [f for f in files if not f.startswith("charts/")]
     assert pages == [
         "analyst/pipeline_vs_closes.html",
+        "index.html",
         "notebooks/pipeline_vs_closes.ipynb",
         "pipeline_vs_closes.html",
     ]
@@ -81,7 +82,24 @@ def test_failed_render_leaves_previous_report_untouched(rendered: Path, tmp_path
     shutil.rmtree(rendered / ".failed")
 
 
-def test_rerender_gives_identical_executive_page(rendered: Path, tmp_path: Path) -> None:
+def test_rerender_gives_identical_pages(rendered: Path, tmp_path: Path) -> None:
     assert main(["report", "--out", str(tmp_path)]) == 0
     first = (rendered / "FY2026-Q3" / "pipeline_vs_closes.html").read_bytes()
     assert (tmp_path / "FY2026-Q3" / "pipeline_vs_closes.html").read_bytes() == first
+
+    def without_timestamp(p: Path) -> str:
+        return re.sub(r"Rendered at [^<]*", "", p.read_text())
+
+    assert without_timestamp(tmp_path / "FY2026-Q3" / "index.html") == without_timestamp(
+        rendered / "FY2026-Q3" / "index.html"
+    )
+
+
+def test_index_page_has_headline_numbers_and_links(rendered: Path, capsys) -> None:
+    page = (rendered / "FY2026-Q3" / "index.html").read_text()
+    assert "<script" not in page and "Content-Security-Policy" in page
+    assert "href='pipeline_vs_closes.html'" in page
+    assert "href='analyst/pipeline_vs_closes.html'" in page
+    # the scorecard's bookings row and the workbook's own findings
+    assert re.search(r"<td>Bookings</td><td class='num'>\$[\d.]+M</td>", page)
+    assert "Bookings in FY2026-Q3 were" in page

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from alignment_lib.index_page import PageLink, build_index
+
+HOSTILE = "</script><img src=x onerror=alert(1)>"
+
+
+def test_every_value_is_escaped_and_nothing_runs() -> None:
+    scorecard = pl.DataFrame(
+        {
+            "metric": ["bookings"],
+            "team": ["shared"],
+            "label": [HOSTILE],
+            "kind": ["amount"],
+            "target": [100.0],
+            "actual": [50.0],
+            "attainment": [0.5],
+            "status": ["behind"],
+        }
+    )
+    page = build_index(
+        quarter="FY2026-Q3",
+        as_of=dt.datetime(2026, 9, 30, tzinfo=dt.UTC),
+        scorecard=scorecard,
+        pages=[PageLink(HOSTILE, "a'b.html", "analyst/x.html", (HOSTILE,))],
+        rendered_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+    )
+    assert "<img" not in page and "<script" not in page
+    assert page.count("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;") == 3
+    assert "href='a&#x27;b.html'" in page
+    assert "$50" in page and "$100" in page and "50%" in page
+
+
+def test_quarter_without_targets_says_so() -> None:
+    page = build_index(
+        quarter="FY2026-Q3",
+        as_of=dt.datetime(2026, 9, 30, tzinfo=dt.UTC),
+        scorecard=pl.DataFrame(),
+        pages=[],
+        rendered_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+    )
+    assert "No targets are set for this quarter." in page
