@@ -155,7 +155,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         quarter=quarter.label,
         parameters=values,
         out_dir=args.out,
-        progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+        progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True),
         images=not args.no_images,
         headline=headline,
     )

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 import papermill as pm
 import polars as pl
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_event_loop
 
 from alignment_lib.exceptions import ParameterError, RenderError
 
@@ -110,6 +113,7 @@ def render_report(
     progress: Callable[[str], None] | None = None,
     images: bool = True,
     headline: Headline | None = None,
+    jobs: int | None = None,
 ) -> ReportResult:
     """Execute each workbook with ``parameters`` and write ``<out_dir>/<quarter>/``.
 
@@ -118,6 +122,7 @@ def render_report(
     ``images``: also write each chart as SVG and PNG under ``charts/`` (slides).
     ``headline``: the as-of instant and shared scorecard for ``index.html``, the
     landing page listing each page with its findings (without it, no index).
+    ``jobs``: workbooks run at once (default: one per core).
     """
     from alignment_lib.export import export_html
     from alignment_lib.index_page import PageLink, build_index, findings_of
@@ -141,14 +146,23 @@ def render_report(
     (staging / "analyst").mkdir()
     result = ReportResult(out_dir / quarter, {}, {}, {})
     try:
-        for name, title in workbooks.items():
-            values = check_parameters(
+        checked = {
+            name: check_parameters(
                 paths[name], {k: v for k, v in parameters.items() if k in declared[name]}
             )
-            if progress:
-                progress(f"running {name}")
+            for name in workbooks
+        }
+
+        def one(name: str) -> str:
+            started = time.perf_counter()
             executed = staging / "notebooks" / f"{name}.ipynb"
-            _execute(paths[name], executed, values, notebook_dir, name)
+            try:
+                _execute(paths[name], executed, checked[name], notebook_dir, name)
+            finally:
+                # papermill drives the kernel through an event loop it creates for
+                # this worker thread and never closes; close it (and its sockets).
+                ensure_event_loop().close()
+            title = workbooks[name]
             export_html(
                 executed,
                 staging / f"{name}.html",
@@ -163,6 +177,27 @@ def render_report(
             )
             if images:
                 export_chart_images(executed, staging / "charts", prefix=name)
+            return f"{name} done in {time.perf_counter() - started:.1f}s"
+
+        # Kernels are separate processes: threads here only wait on them and on
+        # nbconvert, so one worker per core keeps every core busy in one process.
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(workbooks)))
+        if progress:
+            progress(f"running {len(workbooks)} workbook(s), {workers} at a time")
+        errors: list[BaseException] = []
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(one, name): name for name in workbooks}
+            for done, future in enumerate(as_completed(futures), start=1):
+                try:
+                    message = future.result()
+                except BaseException as exc:  # report every workbook, then fail
+                    errors.append(exc)
+                    message = f"{futures[future]} FAILED"
+                if progress:
+                    progress(f"[{done}/{len(workbooks)}] {message}")
+        if errors:
+            raise errors[0]
+        for name in workbooks:
             result.executive[name] = result.folder / f"{name}.html"
             result.analyst[name] = result.folder / "analyst" / f"{name}.html"
             result.notebooks[name] = result.folder / "notebooks" / f"{name}.ipynb"
