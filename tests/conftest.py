@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from alignment_lib.schema import LEADS, OPPORTUNITIES, TARGETS
+from tests._browser import browser  # noqa: F401 - the shared headless Chromium fixture
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -70,3 +71,13 @@ def make_data(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample's report rendered once per test run (the out folder)."""
+    from alignment_lib.cli import main
+
+    out = tmp_path_factory.mktemp("reports")
+    assert main(["report", "--out", str(out)]) == 0
+    return out

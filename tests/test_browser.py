@@ -9,53 +9,18 @@ binary (no ``playwright install``). Without Chromium the tests skip.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _browser import CHROMIUM, CHROMIUM_ARGS, Session, needs_chromium
 from _notebooks import HOSTILE, HOSTILE_2, execute, report_notebook
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from alignment_lib.export import VEGALITE_JSON_MIME, export_html
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = next(
-    (
-        found
-        for found in (
-            os.environ.get("ALIGNMENT_CHROMIUM"),
-            shutil.which("chromium"),
-            shutil.which("chromium-browser"),
-            shutil.which("google-chrome"),
-        )
-        if found
-    ),
-    None,
-)
-if CHROMIUM is None and os.environ.get("CI", "").lower() == "true":
-    # In CI a missing browser is a broken setup (.ci/run installs it), never a skip.
-    raise RuntimeError("CI=true but no Chromium binary: .ci/run must apt-get install chromium")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium binary (apt-get install chromium, or set ALIGNMENT_CHROMIUM)",
-)
-
-# Flags that keep Chromium itself quiet on the network and work as root.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-]
 
 N_CHARTS = 3
 INJECTED_TITLE = "pwned"
@@ -99,61 +64,11 @@ def injected_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ---------------------------------------------------------------------------
 
 
-class _Session:
-    """One page opened from file:// with every other request aborted and recorded."""
-
-    def __init__(self, browser: object, path: Path) -> None:
-        self.url = path.resolve().as_uri()
-        self.requests: list[str] = []
-        self.console: list[tuple[str, str]] = []
-        self.dialogs: list[str] = []
-        self.context = browser.new_context(viewport={"width": 1000, "height": 1400})  # type: ignore[attr-defined]
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
-        self.page.on("pageerror", lambda e: self.console.append(("pageerror", str(e))))
-        self.page.on("dialog", self._dialog)
-        self.page.goto(self.url)
-
-    def _route(self, route: object) -> None:
-        if route.request.url == self.url:  # type: ignore[attr-defined]
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            route.abort()  # type: ignore[attr-defined]
-
-    def _dialog(self, dialog: object) -> None:
-        self.dialogs.append(dialog.message)  # type: ignore[attr-defined]
-        dialog.dismiss()  # type: ignore[attr-defined]
-
-    def wait_for_charts(self, n: int, timeout: float = 20.0) -> None:
-        # Poll from Python: Playwright's wait_for_function evaluates a string,
-        # which the page's CSP (rightly) forbids.
-        deadline = time.monotonic() + timeout
-        while self.page.locator(".alignment-chart svg g.role-mark").count() < n:
-            if time.monotonic() > deadline:
-                pytest.fail(f"charts not drawn within {timeout}s; console: {self.console}")
-            self.page.wait_for_timeout(100)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if CHROMIUM is None:
-        pytest.skip("no Chromium binary (apt-get install chromium, or set ALIGNMENT_CHROMIUM)")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright package is not installed"
-    )
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @needs_chromium
 def test_charts_render_offline_without_errors_or_injection(
     browser: object, report_page: Path, tmp_path: Path
 ) -> None:
-    s = _Session(browser, report_page)
+    s = Session(browser, report_page)
     s.wait_for_charts(N_CHARTS)
     s.page.wait_for_timeout(300)  # let late console messages arrive
     s.page.screenshot(path=str(tmp_path / "executive.png"), full_page=True)
@@ -188,7 +103,7 @@ def test_charts_render_offline_without_errors_or_injection(
 
 @needs_chromium
 def test_csp_stops_script_in_raw_html(browser: object, injected_page: Path) -> None:
-    s = _Session(browser, injected_page)
+    s = Session(browser, injected_page)
     s.wait_for_charts(1)  # the page's own scripts still run
     s.page.wait_for_timeout(300)
 

@@ -17,10 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("reports")
-    assert main(["report", "--out", str(out)]) == 0
-    return out
+def rendered(sample_report: Path) -> Path:
+    return sample_report
 
 
 def test_sample_report_bundle(rendered: Path) -> None:
