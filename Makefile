@@ -10,7 +10,7 @@ OUT    ?= reports
 QUARTER ?= latest
 
 .DEFAULT_GOAL := help
-.PHONY: help report test lint format lab sample clean nbval-refresh
+.PHONY: help report test lint format lab sample clean nbval-refresh bench
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,21 +36,24 @@ report: $(VENV)/.runtime ## render the sample's latest complete quarter into rep
 	$(BIN)/alignment report --quarter $(QUARTER) --data $(DATA) --out $(OUT)
 
 test: $(VENV)/.dev ## run the whole suite: unit tests, notebook tests (nbval), browser tests, lint
-	$(BIN)/ruff check alignment_lib tests notebooks
+	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev ## ruff lint and format check
-	$(BIN)/ruff check alignment_lib tests notebooks
-	$(BIN)/ruff format --check alignment_lib tests notebooks
+	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
+	$(BIN)/ruff format --check alignment_lib tests notebooks benchmarks
 
 format: $(VENV)/.dev ## format the code with ruff
-	$(BIN)/ruff format alignment_lib tests notebooks
+	$(BIN)/ruff format alignment_lib tests notebooks benchmarks
 
 lab: $(VENV)/.lab ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 sample: $(VENV)/.runtime ## regenerate data/sample from the seeded generator
 	$(BIN)/alignment sample --out data/sample
+
+bench: $(VENV)/.dev ## benchmarks: bundle render time against the naive papermill+nbconvert CLI baseline
+	$(BIN)/python benchmarks/render_bundle.py
 
 nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
 	$(BIN)/python tests/refresh_notebooks.py
