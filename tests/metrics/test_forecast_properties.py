@@ -1,0 +1,226 @@
+"""Property tests of stage probabilities, coverage, forecast and pipeline needed.
+
+Random small funnels with stage history, seen through ``FunnelData.at`` at a
+random instant, in three calendars. Amounts are whole hundreds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from alignment_lib import FiscalCalendar, FunnelData
+from alignment_lib.metrics.forecast import (
+    bookings_forecast,
+    pipeline_coverage,
+    pipeline_needed,
+    stage_win_probabilities,
+)
+from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TARGETS
+
+SETTINGS = settings(max_examples=40, deadline=None)
+START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+SPAN_MINUTES = 2 * 365 * 24 * 60
+CALENDARS = [
+    FiscalCalendar(1, "UTC"),
+    FiscalCalendar(2, "America/New_York"),
+    FiscalCalendar(7, "Asia/Kolkata"),
+]
+SOURCES = ["marketing", "marketing", "sales", "partner"]
+STAGES = ["Discovery", "Qualification", "Proposal", "Negotiation"]
+
+
+def instant(minutes: int) -> dt.datetime:
+    return START + dt.timedelta(minutes=minutes)
+
+
+def table(rows: list[dict], schema: dict) -> pl.LazyFrame:
+    return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema).lazy()
+
+
+@st.composite
+def funnels(draw: st.DrawFn, max_deals: int = 16) -> FunnelData:
+    """Random deals (won, lost, open) with a stage path, MQLs and bookings targets."""
+    calendar = draw(st.sampled_from(CALENDARS))
+    deals, history = [], []
+    for i in range(draw(st.integers(0, max_deals))):
+        oid = f"O{i}"
+        created = draw(st.integers(0, SPAN_MINUTES))
+        status = draw(st.sampled_from(["won", "lost", "open"]))
+        cycle = draw(st.integers(60, 400 * 24 * 60))
+        amount = draw(st.one_of(st.none(), st.integers(0, 500).map(lambda a: a * 100.0)))
+        if status == "won" and amount is None:
+            amount = 0.0
+        path = draw(st.lists(st.sampled_from(STAGES), min_size=0, max_size=4))
+        expected = (instant(created + cycle)).date()
+        for step, stage in enumerate(path):
+            history.append(
+                {
+                    "opportunity_id": oid,
+                    "changed_at": instant(created + step * cycle // (len(path) + 1)),
+                    "stage": stage,
+                    "amount": amount,
+                    "expected_close_date": expected,
+                }
+            )
+        closed_at = None if status == "open" else instant(created + cycle)
+        final = {"won": "Closed Won", "lost": "Closed Lost"}.get(status, path[-1] if path else "X")
+        if closed_at is not None:
+            history.append(
+                {
+                    "opportunity_id": oid,
+                    "changed_at": closed_at,
+                    "stage": final,
+                    "amount": amount,
+                    "expected_close_date": closed_at.date(),
+                }
+            )
+        deals.append(
+            {
+                "opportunity_id": oid,
+                "created_at": instant(created),
+                "source": draw(st.sampled_from(SOURCES)),
+                "amount": amount,
+                "stage": final,
+                "expected_close_date": expected,
+                "closed_at": closed_at,
+                "outcome": None if status == "open" else status,
+            }
+        )
+    leads = []
+    for i in range(draw(st.integers(0, 16))):
+        created = draw(st.integers(0, SPAN_MINUTES))
+        mql = draw(st.one_of(st.none(), st.integers(0, 60 * 24 * 60)))
+        opp = draw(st.one_of(st.none(), st.integers(0, max(len(deals) - 1, 0))))
+        leads.append(
+            {
+                "lead_id": f"L{i}",
+                "created_at": instant(created),
+                "mql_at": None if mql is None else instant(created + mql),
+                "opportunity_id": f"O{opp}" if opp is not None and deals else None,
+            }
+        )
+    first = calendar.quarter_of(START.date())
+    targets = [
+        {
+            "fiscal_quarter": first.shift(i).label,
+            "metric": "bookings",
+            "team": "shared",
+            "value": draw(st.integers(0, 50).map(lambda v: v * 1000.0)),
+        }
+        for i in range(12)
+        if draw(st.booleans())
+    ]
+    return FunnelData(
+        leads=table(leads, LEADS.polars_schema),
+        opportunities=table(deals, OPPORTUNITIES.polars_schema),
+        stage_history=table(history, STAGE_HISTORY.polars_schema),
+        targets=table(targets, TARGETS.polars_schema),
+        calendar=calendar,
+        source="hypothesis",
+        has_stage_history=True,
+    )
+
+
+AS_OF = st.integers(0, SPAN_MINUTES + 200 * 24 * 60).map(instant)
+OFFSET = st.integers(-3, 3)
+
+
+def compute(data: FunnelData, as_of: dt.datetime, offset: int) -> list[pl.DataFrame]:
+    seen = data.at(as_of)
+    calendar = data.calendar
+    quarter = calendar.quarter_of(calendar.local_date(as_of)).shift(offset)
+    kw = {"calendar": calendar, "quarter": quarter, "as_of": as_of}
+    return pl.collect_all(
+        [
+            stage_win_probabilities(seen.opportunities, seen.stage_history, as_of=as_of),
+            pipeline_coverage(seen.opportunities, seen.targets, **kw),
+            bookings_forecast(
+                seen.opportunities, seen.stage_history, seen.targets, **kw, creation_quarters=2
+            ),
+            pipeline_needed(seen.opportunities, seen.leads, seen.targets, **kw),
+        ]
+    )
+
+
+def in_unit_interval(series: pl.Series) -> bool:
+    values = series.drop_nulls()
+    return bool(((values >= 0) & (values <= 1 + 1e-12)).all())
+
+
+def nonnegative(series: pl.Series) -> bool:
+    return bool((series.drop_nulls() >= -1e-9).all())
+
+
+@SETTINGS
+@given(data=funnels(), as_of=AS_OF, offset=OFFSET)
+def test_rates_amounts_and_interval_are_in_range(data, as_of, offset) -> None:
+    probs, coverage, forecast, needed = compute(data, as_of, offset)
+    assert in_unit_interval(probs["p_win_count"]) and in_unit_interval(probs["p_win_amount"])
+    assert (probs["won"] <= probs["deals"]).all()
+    assert in_unit_interval(coverage["win_rate"])
+    for column in ("open_pipeline", "remaining", "coverage", "required_coverage"):
+        assert nonnegative(coverage[column]), column
+    for column in ("open_variance", "not_yet_created_variance", "forecast_sd", "open_expected"):
+        assert nonnegative(forecast[column]), column
+    for column in ("lag_share", "marketing_share", "mql_to_opportunity", "win_rate"):
+        assert in_unit_interval(needed[column]), column
+    for column in ("pipeline_required", "gap", "marketing_gap", "mqls_required"):
+        assert nonnegative(needed[column]), column
+    shares = needed["lag_share"]
+    assert shares.null_count() == 4 or abs(shares.sum() - 1.0) < 1e-9
+
+    # the interval holds the forecast, and never reaches below what is booked
+    known = forecast.filter(pl.col("forecast_low").is_not_null())
+    assert (known["forecast_low"] <= known["forecast"] + 1e-9).all()
+    assert (known["forecast"] <= known["forecast_high"] + 1e-9).all()
+    assert (known["forecast_low"] >= known["booked_to_date"] - 1e-9).all()
+    # the open pipeline weighed is never more than the pipeline
+    assert (forecast["open_expected"].fill_null(0) <= forecast["open_pipeline"] + 1e-9).all()
+    # coverage and forecast agree on what is booked
+    assert_frame_equal(
+        coverage.select("quarter_index", pl.col("bookings_to_date").alias("booked")),
+        forecast.select("quarter_index", pl.col("booked_to_date").alias("booked")),
+    )
+
+
+@SETTINGS
+@given(data=funnels(), as_of=AS_OF, offset=OFFSET, seed=st.integers(0, 2**16))
+def test_row_order_does_not_matter(data, as_of, offset, seed) -> None:
+    def shuffled(frame: pl.LazyFrame, salt: int) -> pl.LazyFrame:
+        return frame.collect().sample(fraction=1.0, shuffle=True, seed=seed + salt).lazy()
+
+    mixed = FunnelData(
+        leads=shuffled(data.leads, 1),
+        opportunities=shuffled(data.opportunities, 2),
+        stage_history=shuffled(data.stage_history, 3),
+        targets=shuffled(data.targets, 4),
+        calendar=data.calendar,
+        source="hypothesis",
+        has_stage_history=True,
+    )
+    for got, want in zip(compute(mixed, as_of, offset), compute(data, as_of, offset), strict=True):
+        assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9, abs_tol=1e-6)
+
+
+@settings(max_examples=10, deadline=None)
+@given(as_of=AS_OF, offset=OFFSET, calendar=st.sampled_from(CALENDARS))
+def test_empty_input(as_of, offset, calendar) -> None:
+    empty = FunnelData(
+        leads=table([], LEADS.polars_schema),
+        opportunities=table([], OPPORTUNITIES.polars_schema),
+        stage_history=table([], STAGE_HISTORY.polars_schema),
+        targets=table([], TARGETS.polars_schema),
+        calendar=calendar,
+        source="hypothesis",
+        has_stage_history=True,
+    )
+    probs, coverage, forecast, needed = compute(empty, as_of, offset)
+    assert probs.height == 0
+    assert coverage.height == 3 and coverage["open_pipeline"].sum() == 0
+    assert forecast.height == 3 and forecast["booked_to_date"].sum() == 0
+    assert needed.height == 4 and needed["pipeline_required"].is_null().all()
