@@ -63,3 +63,42 @@ def test_headline_worked_by_hand() -> None:
     assert pipeline_vs_bookings_headline(empty, quarter=Q1) == (
         "No bookings and no new pipeline in FY2026-Q1"
     )
+
+
+def test_long_clock_and_forecast_sentences_worked_by_hand() -> None:
+    import polars as pl
+
+    from alignment_lib import cohort_summary, creation_to_close_lag, forecast_summary, lag_summary
+
+    # Q2 bookings: A (created Q1, 100) and E (created Q2, 25): 100/125 = 80% earlier, 0% older.
+    lag = creation_to_close_lag(DEALS, calendar=UTC, first=Q1, last=Q2).collect()
+    assert lag_summary(lag, quarter=Q2) == (
+        "80% of FY2026-Q2 bookings came from pipeline created in earlier quarters (0% from two "
+        "or more quarters before): this quarter's closes stand on earlier quarters' pipeline."
+    )
+    curves = pl.DataFrame(
+        {
+            "quarter_index": [1, 2],
+            "fiscal_quarter": ["A", "B"],
+            "months_since_creation": [6, 6],
+            "share": [0.2, 0.3],
+            "observed": [True, False],
+        }
+    )
+    assert (
+        cohort_summary(curves) == "Of the pipeline created in A, 20% had been won 6 months later."
+    )
+    forecast = pl.DataFrame(
+        {
+            "quarter_index": [1],
+            "fiscal_quarter": ["FY2026-Q4"],
+            "forecast": [6_700_000.0],
+            "forecast_low": [5_800_000.0],
+            "forecast_high": [7_600_000.0],
+            "target": [6_560_000.0],
+        }
+    )
+    assert forecast_summary(forecast) == (
+        "FY2026-Q4 bookings are forecast at $6.7M (80% range $5.8M to $7.6M), 102% of the "
+        "$6.6M target."
+    )

@@ -5,11 +5,24 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from alignment_lib.charts._common import AMOUNT_AXIS, AMOUNT_TOOLTIP, collect, source_legend_labels
+from alignment_lib.charts._common import (
+    AMOUNT_AXIS,
+    AMOUNT_TOOLTIP,
+    COUNT_TOOLTIP,
+    SHARE_AXIS,
+    SHARE_TOOLTIP,
+    collect,
+    source_legend_labels,
+)
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 from alignment_lib.theme import SOURCE_LABELS, source_color_scale
 
-__all__ = ["chart_pipeline_vs_bookings"]
+__all__ = [
+    "chart_bookings_forecast",
+    "chart_cohort_curves",
+    "chart_creation_to_close_lag",
+    "chart_pipeline_vs_bookings",
+]
 
 MEASURE_TITLES = {
     "pipeline_created": "Pipeline created (by quarter the deal was created)",
@@ -74,3 +87,218 @@ def chart_pipeline_vs_bookings(
     return alt.vconcat(*panels, title=alt.Title(title, subtitle=subtitle or [])).resolve_scale(
         color="shared"
     )
+
+
+#: lag buckets, oldest pipeline darkest: bookings standing on older pipeline read as
+#: "marketing's earlier work"
+_LAG_COLORS = ["#C6DBEF", "#6BAED6", "#2171B5", "#08306B"]
+
+
+def chart_creation_to_close_lag(
+    frame: pl.DataFrame | pl.LazyFrame, *, title: str, report_quarter: str | None = None
+) -> alt.Chart:
+    """100%-stacked bars: each quarter's bookings by how long before it they were created.
+
+    ``frame`` is :func:`alignment_lib.metrics.creation_to_close_lag` output (close
+    quarter x lag bucket). Hovering a bucket in the legend highlights it.
+    """
+    data = collect(frame).filter(pl.col("share").is_not_null())
+    quarters = data.select(pl.col("fiscal_quarter").unique(maintain_order=True)).to_series()
+    buckets = data.sort("lag_quarters").select(pl.col("lag_bucket").unique(maintain_order=True))
+    domain = buckets.to_series().to_list()
+    pick = alt.selection_point(fields=["lag_bucket"], bind="legend")
+    bars = (
+        alt.Chart(
+            data,
+            title=alt.Title(
+                title,
+                subtitle=[
+                    "Share of each quarter's bookings, by the quarter the deal was created in"
+                ],
+            ),
+        )
+        .mark_bar()
+        .encode(
+            x=alt.X("fiscal_quarter:O", sort=quarters.to_list(), title=None),
+            y=alt.Y(
+                "share:Q",
+                stack="normalize",
+                title="Share of bookings",
+                axis=alt.Axis(format=SHARE_AXIS),
+            ),
+            color=alt.Color(
+                "lag_bucket:N",
+                title="Created",
+                scale=alt.Scale(domain=domain, range=_LAG_COLORS[: len(domain)]),
+                sort=domain,
+            ),
+            order=alt.Order("lag_quarters:Q"),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.25)),
+            tooltip=[
+                alt.Tooltip("fiscal_quarter:N", title="Closed in"),
+                alt.Tooltip("lag_bucket:N", title="Created"),
+                alt.Tooltip("share:Q", title="Share of bookings", format=SHARE_TOOLTIP),
+                alt.Tooltip("amount:Q", title="Amount", format=AMOUNT_TOOLTIP),
+                alt.Tooltip("deals:Q", title="Deals", format=COUNT_TOOLTIP),
+            ],
+        )
+        .add_params(pick)
+        .properties(width=620, height=220)
+    )
+    if report_quarter is None:
+        return bars
+    outline = (
+        alt.Chart(data.filter(pl.col("fiscal_quarter") == report_quarter))
+        .mark_bar(fill=None, stroke="#222222", strokeWidth=1.5)
+        .encode(
+            x=alt.X("fiscal_quarter:O", sort=quarters.to_list()),
+            y=alt.Y("sum(share):Q", stack=None),
+        )
+    )
+    return alt.layer(bars, outline)
+
+
+def chart_cohort_curves(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> alt.Chart:
+    """One line per creation cohort: cumulative share of its pipeline won, by months since.
+
+    ``frame`` is :func:`alignment_lib.metrics.cohort_conversion_curve` output. Only
+    observed points are drawn; cohorts not yet mature are drawn dashed and named
+    so in the tooltip. Clicking a cohort in the legend highlights it.
+    """
+    data = (
+        collect(frame)
+        .filter(pl.col("observed"))
+        .with_columns(
+            pl.when(pl.col("mature"))
+            .then(pl.lit("complete"))
+            .otherwise(pl.lit("still maturing"))
+            .alias("maturity")
+        )
+    )
+    cohorts = data.select(pl.col("fiscal_quarter").unique(maintain_order=True)).to_series()
+    pick = alt.selection_point(fields=["fiscal_quarter"], bind="legend")
+    return (
+        alt.Chart(
+            data,
+            title=alt.Title(
+                title,
+                subtitle=[
+                    "Cumulative share of each quarter's created pipeline won, by months since"
+                    " creation; dashed: cohort still maturing"
+                ],
+            ),
+        )
+        .mark_line(point=alt.OverlayMarkDef(size=18))
+        .encode(
+            x=alt.X(
+                "months_since_creation:Q",
+                title="Months since the pipeline was created",
+                axis=alt.Axis(tickMinStep=1, format="d"),
+            ),
+            y=alt.Y("share:Q", title="Won so far", axis=alt.Axis(format=SHARE_AXIS)),
+            color=alt.Color(
+                "fiscal_quarter:N",
+                title="Created in",
+                sort=cohorts.to_list(),
+                scale=alt.Scale(scheme="viridis"),
+            ),
+            strokeDash=alt.StrokeDash(
+                "maturity:N",
+                title="Cohort",
+                scale=alt.Scale(domain=["complete", "still maturing"], range=[[1, 0], [5, 3]]),
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+            tooltip=[
+                alt.Tooltip("fiscal_quarter:N", title="Created in"),
+                alt.Tooltip("months_since_creation:Q", title="Months since creation"),
+                alt.Tooltip("share:Q", title="Won so far", format=SHARE_TOOLTIP),
+                alt.Tooltip("won_cumulative:Q", title="Won amount", format=AMOUNT_TOOLTIP),
+                alt.Tooltip("cohort_size:Q", title="Created amount", format=AMOUNT_TOOLTIP),
+                alt.Tooltip("maturity:N", title="Cohort"),
+            ],
+        )
+        .add_params(pick)
+        .properties(width=620, height=260)
+    )
+
+
+#: neutral greys and Okabe-Ito purple: team colours (orange, blue, green) keep their
+#: meaning, so forecast components must not borrow them
+_FORECAST_COLORS = ["#4D4D4D", "#A6A6A6", "#CC79A7"]
+_FORECAST_PARTS = {
+    "booked_to_date": "Booked so far",
+    "open_expected": "Open pipeline, weighted",
+    "not_yet_created_expected": "Pipeline not yet created",
+}
+
+
+def chart_bookings_forecast(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> alt.Chart:
+    """Forecast per quarter as stacked components, its interval, and the target.
+
+    ``frame`` is :func:`alignment_lib.metrics.bookings_forecast` output.
+    """
+    wide = collect(frame)
+    quarters = wide["fiscal_quarter"].to_list()
+    parts = wide.unpivot(
+        index=["fiscal_quarter"],
+        on=list(_FORECAST_PARTS),
+        variable_name="component",
+        value_name="amount",
+    ).with_columns(
+        pl.col("component").replace_strict(_FORECAST_PARTS).alias("component"),
+        pl.col("component")
+        .replace_strict({k: i for i, k in enumerate(_FORECAST_PARTS)}, return_dtype=pl.Int32)
+        .alias("order"),
+    )
+    x = alt.X("fiscal_quarter:O", sort=quarters, title=None)
+    bars = (
+        alt.Chart(parts)
+        .mark_bar(size=46)
+        .encode(
+            x=x,
+            y=alt.Y("sum(amount):Q", title="Bookings", axis=alt.Axis(format=AMOUNT_AXIS)),
+            color=alt.Color(
+                "component:N",
+                title=None,
+                sort=list(_FORECAST_PARTS.values()),
+                scale=alt.Scale(domain=list(_FORECAST_PARTS.values()), range=_FORECAST_COLORS),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("fiscal_quarter:N", title="Quarter"),
+                alt.Tooltip("component:N", title="Component"),
+                alt.Tooltip("amount:Q", title="Amount", format=AMOUNT_TOOLTIP),
+            ],
+        )
+    )
+    base = alt.Chart(wide)
+    interval = base.mark_rule(strokeWidth=2, color="#222222").encode(
+        x=x,
+        y="forecast_low:Q",
+        y2="forecast_high:Q",
+        tooltip=[
+            alt.Tooltip("fiscal_quarter:N", title="Quarter"),
+            alt.Tooltip("forecast:Q", title="Forecast", format=AMOUNT_TOOLTIP),
+            alt.Tooltip("forecast_low:Q", title="80% range from", format=AMOUNT_TOOLTIP),
+            alt.Tooltip("forecast_high:Q", title="80% range to", format=AMOUNT_TOOLTIP),
+        ],
+    )
+    target = base.mark_tick(color="#D55E00", thickness=3, size=60).encode(
+        x=x,
+        y="target:Q",
+        tooltip=[
+            alt.Tooltip("fiscal_quarter:N", title="Quarter"),
+            alt.Tooltip("target:Q", title="Target", format=AMOUNT_TOOLTIP),
+        ],
+    )
+    return alt.layer(
+        bars,
+        interval,
+        target,
+        title=alt.Title(
+            title,
+            subtitle=[
+                "Stacked: what the forecast is made of; black line: 80% range; orange tick: target"
+            ],
+        ),
+    ).properties(width=620, height=240)

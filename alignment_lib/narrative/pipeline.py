@@ -7,7 +7,13 @@ import polars as pl
 from alignment_lib.fiscal import FiscalQuarter
 from alignment_lib.narrative._format import format_money, format_share
 
-__all__ = ["pipeline_vs_bookings_headline", "pipeline_vs_bookings_summary"]
+__all__ = [
+    "cohort_summary",
+    "forecast_summary",
+    "lag_summary",
+    "pipeline_vs_bookings_headline",
+    "pipeline_vs_bookings_summary",
+]
 
 
 def _amount(
@@ -78,3 +84,58 @@ def pipeline_vs_bookings_headline(frame: pl.DataFrame, *, quarter: FiscalQuarter
     if not parts:
         return f"No bookings and no new pipeline in {quarter.label}"
     return "Marketing sourced " + " and ".join(parts)
+
+
+def lag_summary(frame: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+    """How much of the quarter's bookings stood on pipeline created in earlier quarters.
+
+    ``frame``: :func:`alignment_lib.metrics.creation_to_close_lag` output.
+    """
+    rows = frame.filter(pl.col("fiscal_quarter") == quarter.label)
+    total = float(rows["amount"].sum())
+    if total <= 0:
+        return f"There were no bookings in {quarter.label} to trace back to their pipeline."
+    earlier = float(rows.filter(pl.col("lag_quarters") >= 1)["amount"].sum()) / total
+    older = float(rows.filter(pl.col("lag_quarters") >= 2)["amount"].sum()) / total
+    return (
+        f"{format_share(earlier)} of {quarter.label} bookings came from pipeline created in "
+        f"earlier quarters ({format_share(older)} from two or more quarters before): this "
+        "quarter's closes stand on earlier quarters' pipeline."
+    )
+
+
+def cohort_summary(frame: pl.DataFrame, *, months: int = 6) -> str | None:
+    """The latest creation cohort observed ``months`` after creation, and its won share.
+
+    ``frame``: :func:`alignment_lib.metrics.cohort_conversion_curve` output.
+    """
+    seen = frame.filter(
+        (pl.col("months_since_creation") == months)
+        & pl.col("observed")
+        & pl.col("share").is_not_null()
+    ).sort("quarter_index")
+    if seen.height == 0:
+        return None
+    last = seen.row(-1, named=True)
+    return (
+        f"Of the pipeline created in {last['fiscal_quarter']}, {format_share(last['share'])} "
+        f"had been won {months} months later."
+    )
+
+
+def forecast_summary(frame: pl.DataFrame) -> str | None:
+    """The first forecast quarter in one sentence: forecast, 80% range, share of target.
+
+    ``frame``: :func:`alignment_lib.metrics.bookings_forecast` output.
+    """
+    if frame.height == 0:
+        return None
+    r = frame.sort("quarter_index").row(0, named=True)
+    text = (
+        f"{r['fiscal_quarter']} bookings are forecast at {format_money(r['forecast'])} "
+        f"(80% range {format_money(r['forecast_low'])} to {format_money(r['forecast_high'])})"
+    )
+    if r.get("target"):
+        share = format_share(r["forecast"] / r["target"])
+        text += f", {share} of the {format_money(r['target'])} target"
+    return text + "."

@@ -1,0 +1,84 @@
+"""Specs of the long-clock and forecast charts of 'Pipeline vs closes'."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from alignment_lib import (
+    chart_bookings_forecast,
+    chart_cohort_curves,
+    chart_creation_to_close_lag,
+)
+from alignment_lib.theme import SOURCE_COLORS
+
+LAG = pl.DataFrame(
+    {
+        "quarter_index": [8106] * 4,
+        "fiscal_quarter": ["FY2026-Q3"] * 4,
+        "lag_quarters": [0, 1, 2, 3],
+        "lag_bucket": [
+            "same quarter",
+            "1 quarter before",
+            "2 quarters before",
+            "3+ quarters before",
+        ],
+        "deals": [1, 2, 3, 0],
+        "amount": [10.0, 20.0, 30.0, 0.0],
+        "share": [1 / 6, 2 / 6, 3 / 6, 0.0],
+    }
+)
+
+
+def test_lag_chart_stacks_to_100_percent_with_legend_highlight() -> None:
+    d = chart_creation_to_close_lag(LAG, title="t", report_quarter="FY2026-Q3").to_dict()
+    bars = d["layer"][0]
+    assert bars["encoding"]["y"]["stack"] == "normalize"
+    assert bars["encoding"]["color"]["scale"]["domain"] == LAG["lag_bucket"].to_list()
+    params = bars.get("params") or d["params"]  # altair hoists params of layered charts
+    assert params[0]["select"]["fields"] == ["lag_bucket"] and params[0]["bind"] == "legend"
+    assert {t["format"] for t in bars["encoding"]["tooltip"] if "format" in t} == {
+        ".1%",
+        "$,.0f",
+        ",d",
+    }
+
+
+def test_cohort_curves_draw_only_observed_points_and_dash_immature_cohorts() -> None:
+    curves = pl.DataFrame(
+        {
+            "quarter_index": [8105, 8105, 8106, 8106],
+            "fiscal_quarter": ["Q2", "Q2", "Q3", "Q3"],
+            "months_since_creation": [0, 1, 0, 1],
+            "cohort_size": [100.0] * 4,
+            "won_cumulative": [0.0, 10.0, 0.0, 5.0],
+            "share": [0.0, 0.1, 0.0, 0.05],
+            "observed": [True, True, True, False],
+            "mature": [True, True, False, False],
+        }
+    )
+    d = chart_cohort_curves(curves, title="t").to_dict()
+    rows = next(iter(d["datasets"].values()))
+    assert len(rows) == 3  # the unobserved point is not drawn
+    assert {r["maturity"] for r in rows} == {"complete", "still maturing"}
+    assert d["encoding"]["strokeDash"]["scale"]["range"] == [[1, 0], [5, 3]]
+
+
+def test_forecast_chart_uses_no_team_colour() -> None:
+    forecast = pl.DataFrame(
+        {
+            "quarter_index": [8107],
+            "fiscal_quarter": ["FY2026-Q4"],
+            "booked_to_date": [1.0],
+            "open_expected": [2.0],
+            "not_yet_created_expected": [3.0],
+            "forecast": [6.0],
+            "forecast_low": [5.0],
+            "forecast_high": [7.0],
+            "target": [6.5],
+        }
+    )
+    d = chart_bookings_forecast(forecast, title="t").to_dict()
+    colours = d["layer"][0]["encoding"]["color"]["scale"]["range"]
+    assert not set(colours) & set(SOURCE_COLORS.values())
+    assert d["layer"][1]["encoding"]["y2"]["field"] == "forecast_high"
+    assert d["layer"][2]["encoding"]["y"]["field"] == "target"
