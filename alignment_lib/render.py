@@ -39,6 +39,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 #: workbook file stem -> page title, in the order the report lists them
 WORKBOOKS: dict[str, str] = {
+    "scorecard": "Shared scorecard",
     "pipeline_vs_closes": "Pipeline vs closes",
 }
 

@@ -11,7 +11,7 @@ import pytest
 
 from alignment_lib import RenderError
 from alignment_lib.cli import main
-from alignment_lib.render import NOTEBOOK_DIR, render_report
+from alignment_lib.render import NOTEBOOK_DIR, WORKBOOKS, render_report
 
 pytestmark = pytest.mark.slow
 
@@ -25,12 +25,10 @@ def test_sample_report_bundle(rendered: Path) -> None:
     folder = rendered / "FY2026-Q3"
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     pages = [f for f in files if not f.startswith("charts/")]
-    assert pages == [
-        "analyst/pipeline_vs_closes.html",
-        "index.html",
-        "notebooks/pipeline_vs_closes.ipynb",
-        "pipeline_vs_closes.html",
-    ]
+    expected = ["index.html"]
+    for name in WORKBOOKS:
+        expected += [f"{name}.html", f"analyst/{name}.html", f"notebooks/{name}.ipynb"]
+    assert pages == sorted(expected)
     images = [f for f in files if f.startswith("charts/pipeline_vs_closes-01-")]
     assert sorted(Path(f).suffix for f in images) == [".png", ".svg"]
     for f in images:

@@ -7,5 +7,11 @@ workbook.
 """
 
 from alignment_lib.tables.pipeline import table_pipeline_vs_bookings
+from alignment_lib.tables.scorecard import table_coverage, table_pipeline_needed, table_scorecard
 
-__all__ = ["table_pipeline_vs_bookings"]
+__all__ = [
+    "table_coverage",
+    "table_pipeline_needed",
+    "table_pipeline_vs_bookings",
+    "table_scorecard",
+]
