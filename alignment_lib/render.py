@@ -9,10 +9,13 @@ under ``<out>/.failed/<quarter>/`` for debugging, and raises
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import shutil
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -231,10 +234,29 @@ def render_report(
     return result
 
 
+_IPC_DIR: Path | None = None
+
+
+def _ipc_dir() -> Path:
+    global _IPC_DIR
+    if _IPC_DIR is None:
+        _IPC_DIR = Path(tempfile.mkdtemp(prefix="alignment-kernels-"))
+        atexit.register(shutil.rmtree, _IPC_DIR, ignore_errors=True)
+    return _IPC_DIR
+
+
 class _LocalKernelManager(AsyncKernelManager):
-    """Kernels talk over local IPC sockets, not plaintext TCP on loopback."""
+    """Kernels talk over local IPC sockets, not plaintext TCP on loopback.
+
+    Each kernel gets its own socket path: jupyter_client's default ("kernel-ipc"
+    in the working directory) is shared, so kernels started at the same time in
+    one folder would bind each other's sockets.
+    """
 
     transport = "ipc"  # type: ignore[assignment]
+
+    def _ip_default(self) -> str:
+        return str(_ipc_dir() / f"kernel-{uuid.uuid4().hex}")
 
 
 def _execute(source: Path, target: Path, values: dict[str, Any], cwd: Path, name: str) -> None:
