@@ -6,6 +6,9 @@ Two halves:
   (``display(chart)`` or a chart as a cell's last expression) come out as a
   small HTML snippet with a deterministic id and its spec JSON escaped for a
   ``<script>`` element, next to the plain Vega-Lite JSON and a text fallback.
+  The snippet carries a static picture of the chart, so the notebook shows
+  it where no script runs (an untrusted notebook in JupyterLab); see
+  :mod:`alignment_lib.lab` for what JupyterLab needs.
 - :func:`export_html` turns an executed notebook into one HTML file that
   works with the network off: nbconvert's lab page without its CDN scripts,
   the vega/vega-lite/vega-embed bundle (from ``vl_convert``) inlined once,
@@ -97,6 +100,13 @@ _VEGA_JSON_MIME = re.compile(r"^application/vnd\.vega(lite)?\.v\d+[.+]json$")
 
 _FALLBACK_TEXT = "Interactive chart: open the exported HTML report to see it."
 _NO_LIBRARY_TEXT = "This chart needs the report page's chart library, which is not loaded here."
+#: shown above the static picture in a notebook whose scripts do not run
+_STATIC_TEXT = (
+    "Static image of an interactive chart: run the cell in JupyterLab, or open the "
+    "HTML report, to use it."
+)
+#: class of the element that holds a chart's static picture in a notebook
+STATIC_CLASS = "alignment-chart-static"
 
 # Escapes that keep JSON inert inside a <script> element: "<" and ">" end or
 # open tags ("</script>", "<!--"), "&" starts character references in some
@@ -155,22 +165,38 @@ _KERNEL_CHART_IDS = _ChartIds()
 
 def _chart_script(element_id: str, spec: dict[str, Any], embed_options: dict[str, Any]) -> str:
     """The JavaScript of one chart: exactly the text between its script tags,
-    newlines included, as the page's CSP hash covers it."""
+    newlines included, as the page's CSP hash covers it.
+
+    The script finds its elements from its own position (the chart div, and
+    the static picture between them in a notebook), and only falls back to
+    the id: JupyterLab can show the same output twice (two views of one
+    notebook, a report's copy next to its source), and an id lookup would
+    draw both charts into the first. Without ``vegaEmbed`` it keeps the
+    static picture, if there is one, or says the library is missing; with
+    it, the interactive chart replaces the picture once drawn.
+    """
     # element_id is "chart-" + hex digits (+ "-n"), safe in a JS string; the
     # spec and options are escaped JSON.
     return (
         "\n(function () {\n"
         '  "use strict";\n'
-        f'  var el = document.getElementById("{element_id}");\n'
+        "  var me = document.currentScript;\n"
+        "  var prev = me && me.previousElementSibling;\n"
+        f'  var pic = prev && prev.className === "{STATIC_CLASS}" ? prev : null;\n'
+        "  var el = pic ? pic.previousElementSibling :\n"
+        f'    prev && prev.id === "{element_id}" ? prev :\n'
+        f'    document.getElementById("{element_id}");\n'
         "  if (!el) { return; }\n"
         '  if (typeof window.vegaEmbed !== "function") {\n'
-        f"    el.textContent = {_script_json(_NO_LIBRARY_TEXT)};\n"
+        f"    if (!pic) {{ el.textContent = {_script_json(_NO_LIBRARY_TEXT)}; }}\n"
         "    return;\n"
         "  }\n"
         f"  var spec = {_script_json(spec)};\n"
         f"  var opt = {_script_json(embed_options)};\n"
         '  el.textContent = "";\n'
-        f'  window.vegaEmbed("#{element_id}", spec, opt).catch(function (err) {{\n'
+        "  window.vegaEmbed(el, spec, opt).then(function () {\n"
+        "    if (pic && pic.parentNode) { pic.parentNode.removeChild(pic); }\n"
+        "  }).catch(function (err) {\n"
         '    el.textContent = "This chart could not be drawn: " +\n'
         "      String(err && err.message || err);\n"
         "    console.error(err);\n"
@@ -179,13 +205,55 @@ def _chart_script(element_id: str, spec: dict[str, Any], embed_options: dict[str
     )
 
 
-def _chart_html(element_id: str, script: str) -> str:
+def _chart_html(element_id: str, script: str, picture: str | None = None) -> str:
     # The div holds a message until the script replaces it: a viewer that
-    # runs no script (GitHub, an untrusted notebook) shows the message.
+    # runs no script (GitHub, an untrusted notebook) shows the message, and
+    # the static picture after it if there is one.
+    message = _FALLBACK_TEXT if picture is None else _STATIC_TEXT  # plain text, no markup
     return (
         f'<div id="{element_id}" class="alignment-chart">'
-        f'<span class="alignment-chart-fallback">{_FALLBACK_TEXT}</span></div>\n'
-        f'<script type="text/javascript">{script}</script>'
+        f'<span class="alignment-chart-fallback">{message}</span></div>\n'
+        + (picture + "\n" if picture else "")
+        + f'<script type="text/javascript">{script}</script>'
+    )
+
+
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)"[^>]*?\sheight="([0-9.]+)"')
+
+
+def _static_picture(spec: dict[str, Any]) -> str | None:
+    """The chart as a static SVG picture that survives JupyterLab's sanitizer.
+
+    An untrusted notebook's HTML goes through JupyterLab's sanitizer, which
+    removes ``<svg>`` (its text would leak out as loose words) and ``data:``
+    image sources, but keeps a ``background-image: url(data:...)`` style. So
+    the SVG (drawn by vl-convert, with the same Vega-Lite version as the
+    page) is base64 data in a style: inert, nothing but ``[A-Za-z0-9+/=]``
+    from the data, and nothing loaded over the network (``allowed_base_urls``
+    is empty, so a spec with a data URL gets no picture rather than a fetch).
+    An outer box limits the width, an inner one keeps the aspect ratio
+    (padding in percent of the width), so a narrow output area scales the
+    picture down instead of cutting it off.
+
+    None if the chart cannot be drawn statically; the message stays alone.
+    """
+    import vl_convert
+
+    try:
+        svg = vl_convert.vegalite_to_svg(spec, vl_version=_vl_version(), allowed_base_urls=[])
+    except Exception:  # a static copy is a convenience, never a reason to fail a display
+        return None
+    size = _SVG_SIZE.match(svg)
+    if not size or float(size.group(1)) <= 0:
+        return None
+    width, height = float(size.group(1)), float(size.group(2))
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (
+        f'<div class="{STATIC_CLASS}" role="img" aria-label="chart" '
+        f'style="max-width:{width:g}px">'
+        f'<div style="width:100%;height:0;padding-bottom:{100 * height / width:.3f}%;'
+        f"background-image:url(data:image/svg+xml;base64,{data});"
+        'background-size:100% 100%;background-repeat:no-repeat"></div></div>'
     )
 
 
@@ -199,13 +267,23 @@ def _embed_options(extra: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _renderer(
-    spec: dict[str, Any], embed_options: dict[str, Any] | None = None, **_: Any
+    spec: dict[str, Any],
+    embed_options: dict[str, Any] | None = None,
+    *,
+    static_image: bool = True,
+    **_: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """altair renderer: escaped HTML snippet + Vega-Lite JSON + text."""
+    """altair renderer: escaped HTML snippet (+ static picture) + Vega-Lite JSON + text."""
+    from alignment_lib import lab
+
+    # In a kernel a Jupyter server started (JupyterLab), put vega-embed into
+    # the page once, before the first chart, so live charts are interactive.
+    lab.load_chart_library_once()
     element_id = _KERNEL_CHART_IDS.next(spec)
     options = _embed_options(embed_options)
+    picture = _static_picture(spec) if static_image else None
     bundle: dict[str, Any] = {
-        "text/html": _chart_html(element_id, _chart_script(element_id, spec, options)),
+        "text/html": _chart_html(element_id, _chart_script(element_id, spec, options), picture),
         VEGALITE_JSON_MIME: spec,
         "text/plain": f"<alignment chart {element_id}: {_FALLBACK_TEXT}>",
     }
@@ -213,7 +291,7 @@ def _renderer(
     return bundle, metadata
 
 
-def enable_renderer() -> None:
+def enable_renderer(*, static_image: bool = True) -> None:
     """Make every altair chart this process displays use the alignment renderer.
 
     Call it once at the top of a notebook (the kernel's process). After it,
@@ -225,22 +303,42 @@ def enable_renderer() -> None:
       action menu). The id is a hash of the spec, so re-running a notebook
       gives the same output; the spec JSON has ``<``, ``>``, ``&``, U+2028
       and U+2029 escaped, so a data value cannot close the script element.
-      Nothing is loaded from the network; without ``vegaEmbed`` (e.g. inside
-      JupyterLab) the div shows a short message instead of failing.
+      Nothing is loaded from the network; without ``vegaEmbed`` the div
+      shows a short message instead of failing.
+      With ``static_image`` (the default) a static SVG picture of the chart
+      follows the div, as base64 data in a CSS background (about 50-80 KB
+      and 0.1-0.2 s per chart): JupyterLab shows it even in an untrusted
+      notebook, where no script runs and inline SVG is stripped; the
+      interactive chart replaces it wherever ``vegaEmbed`` exists.
+      :func:`export_html` never copies it into a page.
     - ``application/vnd.vegalite.v6+json``: the plain spec, from which
       :func:`export_html` rebuilds the snippet.
     - ``text/plain``: a one-line description.
 
     Extra vega-embed options set with ``alt.renderers.set_embed_options``
     are passed on.
+
+    In a kernel started by a Jupyter server (JupyterLab sets
+    ``JPY_SESSION_NAME``), the first chart also loads the chart library into
+    the page once (:func:`alignment_lib.lab.load_chart_library`), so charts
+    drawn in a live session are interactive; papermill runs skip that.
     """
-    alt.renderers.register(RENDERER_NAME, _renderer)
+    alt.renderers.register(RENDERER_NAME, functools.partial(_renderer, static_image=static_image))
     alt.renderers.enable(RENDERER_NAME)
 
 
 # ---------------------------------------------------------------------------
 # the page's chart library
 # ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _vl_version() -> str | None:
+    """The Vega-Lite minor version altair writes specs for, if vl-convert has it."""
+    import vl_convert
+
+    wanted = ".".join(VEGALITE_VERSION.split(".")[:2])
+    return wanted if wanted in vl_convert.get_vegalite_versions() else None
 
 
 @functools.cache
@@ -257,9 +355,7 @@ def _bundle_script() -> str:
     import vl_convert
 
     # Pin the bundle to the Vega-Lite minor version altair writes specs for.
-    wanted = ".".join(VEGALITE_VERSION.split(".")[:2])
-    available = vl_convert.get_vegalite_versions()
-    bundle = vl_convert.javascript_bundle(vl_version=wanted if wanted in available else None)
+    bundle = vl_convert.javascript_bundle(vl_version=_vl_version())
     # HTML normalises line ends before a CSP hash is checked; do it first.
     bundle = bundle.replace("\r\n", "\n").replace("\r", "\n")
     lowered = bundle.lower()
@@ -308,6 +404,13 @@ def _is_foreign_chart_html(html: str) -> bool:
     return "vegaEmbed" in html or "altair-viz-" in html
 
 
+def _is_library_output(output: Any) -> bool:
+    from alignment_lib.lab import LIBRARY_OUTPUT_KEY, LIBRARY_OUTPUT_ROLE
+
+    metadata = output.get("metadata") or {}
+    return metadata.get(LIBRARY_OUTPUT_KEY) == LIBRARY_OUTPUT_ROLE
+
+
 class _AlignmentPreprocessor(Preprocessor):
     """Rebuilds chart snippets, strips what a variant hides, collects script hashes."""
 
@@ -340,6 +443,8 @@ class _AlignmentPreprocessor(Preprocessor):
             return cell, resources
         outputs = []
         for output in cell.outputs:
+            if _is_library_output(output):
+                continue  # an emptied output of a live JupyterLab session
             if self.variant == "executive":
                 # Warnings and logs go to stderr; a traceback is code. Neither
                 # belongs on an executive's page.

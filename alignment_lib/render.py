@@ -28,6 +28,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_event_loop
 
 from alignment_lib.exceptions import ParameterError, RenderError
+from alignment_lib.lab import trust_notebook
 
 __all__ = [
     "NOTEBOOK_DIR",
@@ -44,6 +45,10 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 WORKBOOKS: dict[str, str] = {
     "scorecard": "Shared scorecard",
     "pipeline_vs_closes": "Pipeline vs closes",
+    "handoff": "The handoff",
+    "funnel": "Funnel",
+    "business_cycles": "Business cycles",
+    "data_health": "Data health",
 }
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -231,6 +236,9 @@ def render_report(
         staging.rename(failed)
         raise
     _swap_in(staging, result.folder)
+    for notebook in result.notebooks.values():
+        # papermill's output opens untrusted in JupyterLab; these are the kit's own
+        trust_notebook(notebook)
     return result
 
 

@@ -146,7 +146,8 @@ class _Findings:
 
     def _repr_html_(self) -> str:
         items = "".join(f"<li>{html.escape(line)}</li>" for line in self.lines)
-        return f'<ul class="alignment-findings">{items}</ul>'
+        # the ignore classes keep JupyterLab's MathJax from typesetting "$3.9M ... $3.7M"
+        return f'<ul class="alignment-findings tex2jax_ignore mathjax_ignore">{items}</ul>'
 
     def __repr__(self) -> str:
         return "\n".join(self.lines)

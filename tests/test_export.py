@@ -500,3 +500,76 @@ def test_unknown_variant_is_a_parameter_error(tmp_path: Path) -> None:
 def test_missing_notebook_is_a_render_error(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match="does not exist"):
         export_html(tmp_path / "nope.ipynb", tmp_path / "r.html", variant="analyst", title="t")
+
+
+# ---------------------------------------------------------------------------
+# the static picture for JupyterLab (see alignment_lib/lab.py)
+# ---------------------------------------------------------------------------
+
+STATIC_PICTURE = re.compile(
+    r'<div class="alignment-chart-static" [^>]*style="max-width:[0-9.]+px">'
+    r'<div style="width:100%;height:0;padding-bottom:[0-9.]+%;'
+    r"background-image:url\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\);"
+    r'background-size:100% 100%;background-repeat:no-repeat"></div></div>'
+)
+
+
+def test_chart_output_carries_a_static_svg_picture_jupyterlab_keeps(renderer: None) -> None:
+    html = _bundle(_chart([HOSTILE, HOSTILE_2]))[0]["text/html"]
+
+    found = STATIC_PICTURE.search(html)
+    assert found, html[:600]
+    # between the chart div and its script, so the script finds it
+    assert html.index('</div>\n<div class="alignment-chart-static"') < html.index("<script")
+    # JupyterLab's sanitizer strips inline <svg> (its text would leak out)
+    # and data: image sources; a CSS background it keeps
+    markup = html[: html.index("<script")]
+    assert "<svg" not in markup
+    assert "src=" not in markup
+    svg = base64.b64decode(found.group(1)).decode("utf-8")
+    assert svg.startswith("<svg")
+    assert re.search(r'class="mark-rect role-mark', svg)
+    # the data is drawn as escaped text inside the picture, inert outside it
+    assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in svg
+    assert "<img" not in svg
+
+
+def test_static_picture_can_be_turned_off() -> None:
+    before = alt.renderers.active
+    try:
+        enable_renderer(static_image=False)
+        html = _bundle(_chart(["a"]))[0]["text/html"]
+    finally:
+        enable_renderer()
+        alt.renderers.enable(before)
+    assert 'class="alignment-chart-static"' not in html
+    assert "base64" not in html
+    assert "Interactive chart: open the exported HTML report" in html
+
+
+def test_static_picture_never_fetches_data(renderer: None) -> None:
+    # vl-convert would fetch a data URL: no picture instead (the chart still
+    # shows wherever vega-embed runs)
+    chart = alt.Chart(alt.UrlData("https://example.com/leads.csv")).mark_bar().encode(x="a:N")
+    data, _ = _bundle(chart)
+    assert CHART_ID.search(data["text/html"])
+    assert 'class="alignment-chart-static"' not in data["text/html"]
+
+
+def test_pages_drop_the_static_pictures_of_the_notebook(
+    executed: dict[str, nbformat.NotebookNode], pages: dict[str, str], tmp_path: Path
+) -> None:
+    charts = _chart_outputs(executed["report"])
+    assert all(STATIC_PICTURE.search(o.data["text/html"]) for o in charts)
+
+    for name, html in pages.items():
+        body = _body(html)
+        assert 'class="alignment-chart-static"' not in body, name
+        assert "data:image/svg+xml" not in body, name
+    # the page's chart snippets are rebuilt from the spec: the page is the
+    # one of a notebook without pictures, byte for byte
+    stripped = copy.deepcopy(executed["report"])
+    for o in _chart_outputs(stripped):
+        o.data["text/html"] = STATIC_PICTURE.sub("", o.data["text/html"])
+    page = export_html(stripped, tmp_path / "s.html", variant="executive", title="Q3")
+    assert page.read_text(encoding="utf-8") == pages["report-executive"]

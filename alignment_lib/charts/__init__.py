@@ -6,6 +6,26 @@ leads there are. Tests assert on ``chart.to_dict()``. One module per
 workbook; shared formats in ``_common``.
 """
 
+from alignment_lib.charts.cycles import (
+    chart_bookings_linearity,
+    chart_hockey_stick,
+    chart_sales_cycle,
+    chart_seasonality,
+    chart_slipped_deals,
+)
+from alignment_lib.charts.funnel import (
+    chart_funnel_cohorts,
+    chart_funnel_period,
+    chart_stage_durations,
+)
+from alignment_lib.charts.handoff import (
+    chart_leaked_mqls,
+    chart_mql_outcomes,
+    chart_rejection_reasons,
+    chart_response_times,
+    chart_weekly_sla,
+)
+from alignment_lib.charts.health import chart_health_issues
 from alignment_lib.charts.pipeline import (
     chart_bookings_forecast,
     chart_cohort_curves,
@@ -16,9 +36,23 @@ from alignment_lib.charts.scorecard import chart_pipeline_needed, chart_scorecar
 
 __all__ = [
     "chart_bookings_forecast",
+    "chart_bookings_linearity",
     "chart_cohort_curves",
     "chart_creation_to_close_lag",
+    "chart_funnel_cohorts",
+    "chart_funnel_period",
+    "chart_health_issues",
+    "chart_hockey_stick",
+    "chart_leaked_mqls",
+    "chart_mql_outcomes",
     "chart_pipeline_needed",
     "chart_pipeline_vs_bookings",
+    "chart_rejection_reasons",
+    "chart_response_times",
+    "chart_sales_cycle",
     "chart_scorecard",
+    "chart_seasonality",
+    "chart_slipped_deals",
+    "chart_stage_durations",
+    "chart_weekly_sla",
 ]

@@ -22,9 +22,12 @@ from alignment_lib.metrics.deals import (
     win_rates,
 )
 from alignment_lib.metrics.forecast import (
+    CALIBRATIONS,
     DEFAULT_EXCLUDED_STAGES,
     Z_80,
     bookings_forecast,
+    forecast_backtest,
+    in_quarter_win_probabilities,
     pipeline_coverage,
     pipeline_needed,
     stage_win_probabilities,
@@ -73,6 +76,7 @@ from alignment_lib.metrics.targets import (
 __all__ = [
     "AT_RISK_PACING",
     "AT_RISK_RATE_GAP",
+    "CALIBRATIONS",
     "DEAL_SIZE_BANDS",
     "DEFAULT_EXCLUDED_STAGES",
     "FUNNEL_STAGES",
@@ -95,8 +99,10 @@ __all__ = [
     "data_health",
     "deal_size_band",
     "elapsed_share",
+    "forecast_backtest",
     "funnel_cohort",
     "funnel_period",
+    "in_quarter_win_probabilities",
     "marketing_share",
     "mql_cohort_curve",
     "mql_outcomes",

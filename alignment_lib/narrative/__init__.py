@@ -6,6 +6,35 @@ One module per workbook; shared number formatting in ``_format``.
 """
 
 from alignment_lib.narrative._format import escape_markdown, format_money, format_share
+from alignment_lib.narrative.cycles import (
+    business_cycles_summary,
+    hockey_stick_headline,
+    linearity_headline,
+    sales_cycle_headline,
+    seasonality_headline,
+    slipped_deals_headline,
+)
+from alignment_lib.narrative.funnel import (
+    funnel_cohort_headline,
+    funnel_period_headline,
+    funnel_summary,
+    stage_durations_headline,
+)
+from alignment_lib.narrative.handoff import (
+    handoff_summary,
+    leaked_mqls_headline,
+    mql_outcomes_headline,
+    rejection_reasons_headline,
+    response_times_headline,
+    weekly_sla_headline,
+)
+from alignment_lib.narrative.health import (
+    HEALTH_RULE_LABELS,
+    data_health_headline,
+    data_health_summary,
+    load_uncut,
+    rows_loaded,
+)
 from alignment_lib.narrative.pipeline import (
     cohort_summary,
     forecast_summary,
@@ -16,14 +45,35 @@ from alignment_lib.narrative.pipeline import (
 from alignment_lib.narrative.scorecard import attention_items, scorecard_summary
 
 __all__ = [
+    "HEALTH_RULE_LABELS",
     "attention_items",
+    "business_cycles_summary",
     "cohort_summary",
+    "data_health_headline",
+    "data_health_summary",
     "escape_markdown",
     "forecast_summary",
     "format_money",
     "format_share",
+    "funnel_cohort_headline",
+    "funnel_period_headline",
+    "funnel_summary",
+    "handoff_summary",
+    "hockey_stick_headline",
     "lag_summary",
+    "leaked_mqls_headline",
+    "linearity_headline",
+    "load_uncut",
+    "mql_outcomes_headline",
     "pipeline_vs_bookings_headline",
     "pipeline_vs_bookings_summary",
+    "rejection_reasons_headline",
+    "response_times_headline",
+    "rows_loaded",
+    "sales_cycle_headline",
     "scorecard_summary",
+    "seasonality_headline",
+    "slipped_deals_headline",
+    "stage_durations_headline",
+    "weekly_sla_headline",
 ]

@@ -131,10 +131,12 @@ def forecast_summary(frame: pl.DataFrame) -> str | None:
     if frame.height == 0:
         return None
     r = frame.sort("quarter_index").row(0, named=True)
-    text = (
-        f"{r['fiscal_quarter']} bookings are forecast at {format_money(r['forecast'])} "
-        f"(80% range {format_money(r['forecast_low'])} to {format_money(r['forecast_high'])})"
-    )
+    if r["forecast"] is None:  # no calibrated win rate for its open deals
+        return None
+    text = f"{r['fiscal_quarter']} bookings are forecast at {format_money(r['forecast'])}"
+    if r["forecast_low"] is not None and r["forecast_high"] is not None:
+        low, high = format_money(r["forecast_low"]), format_money(r["forecast_high"])
+        text += f" (80% range {low} to {high})"
     if r.get("target"):
         share = format_share(r["forecast"] / r["target"])
         text += f", {share} of the {format_money(r['target'])} target"

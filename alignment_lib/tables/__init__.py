@@ -6,12 +6,29 @@ table gets a fixed id so a re-render produces the same HTML. One module per
 workbook.
 """
 
+from alignment_lib.tables.cycles import table_business_cycles, table_sales_cycle
+from alignment_lib.tables.funnel import (
+    table_funnel_by,
+    table_funnel_cohorts,
+    table_stage_durations,
+)
+from alignment_lib.tables.handoff import table_handoff_by_channel, table_mql_outcomes
+from alignment_lib.tables.health import table_data_health, table_rows_loaded
 from alignment_lib.tables.pipeline import table_pipeline_vs_bookings
 from alignment_lib.tables.scorecard import table_coverage, table_pipeline_needed, table_scorecard
 
 __all__ = [
+    "table_business_cycles",
     "table_coverage",
+    "table_data_health",
+    "table_funnel_by",
+    "table_funnel_cohorts",
+    "table_handoff_by_channel",
+    "table_mql_outcomes",
     "table_pipeline_needed",
     "table_pipeline_vs_bookings",
+    "table_rows_loaded",
+    "table_sales_cycle",
     "table_scorecard",
+    "table_stage_durations",
 ]

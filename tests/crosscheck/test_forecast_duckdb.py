@@ -5,15 +5,20 @@ the kit: quarters of UTC timestamps (and of expected close dates) in a calendar
 fiscal year, trailing windows as ``(as_of - INTERVAL n DAY, as_of]``. At the
 cross-check instant (the last microsecond of FY2026-Q3) the current quarter is
 FY2026-Q4 with nothing of it elapsed, and FY2026-Q3 is the last complete one.
+In-quarter rates are calibrated on the 8 quarters FY2024-Q4..FY2026-Q3, each at
+its first instant (the sample's calendar is UTC, so quarter starts are UTC
+midnights).
 """
 
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from alignment_lib.metrics.forecast import (
     bookings_forecast,
+    in_quarter_win_probabilities,
     pipeline_coverage,
     stage_win_probabilities,
 )
@@ -160,6 +165,142 @@ GROUP BY 1 ORDER BY 1
 """
 
 
+# Each deal open at the first instant of each calibration quarter, as stage_history had it:
+# its last change strictly before the quarter began; kind = expected in the quarter or overdue.
+AT_STARTS = """
+WITH quarters AS (
+    SELECT q AS quarter_index,
+           make_timestamptz(q // 4, (q % 4) * 3 + 1, 1, 0, 0, 0, 'UTC') AS starts,
+           make_timestamptz(q // 4, (q % 4) * 3 + 1, 1, 0, 0, 0, 'UTC') + INTERVAL 3 MONTH
+               AS next_starts
+    FROM range($current - 8, $current) t(q)
+), open_at_start AS (
+    SELECT o.opportunity_id, o.closed_at, o.outcome, q.*
+    FROM opportunities o JOIN quarters q
+      ON o.created_at < q.starts AND (o.closed_at IS NULL OR o.closed_at >= q.starts)
+), at_start AS (
+    SELECT s.*, h.stage, coalesce(h.amount, 0) AS amount,
+           year(h.expected_close_date) * 4 + (month(h.expected_close_date) - 1) // 3
+               AS expected_q
+    FROM open_at_start s JOIN stage_history h
+      ON h.opportunity_id = s.opportunity_id AND h.changed_at < s.starts
+    QUALIFY row_number() OVER (
+        PARTITION BY s.opportunity_id, s.quarter_index ORDER BY h.changed_at DESC) = 1
+)
+SELECT quarter_index, stage, amount, expected_q < quarter_index AS overdue,
+       coalesce(outcome = 'won' AND closed_at < next_starts, false) AS won
+FROM at_start WHERE expected_q <= quarter_index
+"""
+
+IN_QUARTER = f"""
+WITH calibration AS ({AT_STARTS})
+SELECT stage,
+       count(*)::BIGINT AS deals,
+       count(*) FILTER (WHERE won)::BIGINT AS won_in_quarter,
+       sum(amount)::DOUBLE AS amount,
+       coalesce(sum(amount) FILTER (WHERE won), 0)::DOUBLE AS won_amount,
+       (count(*) FILTER (WHERE won) / count(*))::DOUBLE AS p_in_quarter_count,
+       (coalesce(sum(amount) FILTER (WHERE won), 0) / nullif(sum(amount), 0))::DOUBLE
+           AS p_in_quarter_amount
+FROM calibration WHERE overdue = $overdue
+GROUP BY stage ORDER BY stage
+"""
+
+# The open pipeline weighed by in-quarter rates by amount: the stage's rate of the deal's kind,
+# else the kind's pooled rate, else the rate pooled over both kinds; overdue deals (expected
+# before the current quarter) count in the current quarter. The shock: per calibration quarter
+# predicted, observed and independent-deal variance; sd^2 = max(sum(gap^2 - chance) /
+# sum(predicted^2), 0).
+WEIGHED_IN_QUARTER = f"""
+WITH calibration AS ({AT_STARTS}),
+by_stage AS (
+    SELECT overdue, stage,
+           coalesce(sum(amount) FILTER (WHERE won), 0) / nullif(sum(amount), 0) AS p_stage
+    FROM calibration GROUP BY overdue, stage
+), by_kind AS (
+    SELECT overdue, coalesce(sum(amount) FILTER (WHERE won), 0) / nullif(sum(amount), 0) AS p_kind
+    FROM calibration GROUP BY overdue
+), pooled AS (
+    SELECT coalesce(sum(amount) FILTER (WHERE won), 0) / nullif(sum(amount), 0) AS p_all
+    FROM calibration
+), open_deals AS (
+    SELECT greatest(year(o.expected_close_date) * 4 + (month(o.expected_close_date) - 1) // 3,
+                    $current) AS quarter_index,
+           year(o.expected_close_date) * 4 + (month(o.expected_close_date) - 1) // 3 < $current
+               AS overdue,
+           o.stage, coalesce(o.amount, 0) AS amount
+    FROM opportunities o
+    WHERE o.created_at <= $as_of AND (o.closed_at IS NULL OR o.closed_at > $as_of)
+      AND o.expected_close_date IS NOT NULL
+), weighed AS (
+    SELECT d.*, coalesce(s.p_stage, k.p_kind, a.p_all) AS p
+    FROM open_deals d
+    LEFT JOIN by_stage s ON s.overdue = d.overdue AND s.stage = d.stage
+    LEFT JOIN by_kind k ON k.overdue = d.overdue
+    CROSS JOIN pooled a
+), calibrated AS (
+    SELECT c.quarter_index, sum(c.amount * p) AS predicted,
+           sum(c.amount) FILTER (WHERE c.won) AS observed,
+           sum(c.amount * c.amount * p * (1 - p)) AS chance
+    FROM (
+        SELECT c.*, coalesce(s.p_stage, k.p_kind, a.p_all) AS p
+        FROM calibration c
+        LEFT JOIN by_stage s ON s.overdue = c.overdue AND s.stage = c.stage
+        LEFT JOIN by_kind k ON k.overdue = c.overdue
+        CROSS JOIN pooled a
+    ) c GROUP BY c.quarter_index
+), shock AS (
+    SELECT sqrt(greatest(
+        sum(power(coalesce(observed, 0) - predicted, 2) - chance) / sum(predicted * predicted),
+        0)) AS open_shock_sd
+    FROM calibrated
+)
+SELECT quarter_index::INTEGER AS quarter_index,
+       count(*)::BIGINT AS open_deals,
+       sum(amount)::DOUBLE AS open_pipeline,
+       count(*) FILTER (WHERE overdue)::BIGINT AS overdue_deals,
+       coalesce(sum(amount) FILTER (WHERE overdue), 0)::DOUBLE AS overdue_pipeline,
+       sum(amount * p)::DOUBLE AS open_expected,
+       (sum(amount * amount * p * (1 - p))
+           + power(any_value(open_shock_sd) * sum(amount * p), 2))::DOUBLE AS open_variance,
+       any_value(open_shock_sd)::DOUBLE AS open_shock_sd
+FROM weighed CROSS JOIN shock
+WHERE quarter_index BETWEEN $first AND $last
+GROUP BY 1 ORDER BY 1
+"""
+
+
+# The spread of new-deal bookings: won amount of deals created and won in the same quarter,
+# for each of the 4 complete quarters before the current one; sample sd / mean.
+NEW_DEAL_CV = """
+WITH quarters AS (SELECT unnest(range($current - 4, $current)) AS q),
+same AS (
+    SELECT year(closed_at) * 4 + (month(closed_at) - 1) // 3 AS q, sum(amount) AS won
+    FROM opportunities
+    WHERE outcome = 'won' AND closed_at <= $as_of
+      AND year(closed_at) * 4 + (month(closed_at) - 1) // 3
+          = year(created_at) * 4 + (month(created_at) - 1) // 3
+    GROUP BY 1
+)
+SELECT (stddev_samp(coalesce(won, 0)) / avg(coalesce(won, 0)))::DOUBLE AS not_yet_created_cv
+FROM quarters LEFT JOIN same USING (q)
+"""
+
+
+def test_in_quarter_win_probabilities_agree_with_sql(sample, duck) -> None:
+    for overdue in (False, True):
+        got = in_quarter_win_probabilities(
+            sample.opportunities,
+            sample.stage_history,
+            calendar=sample.calendar,
+            as_of=AS_OF,
+            overdue=overdue,
+        ).collect()
+        want = sql(duck, IN_QUARTER, current=quarter_number(NEXT), overdue=overdue)
+        assert got.height == 4 and got["deals"].min() > 50
+        assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)
+
+
 def test_stage_win_probabilities_agree_with_sql(sample, duck) -> None:
     got = stage_win_probabilities(sample.opportunities, sample.stage_history, as_of=AS_OF).collect()
     want = sql(duck, STAGES, as_of=AS_OF)
@@ -196,6 +337,7 @@ def test_forecast_parts_agree_with_sql(sample, duck) -> None:
         calendar=sample.calendar,
         quarter=NEXT,
         as_of=AS_OF,
+        calibration="ever",
     ).collect()
     first, last = quarter_number(NEXT), quarter_number(NEXT.shift(2))
     weighted = sql(duck, WEIGHTED, as_of=AS_OF, first=first, last=last)
@@ -208,3 +350,24 @@ def test_forecast_parts_agree_with_sql(sample, duck) -> None:
     )
     fresh = sql(duck, NOT_YET_CREATED, as_of=AS_OF, last=last, current=first, complete=first - 1)
     assert_frame_equal(got.select(fresh.columns), fresh, check_exact=False, rel_tol=1e-9)
+
+
+def test_in_quarter_forecast_open_part_agrees_with_sql(sample, duck) -> None:
+    got = bookings_forecast(
+        sample.opportunities,
+        sample.stage_history,
+        calendar=sample.calendar,
+        quarter=NEXT,
+        as_of=AS_OF,
+    ).collect()
+    first, last = quarter_number(NEXT), quarter_number(NEXT.shift(2))
+    want = sql(duck, WEIGHED_IN_QUARTER, as_of=AS_OF, first=first, last=last, current=first)
+    assert want["overdue_deals"][0] > 20 and want["open_shock_sd"][0] > 0
+    cv = sql(duck, NEW_DEAL_CV, as_of=AS_OF, current=first)["not_yet_created_cv"][0]
+    assert got["not_yet_created_cv"].to_list() == pytest.approx([cv] * 3, rel=1e-9)
+    assert_frame_equal(
+        got.join(want.select("quarter_index"), on="quarter_index").select(want.columns),
+        want,
+        check_exact=False,
+        rel_tol=1e-9,
+    )

@@ -78,12 +78,81 @@ Pipeline needed for FY2027-Q1 (target 390), lag from the last 8 complete quarter
   marketing opportunity) -> 1 / 4 = 0.25; L5 is older, L7's MQL comes after as-of.
   Marketing required 130, 130, 65, 65; gaps 130, 130, 0, 0; MQLs = required / (130 x 0.25
   = 32.5): 4, 4, 2, 2.
+
+In-quarter win probabilities and the in-quarter forecast: a second table (times 10:00 UTC
+unless said otherwise; every history row has an expected close date).
+
+| deal | created    | history: day stage amount expected-close (closing row not shown) | end     |
+| A1   | 2025-12-01 | 12-01 Discovery 100 03-15; 02-01 Proposal 100 03-20     | won 2026-03-10  |
+| A2   | 2025-12-05 | 12-05 Proposal 200 02-28; 03-01 Proposal 200 05-15      | won 2026-05-10  |
+| A3   | 2025-11-01 | 11-01 Negotiation 300 01-31                             | lost 2026-02-15 |
+| A4   | 2025-12-10 | 12-10 Discovery 400 06-30; 05-01 Proposal 400 06-30     | lost 2026-06-20 |
+| A5   | 2025-10-01 | 10-01 Proposal 150 2025-12-15                           | won 2026-01-20  |
+| A6   | 2026-01-10 | 01-10 Negotiation 50 03-31                              | won 2026-03-25  |
+| A7   | 2026-03-15 | 03-15 Proposal (no amount) 04-30                        | won 2026-04-20, 80 |
+| A9   | 2026-02-01 | none (60, Proposal, expected 05-31 on the opportunity)  | lost 2026-06-05 |
+| A10  | 2026-03-01 | 03-01 Qualification 120 06-30; 06-25 (same) 09-30       | won 2026-08-20  |
+| A11  | 2026-02-10 | 02-10 Qualification 100 05-31                           | lost 2026-05-20 |
+| A12  | 2026-01-05 | 01-05 Negotiation 500 03-31                             | won 04-01 00:00 |
+| A13  | 2025-11-15 | 11-15 Qualification 350 2025-12-31                      | lost 2026-02-01 |
+| B1   | 2026-05-01 | 05-01 Proposal 1000 08-31                               | open            |
+| B2   | 2026-06-01 | 06-01 Discovery 100 09-15                               | open            |
+| B3   | 2026-02-20 | 02-20 Legal 200 06-15                                   | open            |
+| B4   | 2026-06-10 | 06-10 Proposal 300 11-20                                | open            |
+Amounts do not change; a closed deal's history ends with Closed Won/Lost at its closed_at.
+
+in_quarter_win_probabilities at 2026-08-16 (current FY2026-Q3), quarters=2: FY2026-Q1, Q2.
+At the start of Q1 (state before 2026-01-01): A1 Discovery exp Q1, won in Q1; A2 Proposal exp
+  Q1, not won in Q1 (won in Q2); A3 Negotiation exp Q1, lost. A4 is expected in Q2, A5 and A13
+  are overdue (expected in FY2025-Q4), A6 and A12 do not exist yet.
+At the start of Q2: A2 Proposal exp Q2 (after its slip), won; A4 Discovery exp Q2, lost; A7
+  Proposal exp Q2 with no amount (adds 0), won; A10 Qualification exp Q2, won only after
+  as-of (open here); A11 Qualification, lost; B3 Legal exp Q2, still open. A12 (expected
+  2026-03-31) is overdue; its close at 2026-04-01 00:00 is inside Q2 and it was open at the
+  start. A9 has no history: dropped. A6 closed in Q1.
+| stage         | deals | won_in_quarter | amount | won_amount | p count | p amount |
+| Discovery     | 2     | 1              | 500    | 100        | 0.5     | 0.2      |
+| Legal         | 1     | 0              | 200    | 0          | 0       | 0        |
+| Negotiation   | 1     | 0              | 300    | 0          | 0       | 0        |
+| Proposal      | 3     | 2              | 400    | 200        | 2/3     | 0.5      |
+| Qualification | 2     | 0              | 220    | 0          | 0       | 0        |
+quarters=1 (Q2 only): Discovery 1/0/400/0, Legal 1/0/200/0, Proposal 2/2/200/200 (1.0),
+  Qualification 2/0/220/0.
+overdue=True: Q1 start A5 Proposal 150 won, A13 Qualification 350 lost; Q2 start A12
+  Negotiation 500 won -> Negotiation 1/1/500/500, Proposal 1/1/150/150, Qualification
+  1/0/350/0; pooled by amount 650 / 1000 = 0.65.
+elapsed=0.5: snapshots at Q1 + 45 days (before 2026-02-15 00:00) and Q2 + 45.5 days (before
+  2026-05-16 12:00). Q1: A1 Proposal exp Q1 won; A2 Proposal exp Q1 not won in Q1; A3 (lost
+  later that day) Negotiation; A6 Negotiation won; A12 Negotiation exp Q1, won at Q2's first
+  instant: not in Q1. Q2: A4 Proposal lost; A10, A11 Qualification; B3 Legal.
+  Legal 1/0/200/0; Negotiation 3/1/850/50; Proposal 3/1/700/100; Qualification 2/0/220/0.
+
+bookings_forecast, in-quarter, as of 2026-06-30 23:59:59.999999 (current Q3, nothing elapsed),
+quarters=2, calibration_quarters=2 (the table above), creation_quarters=2:
+  Q3: A10 Qualification 120 x 0 = 0; B1 Proposal 1000 x 0.5 = 500 (variance 1e6 x 0.25 =
+  250000); B2 Discovery 100 x 0.2 = 20 (10000 x 0.16 = 1600); B3 overdue (expected 06-15), no
+  overdue rate for Legal: the pooled overdue rate 0.65 -> 130 (40000 x 0.65 x 0.35 = 9100).
+  open 4 deals, 1420, of which overdue 1 / 200; expected 650; variance 260700; 1 deal took a
+  pooled rate. Q4: B4 Proposal 300 x 0.5 = 150, variance 22500.
+  Shock: per calibration quarter, predicted / observed / independent-deal variance:
+  Q1 270 / 250 / 11600; Q2 680 / 700 / 35600: the gaps (20^2) are below chance: sd 0.
+  Not yet created: created Q1 = A6 50 + A7 80 + A9 60 + A10 120 + A11 100 + A12 500 + B3 200
+  = 1110, Q2 = B1 + B2 + B4 = 1400 -> creation_rate 1255. w(0) = A6 50 / 2510;
+  w(1) = (A1 100 + A5 150 won in Q1 from FY2025-Q4's 1500, A7 80 + A12 500 won in Q2 from Q1's
+  1110) = 830 / 2610. Q3: 1255 x 50 / 2510 = 25; Q4: 25 + 1255 x 830 / 2610.
+  cv of same-quarter wins [50, 0] = sqrt(2); won sizes in the window A1 A2 A5 A6 A7 A12:
+  E[S^2]/E[S] = 331400 / 1080. Q3 variance max(25 x 331400 / 1080, 2 x 25^2) = the Poisson
+  one; Q4 max(..., 2 x nyc^2) = the spread one.
+At 2026-08-16 (half of Q3 elapsed) Q3's rates come from the elapsed=0.5 table: B1 Proposal 1/7;
+  B2 (no Discovery rate there) and B3 (overdue, none at the midpoints) take the rate pooled
+  over the snapshot, 150 / 1970; A10 0. Q4 still uses the start rates: B4 150.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import polars as pl
 import pytest
@@ -93,6 +162,8 @@ from alignment_lib import FiscalCalendar, FiscalQuarter, FunnelData
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.forecast import (
     bookings_forecast,
+    forecast_backtest,
+    in_quarter_win_probabilities,
     pipeline_coverage,
     pipeline_needed,
     stage_win_probabilities,
@@ -375,11 +446,22 @@ def test_no_closed_deals_in_window_gives_null_rates_not_errors() -> None:
         None,
     )
     fc = bookings_forecast(
-        only_open, DATA.stage_history, calendar=UTC, quarter=Q3, as_of=AS_OF, quarters=1
+        only_open,
+        DATA.stage_history,
+        calendar=UTC,
+        quarter=Q3,
+        as_of=AS_OF,
+        quarters=1,
+        calibration="ever",
     )
     assert rows(fc, "open_expected", "forecast", "forecast_low", "forecast_high") == [
         (None, None, None, None)
     ]
+    # in-quarter: the deals open at past quarter starts were never won in them, so p = 0
+    fc = bookings_forecast(
+        only_open, DATA.stage_history, calendar=UTC, quarter=Q3, as_of=AS_OF, quarters=1
+    )
+    assert rows(fc, "open_expected", "forecast") == [(0.0, 0.0)]
 
 
 def test_win_rate_zero_has_no_required_coverage() -> None:
@@ -407,7 +489,8 @@ def test_win_rate_zero_has_no_required_coverage() -> None:
 
 # -- bookings forecast ---------------------------------------------------------------------------
 def forecast(**kw) -> pl.DataFrame:
-    options = {"quarter": Q3, "quarters": 2, "creation_quarters": 2} | kw
+    """The previous ("ever won") forecast on the table above; the in-quarter one is further down."""
+    options = {"quarter": Q3, "quarters": 2, "creation_quarters": 2, "calibration": "ever"} | kw
     return bookings_forecast(
         DATA.opportunities, DATA.stage_history, DATA.targets, calendar=UTC, as_of=AS_OF, **options
     ).collect()
@@ -431,9 +514,14 @@ def test_forecast_components_by_hand() -> None:
         "forecast": [782.5, 402.5],
         "target": [200.0, 600.0],
         "forecast_to_target": [782.5 / 200, 402.5 / 600],
+        "overdue_deals": [0, 0],  # K's date (2026-08-10) has passed, but in the current quarter
+        "overdue_pipeline": [0.0, 0.0],
     }
     for column, values in expected.items():
         assert got[column].to_list() == pytest.approx(values, rel=1e-12), column
+    # the "ever" path has no shock term and no new-deal spread: the previous interval
+    assert got["open_shock_sd"].to_list() == [None, None]
+    assert got["not_yet_created_cv"].to_list() == [None, None]
     sd = [math.sqrt(73193.75), math.sqrt(30650.0)]
     assert got["forecast_sd"].to_list() == pytest.approx(sd, rel=1e-12)
     assert got["forecast_low"].to_list() == pytest.approx(
@@ -474,6 +562,7 @@ def test_stage_without_calibrated_rate_uses_the_overall_win_rate() -> None:
         as_of=AS_OF,
         quarters=1,
         creation_quarters=2,
+        calibration="ever",
     ).collect()
     assert got["open_deals_without_stage_rate"].to_list() == [1]
     assert got["open_expected"].to_list() == pytest.approx([240.0 + 70.0])
@@ -693,6 +782,15 @@ def test_result_does_not_depend_on_row_order() -> None:
         (lambda: forecast(z=-1.0), "z must"),
         (lambda: forecast(quarter="FY2026-Q3"), "FiscalQuarter"),
         (lambda: forecast(window_days=0), "window_days"),
+        (lambda: forecast(calibration="crm"), "calibration must be one of"),
+        (lambda: forecast(calibration_quarters=0), "calibration_quarters"),
+        (lambda: in_quarter(quarters=0), "quarters"),
+        (lambda: in_quarter(overdue="yes"), "overdue must be"),
+        (lambda: in_quarter(elapsed=1.0), "elapsed must be"),
+        (lambda: in_quarter(as_of=dt.datetime(2026, 8, 16)), "aware"),
+        (lambda: backtest(last=Q3), "not complete"),
+        (lambda: backtest(first=Q2, last=FiscalQuarter(2026, 1)), "must not be before"),
+        (lambda: backtest(elapsed=-0.1), "elapsed must be"),
         (
             lambda: pipeline_needed(
                 DATA.opportunities,
@@ -716,3 +814,318 @@ def test_result_does_not_depend_on_row_order() -> None:
 def test_bad_parameters_are_parameter_errors(call, message: str) -> None:
     with pytest.raises(ParameterError, match=message):
         call()
+
+
+# -- in-quarter win probabilities and the in-quarter forecast ------------------------------------
+# The second table (IQ_*), with the expected close date on every history row: the module
+# docstring works it by hand.
+def _at(day: str, hour: int = 10) -> dt.datetime:
+    return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=dt.UTC)
+
+
+def _deal(oid, created, amount, end=None, outcome=None, *, stage=None, expected=None):
+    closed_at = None if end is None else (end if isinstance(end, dt.datetime) else _at(end))
+    return {
+        "opportunity_id": oid,
+        "created_at": _at(created),
+        "source": "sales",
+        "amount": amount,
+        "stage": stage or {"won": "Closed Won", "lost": "Closed Lost"}.get(outcome),
+        "closed_at": closed_at,
+        "outcome": outcome,
+        "expected_close_date": d(expected) if expected else closed_at.date(),
+    }
+
+
+def _steps(oid, rows, close=None, outcome=None, amount=None):
+    history = [
+        {
+            "opportunity_id": oid,
+            "changed_at": _at(day),
+            "stage": stage,
+            "amount": value,
+            "expected_close_date": d(expected),
+        }
+        for day, stage, value, expected in rows
+    ]
+    if close is not None:
+        at = close if isinstance(close, dt.datetime) else _at(close)
+        history.append(
+            {
+                "opportunity_id": oid,
+                "changed_at": at,
+                "stage": "Closed Won" if outcome == "won" else "Closed Lost",
+                "amount": amount,
+                "expected_close_date": at.date(),
+            }
+        )
+    return history
+
+
+A12_CLOSE = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)  # Q2's first instant
+IQ_DEALS = [
+    _deal("A1", "2025-12-01", 100.0, "2026-03-10", "won"),
+    _deal("A2", "2025-12-05", 200.0, "2026-05-10", "won"),
+    _deal("A3", "2025-11-01", 300.0, "2026-02-15", "lost"),
+    _deal("A4", "2025-12-10", 400.0, "2026-06-20", "lost"),
+    _deal("A5", "2025-10-01", 150.0, "2026-01-20", "won"),
+    _deal("A6", "2026-01-10", 50.0, "2026-03-25", "won"),
+    _deal("A7", "2026-03-15", 80.0, "2026-04-20", "won"),
+    _deal("A9", "2026-02-01", 60.0, "2026-06-05", "lost"),
+    _deal("A10", "2026-03-01", 120.0, "2026-08-20", "won"),
+    _deal("A11", "2026-02-10", 100.0, "2026-05-20", "lost"),
+    _deal("A12", "2026-01-05", 500.0, A12_CLOSE, "won"),
+    _deal("A13", "2025-11-15", 350.0, "2026-02-01", "lost"),
+    _deal("B1", "2026-05-01", 1000.0, stage="Proposal", expected="2026-08-31"),
+    _deal("B2", "2026-06-01", 100.0, stage="Discovery", expected="2026-09-15"),
+    _deal("B3", "2026-02-20", 200.0, stage="Legal", expected="2026-06-15"),
+    _deal("B4", "2026-06-10", 300.0, stage="Proposal", expected="2026-11-20"),
+]
+IQ_HISTORY = [
+    *_steps("A1", [("2025-12-01", "Discovery", 100.0, "2026-03-15"),
+                   ("2026-02-01", "Proposal", 100.0, "2026-03-20")], "2026-03-10", "won", 100.0),
+    *_steps("A2", [("2025-12-05", "Proposal", 200.0, "2026-02-28"),
+                   ("2026-03-01", "Proposal", 200.0, "2026-05-15")], "2026-05-10", "won", 200.0),
+    *_steps("A3", [("2025-11-01", "Negotiation", 300.0, "2026-01-31")],
+            "2026-02-15", "lost", 300.0),
+    *_steps("A4", [("2025-12-10", "Discovery", 400.0, "2026-06-30"),
+                   ("2026-05-01", "Proposal", 400.0, "2026-06-30")], "2026-06-20", "lost", 400.0),
+    *_steps("A5", [("2025-10-01", "Proposal", 150.0, "2025-12-15")], "2026-01-20", "won", 150.0),
+    *_steps("A6", [("2026-01-10", "Negotiation", 50.0, "2026-03-31")], "2026-03-25", "won", 50.0),
+    *_steps("A7", [("2026-03-15", "Proposal", None, "2026-04-30")], "2026-04-20", "won", 80.0),
+    *_steps("A10", [("2026-03-01", "Qualification", 120.0, "2026-06-30"),
+                    ("2026-06-25", "Qualification", 120.0, "2026-09-30")],
+            "2026-08-20", "won", 120.0),
+    *_steps("A11", [("2026-02-10", "Qualification", 100.0, "2026-05-31")],
+            "2026-05-20", "lost", 100.0),
+    *_steps("A12", [("2026-01-05", "Negotiation", 500.0, "2026-03-31")], A12_CLOSE, "won", 500.0),
+    *_steps("A13", [("2025-11-15", "Qualification", 350.0, "2025-12-31")],
+            "2026-02-01", "lost", 350.0),
+    *_steps("B1", [("2026-05-01", "Proposal", 1000.0, "2026-08-31")]),
+    *_steps("B2", [("2026-06-01", "Discovery", 100.0, "2026-09-15")]),
+    *_steps("B3", [("2026-02-20", "Legal", 200.0, "2026-06-15")]),
+    *_steps("B4", [("2026-06-10", "Proposal", 300.0, "2026-11-20")]),
+]  # fmt: skip
+IQ_RAW = funnel(IQ_DEALS, IQ_HISTORY)
+IQ = IQ_RAW.at(AS_OF)
+END_Q2 = dt.datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=dt.UTC)
+IQ_Q2 = IQ_RAW.at(END_Q2)
+
+
+def in_quarter(data: FunnelData = IQ, **kw) -> pl.DataFrame:
+    options = {"calendar": UTC, "as_of": AS_OF, "quarters": 2} | kw
+    return in_quarter_win_probabilities(data.opportunities, data.stage_history, **options).collect()
+
+
+def test_in_quarter_win_probabilities_by_hand() -> None:
+    want = pl.DataFrame(
+        {
+            "stage": ["Discovery", "Legal", "Negotiation", "Proposal", "Qualification"],
+            "deals": [2, 1, 1, 3, 2],
+            "won_in_quarter": [1, 0, 0, 2, 0],
+            "amount": [500.0, 200.0, 300.0, 400.0, 220.0],
+            "won_amount": [100.0, 0.0, 0.0, 200.0, 0.0],
+            "p_in_quarter_count": [0.5, 0.0, 0.0, 2 / 3, 0.0],
+            "p_in_quarter_amount": [0.2, 0.0, 0.0, 0.5, 0.0],
+        },
+        schema_overrides={"deals": pl.Int64, "won_in_quarter": pl.Int64},
+    )
+    assert_frame_equal(in_quarter(), want)
+    # the raw tables give the same: later closes and changes are never looked at
+    assert_frame_equal(in_quarter(IQ_RAW), want)
+
+
+def test_in_quarter_calibration_range_and_overdue_deals() -> None:
+    one = in_quarter(quarters=1)
+    assert one.select("stage", "deals", "won_in_quarter", "amount", "won_amount").rows() == [
+        ("Discovery", 1, 0, 400.0, 0.0),
+        ("Legal", 1, 0, 200.0, 0.0),
+        ("Proposal", 2, 2, 200.0, 200.0),
+        ("Qualification", 2, 0, 220.0, 0.0),
+    ]
+    overdue = in_quarter(overdue=True)
+    assert overdue.select("stage", "deals", "won_in_quarter", "p_in_quarter_amount").rows() == [
+        ("Negotiation", 1, 1, 1.0),
+        ("Proposal", 1, 1, 1.0),
+        ("Qualification", 1, 0, 0.0),
+    ]
+
+
+def test_in_quarter_calibration_at_the_same_point_of_the_quarter() -> None:
+    got = in_quarter(elapsed=0.5)
+    assert got.select("stage", "deals", "won_in_quarter", "amount", "won_amount").rows() == [
+        ("Legal", 1, 0, 200.0, 0.0),
+        ("Negotiation", 3, 1, 850.0, 50.0),
+        ("Proposal", 3, 1, 700.0, 100.0),
+        ("Qualification", 2, 0, 220.0, 0.0),
+    ]
+
+
+def test_in_quarter_without_history_is_empty() -> None:
+    assert in_quarter(replace(IQ, stage_history=IQ.stage_history.clear())).height == 0
+
+
+def iq_forecast(data: FunnelData = IQ_Q2, as_of: dt.datetime = END_Q2, **kw) -> pl.DataFrame:
+    options = {"quarter": Q3, "quarters": 2, "creation_quarters": 2, "calibration_quarters": 2}
+    return bookings_forecast(
+        data.opportunities, data.stage_history, calendar=UTC, as_of=as_of, **(options | kw)
+    ).collect()
+
+
+def test_in_quarter_forecast_by_hand() -> None:
+    got = iq_forecast()
+    size_ratio = 331400 / 1080
+    nyc_q4 = 25.0 + 1255 * 830 / 2610
+    expected = {
+        "booked_to_date": [0.0, 0.0],
+        "open_deals": [4, 1],
+        "open_pipeline": [1420.0, 300.0],
+        "overdue_deals": [1, 0],
+        "overdue_pipeline": [200.0, 0.0],
+        "open_expected": [650.0, 150.0],
+        "open_variance": [260700.0, 22500.0],
+        "open_shock_sd": [0.0, 0.0],
+        "open_deals_without_stage_rate": [1, 0],
+        "creation_rate": [1255.0, 1255.0],
+        "not_yet_created_share": [50 / 2510, 50 / 2510 + 830 / 2610],
+        "not_yet_created_expected": [25.0, nyc_q4],
+        "not_yet_created_cv": [math.sqrt(2), math.sqrt(2)],
+        "not_yet_created_variance": [25.0 * size_ratio, 2 * nyc_q4**2],
+        "forecast": [675.0, 150.0 + nyc_q4],
+    }
+    for column, values in expected.items():
+        assert got[column].to_list() == pytest.approx(values, rel=1e-12), column
+    sd = [math.sqrt(260700 + 25 * size_ratio), math.sqrt(22500 + 2 * nyc_q4**2)]
+    assert got["forecast_sd"].to_list() == pytest.approx(sd, rel=1e-12)
+    assert got["forecast_low"].to_list() == pytest.approx(
+        [675 - Z * sd[0], max(150 + nyc_q4 - Z * sd[1], 0.0)], rel=1e-12
+    )
+    assert got["forecast_high"].to_list() == pytest.approx(
+        [675 + Z * sd[0], 150 + nyc_q4 + Z * sd[1]], rel=1e-12
+    )
+
+
+def test_in_quarter_forecast_mid_quarter_uses_rates_at_the_same_point() -> None:
+    got = iq_forecast(IQ, AS_OF)
+    pooled = 150 / 1970
+    assert got["open_expected"].to_list() == pytest.approx(
+        [1000 / 7 + 100 * pooled + 200 * pooled, 150.0], rel=1e-12
+    )
+    assert got["open_deals_without_stage_rate"].to_list() == [2, 0]
+    assert got["overdue_deals"].to_list() == [1, 0]
+
+
+def test_ever_calibration_leaves_overdue_deals_out() -> None:
+    got = iq_forecast(calibration="ever")
+    assert got["open_deals"].to_list() == [3, 1]
+    assert got["overdue_deals"].to_list() == [0, 0]
+
+
+def test_quarter_wide_shock_widens_the_interval() -> None:
+    # Ten Proposal deals of 100 expected in each of FY2026-Q1 and Q2 at its start: all ten
+    # won in Q1, none in Q2. p = 0.5; per quarter predicted 500, observed 1000 and 0,
+    # independent-deal variance 10 x 100^2 x 0.25 = 25000; shock^2 = (2 x 500^2 - 2 x 25000)
+    # / (2 x 500^2) = 0.9. A fresh Proposal deal of 100 in Q3: expected 50, variance 2500 +
+    # 0.9 x 50^2 = 4750.
+    deals, history = [], []
+    for quarter, (created, close, outcome) in enumerate(
+        [("2025-12-01", "2026-02-15", "won"), ("2026-03-01", "2026-06-15", "lost")]
+    ):
+        expected = "2026-03-31" if quarter == 0 else "2026-06-30"
+        for i in range(10):
+            oid = f"S{quarter}{i}"
+            deals.append(_deal(oid, created, 100.0, close, outcome))
+            history += _steps(oid, [(created, "Proposal", 100.0, expected)], close, outcome, 100.0)
+    deals.append(_deal("F", "2026-06-10", 100.0, stage="Proposal", expected="2026-09-30"))
+    history += _steps("F", [("2026-06-10", "Proposal", 100.0, "2026-09-30")])
+    data = funnel(deals, history).at(END_Q2)
+    got = bookings_forecast(
+        data.opportunities,
+        data.stage_history,
+        calendar=UTC,
+        quarter=Q3,
+        as_of=END_Q2,
+        quarters=1,
+        calibration_quarters=2,
+    ).collect()
+    assert got["open_shock_sd"].to_list() == pytest.approx([math.sqrt(0.9)], rel=1e-12)
+    assert got["open_expected"].to_list() == pytest.approx([50.0], rel=1e-12)
+    assert got["open_variance"].to_list() == pytest.approx([4750.0], rel=1e-12)
+
+
+def test_in_quarter_forecast_without_history_has_no_probability() -> None:
+    got = iq_forecast(replace(IQ_Q2, stage_history=IQ_Q2.stage_history.clear()))
+    # open deals, but nothing to calibrate an in-quarter rate on: unknown, not 0
+    assert got["open_expected"].to_list() == [None, None]
+    assert got["forecast"].to_list() == [None, None]
+
+
+# -- forecast backtest ---------------------------------------------------------------------------
+def backtest(**kw) -> pl.DataFrame:
+    options = {
+        "calendar": UTC,
+        "first": FiscalQuarter(2026, 1),
+        "last": Q2,
+        "as_of": AS_OF,
+        "creation_quarters": 1,
+        "calibration_quarters": 1,
+    } | kw
+    return forecast_backtest(IQ.opportunities, IQ.stage_history, **options).collect()
+
+
+def test_backtest_forecasts_each_quarter_from_its_start() -> None:
+    got = backtest()
+    assert got["fiscal_quarter"].to_list() == ["FY2026-Q1", "FY2026-Q2"]
+    starts = [dt.datetime(2026, m, 1, tzinfo=dt.UTC) - dt.timedelta(microseconds=1) for m in (1, 4)]
+    assert got["forecast_as_of"].to_list() == starts
+    # booked: Q1 A1 100 + A5 150 + A6 50; Q2 A2 200 + A7 80 + A12 500 (A10's win is after as-of)
+    assert got["actual"].to_list() == [300.0, 780.0]
+    # Q1: nothing was open at the start of FY2025-Q4 to calibrate on: no forecast, no verdict
+    assert got.row(0, named=True)["forecast"] is None
+    assert got.row(0, named=True)["error"] is None
+    assert got.row(0, named=True)["inside_interval"] is None
+    # Q2 is exactly the forecast made on the tables as they were at its start
+    seen = IQ_RAW.at(starts[1])
+    direct = bookings_forecast(
+        seen.opportunities,
+        seen.stage_history,
+        calendar=UTC,
+        quarter=Q2,
+        as_of=starts[1],
+        quarters=1,
+        creation_quarters=1,
+        calibration_quarters=1,
+    ).collect()
+    q2 = got.row(1, named=True)
+    for column in (
+        "forecast",
+        "forecast_low",
+        "forecast_high",
+        "open_expected",
+        "not_yet_created_expected",
+    ):
+        assert q2[column] == pytest.approx(direct[column][0], rel=1e-12), column
+    assert q2["forecast"] > 0
+    assert q2["error"] == pytest.approx(q2["forecast"] / 780 - 1, rel=1e-12)
+    assert q2["inside_interval"] == (q2["forecast_low"] <= 780 <= q2["forecast_high"])
+
+
+def test_backtest_mid_quarter_forecasts_from_that_point() -> None:
+    got = backtest(first=Q2, elapsed=0.5)
+    # Q2 is 91 days: halfway is 2026-05-16 12:00, forecast from the microsecond before
+    assert got["forecast_as_of"].to_list() == [
+        dt.datetime(2026, 5, 16, 12, tzinfo=dt.UTC) - dt.timedelta(microseconds=1)
+    ]
+    seen = IQ_RAW.at(got["forecast_as_of"][0])
+    direct = bookings_forecast(
+        seen.opportunities,
+        seen.stage_history,
+        calendar=UTC,
+        quarter=Q2,
+        as_of=got["forecast_as_of"][0],
+        quarters=1,
+        creation_quarters=1,
+        calibration_quarters=1,
+    ).collect()
+    assert got["forecast"][0] == pytest.approx(direct["forecast"][0], rel=1e-12)
+    assert direct["booked_to_date"][0] == 780.0  # A12 04-01, A7 04-20, A2 05-10: all booked

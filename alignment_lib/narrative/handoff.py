@@ -1,0 +1,294 @@
+"""Findings of 'The handoff' workbook, computed from its metric frames.
+
+Every function takes collected outputs of :mod:`alignment_lib.metrics.handoff`
+and a report quarter, and returns plain sentences (escaped when shown).
+Outcome counts add up across channels, so an ``mql_outcomes`` frame split by
+``channel`` is summed here for the quarter's totals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+
+from alignment_lib.fiscal import FiscalQuarter
+from alignment_lib.narrative._format import format_share
+
+__all__ = [
+    "handoff_summary",
+    "leaked_mqls_headline",
+    "mql_outcomes_headline",
+    "rejection_reasons_headline",
+    "response_times_headline",
+    "weekly_sla_headline",
+]
+
+#: reps with fewer MQLs due than this in the quarter are not named as slow (too few to judge)
+MIN_DUE = 5
+#: at most this many names in one sentence
+MAX_NAMES = 4
+_PARTS = ("mqls", "accepted", "rejected", "pending", "leaked")
+_NO_REASON = "(no reason given)"
+
+
+def _hours(value: float) -> str:
+    """11.2 -> '11 h'; 3.6 -> '3.6 h': a decimal only below 10 hours."""
+    return f"{value:.1f} h" if abs(value) < 10 else f"{value:,.0f} h"
+
+
+def _join(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _names(items: Sequence[str]) -> str:
+    """Up to MAX_NAMES names, then 'and N more'."""
+    if len(items) <= MAX_NAMES:
+        return _join(items)
+    shown = list(items[: MAX_NAMES - 1])
+    return _join([*shown, f"{len(items) - len(shown)} more"])
+
+
+def _date(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _quarter_totals(outcomes: pl.DataFrame, quarter: FiscalQuarter) -> dict[str, int]:
+    """The quarter's MQLs and their four parts, summed over any split."""
+    rows = outcomes.filter(pl.col("fiscal_quarter") == quarter.label)
+    return {p: int(rows[p].sum()) for p in _PARTS}
+
+
+def _has_quarter(frame: pl.DataFrame, quarter: FiscalQuarter) -> bool:
+    return frame.filter(pl.col("fiscal_quarter") == quarter.label).height > 0
+
+
+def mql_outcomes_headline(outcomes: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+    """'Sales accepted 53% of FY2026-Q3's 753 MQLs; 46 leaked untouched'.
+
+    ``outcomes`` is ``mql_outcomes`` output, split by channel or not.
+    """
+    t = _quarter_totals(outcomes, quarter)
+    if t["mqls"] == 0:
+        return f"No MQLs were handed to sales in {quarter.label}"
+    leaked = f"{t['leaked']:,} leaked untouched" if t["leaked"] else "none leaked untouched"
+    return (
+        f"Sales accepted {format_share(t['accepted'] / t['mqls'])} of {quarter.label}'s "
+        f"{t['mqls']:,} MQLs; {leaked}"
+    )
+
+
+def _outcomes_sentence(outcomes: pl.DataFrame, quarter: FiscalQuarter) -> str:
+    t = _quarter_totals(outcomes, quarter)
+    if t["mqls"] == 0:
+        return f"No MQLs were handed to sales in {quarter.label}."
+    n = t["mqls"]
+    before = quarter.shift(-1)
+    earlier = ""
+    if _has_quarter(outcomes, before):
+        b = _quarter_totals(outcomes, before)
+        if b["mqls"]:
+            earlier = f" ({before.label}: {format_share(b['accepted'] / b['mqls'])})"
+    return (
+        f"Sales accepted {format_share(t['accepted'] / n)} of {quarter.label}'s {n:,} MQLs"
+        f"{earlier} and rejected {format_share(t['rejected'] / n)}; "
+        f"{t['pending']:,} ({format_share(t['pending'] / n)}) await a decision and "
+        f"{t['leaked']:,} ({format_share(t['leaked'] / n)}) leaked: never touched, "
+        "past the SLA."
+    )
+
+
+def _response_sentence(
+    response: pl.DataFrame, quarter: FiscalQuarter, sla_hours: float, sla_target: float | None
+) -> str:
+    rows = response.filter(pl.col("fiscal_quarter") == quarter.label)
+    touched = int(rows["touched"].sum()) if rows.height else 0
+    if rows.height != 1 or touched == 0:
+        return f"No {quarter.label} MQL has had a first sales touch yet."
+    row = rows.row(0, named=True)
+    text = (
+        f"Half of the touched MQLs got a first touch within {_hours(row['median_hours'])}; "
+        f"1 in 10 waited more than {_hours(row['p90_hours'])}."
+    )
+    if row["sla_compliance"] is not None:
+        target = f" (target {format_share(sla_target)})" if sla_target is not None else ""
+        text += (
+            f" {format_share(row['sla_compliance'])} of the MQLs due were touched within "
+            f"the {sla_hours:g} h SLA{target}."
+        )
+    return text
+
+
+def _slow(
+    frame: pl.DataFrame, *, by: str, quarter: FiscalQuarter, sla_hours: float, min_due: int
+) -> pl.DataFrame:
+    """Groups of the quarter whose median first touch is over the SLA, slowest first."""
+    return (
+        frame.filter(
+            (pl.col("fiscal_quarter") == quarter.label)
+            & (pl.col("mqls_due") >= min_due)
+            & (pl.col("median_hours") > sla_hours)
+        )
+        .with_columns(pl.col(by).fill_null("(not set)"))
+        .sort(["median_hours", by], descending=[True, False])
+    )
+
+
+def response_times_headline(
+    frame: pl.DataFrame,
+    *,
+    by: str,
+    quarter: FiscalQuarter,
+    sla_hours: float = 24.0,
+    min_due: int = 1,
+) -> str:
+    """Who kept MQLs waiting: the groups whose median first touch exceeded the SLA.
+
+    ``frame`` is ``response_times`` output split by ``by`` (``"channel"`` or
+    ``"owner_id"``); groups with fewer than ``min_due`` MQLs due are not named.
+    """
+    slow = _slow(frame, by=by, quarter=quarter, sla_hours=sla_hours, min_due=min_due)
+    sla = f"a {sla_hours:g} h SLA"
+    noun = "channel" if by == "channel" else "rep" if by == "owner_id" else by
+    if slow.height == 0:
+        return f"Every {noun}'s median first touch in {quarter.label} was within {sla}"
+    names = slow[by].to_list()
+    hours = [_hours(h) for h in slow["median_hours"]]
+    if slow.height > MAX_NAMES:
+        shown = _names(names)
+        return (
+            f"{slow.height} {noun}s kept {quarter.label}'s MQLs waiting longer than {sla} "
+            f"(median first touch): {shown}"
+        )
+    waited = f"a median {_join(hours)}"
+    if by == "owner_id":
+        reps = "Rep" if slow.height == 1 else "Reps"
+        return f"{reps} {_join(names)} took {waited} to first touch an MQL, against {sla}"
+    return f"{_join(names)} MQLs waited {waited} for a first touch against {sla}"
+
+
+def rejection_reasons_headline(reasons: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+    """'"Not a fit" was the top reason for rejecting MQLs in FY2026-Q3 (32% of 216)'.
+
+    ``reasons`` is ``rejection_reasons`` output, split by channel or not. On a
+    tie, a reason sales gave goes before "(no reason given)".
+    """
+    totals = (
+        reasons.filter(pl.col("fiscal_quarter") == quarter.label)
+        .group_by("rejection_reason")
+        .agg(pl.col("rejected").sum())
+        .with_columns(_unnamed=pl.col("rejection_reason") == _NO_REASON)
+        .sort(["rejected", "_unnamed", "rejection_reason"], descending=[True, False, False])
+    )
+    total = int(totals["rejected"].sum()) if totals.height else 0
+    if total == 0:
+        return f"Sales rejected no MQLs in {quarter.label}"
+    top, count, _ = totals.row(0)
+    share = format_share(count / total)
+    if top == _NO_REASON:
+        return (
+            f"Sales gave no reason for {share} of the {total:,} MQLs it rejected in "
+            f"{quarter.label}, more than for any reason"
+        )
+    return (
+        f'"{top}" was the top reason for rejecting MQLs in {quarter.label} ({share} of {total:,})'
+    )
+
+
+def leaked_mqls_headline(outcomes: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+    """'46 FY2026-Q3 MQLs leaked untouched, 14 of them from Content Syndication'.
+
+    ``outcomes`` is ``mql_outcomes`` output split by channel.
+    """
+    rows = outcomes.filter(pl.col("fiscal_quarter") == quarter.label)
+    leaked = int(rows["leaked"].sum()) if rows.height else 0
+    if leaked == 0:
+        return f"No {quarter.label} MQL leaked: each was touched or is still inside its SLA"
+    if "channel" not in rows.columns:
+        return f"{leaked:,} {quarter.label} MQL{'' if leaked == 1 else 's'} leaked untouched"
+    top = (
+        rows.with_columns(pl.col("channel").fill_null("(not set)"))
+        .sort(["leaked", "channel"], descending=[True, False])
+        .row(0, named=True)
+    )
+    if leaked == 1:
+        return f"1 {quarter.label} MQL leaked untouched, from {top['channel']}"
+    return (
+        f"{leaked:,} {quarter.label} MQLs leaked untouched, "
+        f"{top['leaked']:,} of them from {top['channel']}"
+    )
+
+
+def weekly_sla_headline(weekly: pl.DataFrame, *, sla_target: float | None = None) -> str:
+    """'Sales met the 55% SLA target in 21 of 27 weeks; the worst week reached 35% (week of
+    25 May 2026)'.
+
+    ``weekly`` is ``response_times(..., period="week")`` output; weeks with no
+    MQL due are not counted.
+    """
+    weeks = weekly.filter((pl.col("mqls_due") > 0) & pl.col("sla_compliance").is_not_null())
+    if weeks.height == 0:
+        return "No MQL was due for a first touch in these weeks"
+    worst = weeks.sort(["sla_compliance", "week_start"]).row(0, named=True)
+    low = f"{format_share(worst['sla_compliance'])} (week of {_date(worst['week_start'])})"
+    if sla_target is None:
+        best = format_share(weeks["sla_compliance"].max())
+        return f"Weekly SLA compliance ranged from {low} to {best}"
+    met = weeks.filter(pl.col("sla_compliance") >= sla_target).height
+    return (
+        f"Sales met the {format_share(sla_target)} SLA target in {met} of {weeks.height} "
+        f"week{'' if weeks.height == 1 else 's'}; the worst week reached {low}"
+    )
+
+
+def handoff_summary(
+    *,
+    outcomes: pl.DataFrame,
+    reasons: pl.DataFrame,
+    response: pl.DataFrame,
+    by_channel: pl.DataFrame,
+    by_owner: pl.DataFrame,
+    quarter: FiscalQuarter,
+    sla_hours: float = 24.0,
+    sla_target: float | None = None,
+) -> list[str]:
+    """Sentences for 'The handoff' page.
+
+    ``outcomes``: ``mql_outcomes`` (split by channel or not); ``reasons``:
+    ``rejection_reasons``; ``response``: ``response_times`` unsplit;
+    ``by_channel`` / ``by_owner``: ``response_times`` split by ``channel`` /
+    ``owner_id``. ``sla_hours`` must be the SLA the metrics used;
+    ``sla_target`` (0-1) the compliance target, if any.
+    """
+    lines = [
+        _outcomes_sentence(outcomes, quarter),
+        _response_sentence(response, quarter, sla_hours, sla_target),
+    ]
+    slow = _slow(by_channel, by="channel", quarter=quarter, sla_hours=sla_hours, min_due=1)
+    if slow.height:
+        text = response_times_headline(
+            by_channel, by="channel", quarter=quarter, sla_hours=sla_hours
+        )
+        if slow.height <= MAX_NAMES and slow["sla_compliance"].null_count() == 0:
+            shares = _join([format_share(c) for c in slow["sla_compliance"]])
+            text += f"; {shares} of them were touched in time"
+        lines.append(text + ".")
+    slow_reps = _slow(
+        by_owner, by="owner_id", quarter=quarter, sla_hours=sla_hours, min_due=MIN_DUE
+    )
+    if slow_reps.height:
+        lines.append(
+            response_times_headline(
+                by_owner, by="owner_id", quarter=quarter, sla_hours=sla_hours, min_due=MIN_DUE
+            )
+            + "."
+        )
+    if _quarter_totals(outcomes, quarter)["leaked"]:
+        lines.append(leaked_mqls_headline(outcomes, quarter=quarter) + ".")
+    lines.append(rejection_reasons_headline(reasons, quarter=quarter) + ".")
+    return lines

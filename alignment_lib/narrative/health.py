@@ -1,0 +1,338 @@
+"""Findings of the 'Data health' workbook: what a report loaded, hid and flagged, and why.
+
+Besides the sentences this module holds the two small steps the page needs
+before :func:`alignment_lib.metrics.data_health` can say what the as-of cut
+hid: :func:`load_uncut` reads the same data location again without the cut
+(filtered like the report), and :func:`rows_loaded` counts the rows of each
+table before and after the cut. ``HEALTH_RULE_LABELS`` gives every rule a
+short name for charts and tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import polars as pl
+
+from alignment_lib.load import FunnelData, load_funnel
+from alignment_lib.narrative._format import format_share
+
+__all__ = [
+    "HEALTH_RULE_LABELS",
+    "HEALTH_TABLE_LABELS",
+    "data_health_headline",
+    "data_health_summary",
+    "health_rule_label",
+    "load_uncut",
+    "rows_loaded",
+]
+
+#: Display names of the tables data_health checks, in page order.
+HEALTH_TABLE_LABELS: dict[str, str] = {
+    "leads": "Leads",
+    "opportunities": "Opportunities",
+    "stage_history": "Stage history",
+    "targets": "Targets",
+}
+
+#: Short names of the data-health rules, (table, rule) -> label, for axes and tables.
+HEALTH_RULE_LABELS: dict[tuple[str, str], str] = {
+    ("leads", "skipped_mql"): "skipped the MQL stage",
+    ("leads", "mql_never_touched"): "MQL never touched by sales",
+    ("leads", "mql_pending"): "MQL neither accepted nor rejected",
+    ("leads", "missing_segment"): "no segment",
+    ("leads", "missing_region"): "no region",
+    ("leads", "missing_channel"): "no channel",
+    ("leads", "opportunity_not_found"): "opportunity not in the data",
+    ("leads", "created_after_as_of"): "created after the as-of date",
+    ("leads", "event_after_as_of"): "handoff event after the as-of date",
+    ("opportunities", "open_without_amount"): "open, no amount",
+    ("opportunities", "lost_without_amount"): "lost, no amount",
+    ("opportunities", "open_past_expected_close"): "open past its expected close date",
+    ("opportunities", "open_without_expected_close"): "open, no expected close date",
+    ("opportunities", "lost_no_decision"): "lost to 'No decision'",
+    ("opportunities", "lead_not_found"): "lead not in the data",
+    ("opportunities", "marketing_without_lead"): "marketing-sourced, no lead",
+    ("opportunities", "no_stage_history"): "no stage history",
+    ("opportunities", "missing_segment"): "no segment",
+    ("opportunities", "missing_region"): "no region",
+    ("opportunities", "missing_channel"): "no channel",
+    ("opportunities", "created_after_as_of"): "created after the as-of date",
+    ("opportunities", "closed_after_as_of"): "closed after the as-of date (open again)",
+    ("stage_history", "changed_after_as_of"): "recorded after the as-of date",
+}
+
+_AS_OF_SUFFIX = "_after_as_of"
+
+# What each rule means for the numbers, as a sentence with {n} rows and {share}: a
+# share of the part of the same table the rule is about (a ``rows_loaded`` part:
+# MQLs, open or lost deals, or "all"), so "6% of MQLs" rather than "2% of leads".
+# [one|many] picks the singular or the plural form for n.
+_SENTENCES: dict[tuple[str, str], tuple[str, str]] = {
+    ("leads", "skipped_mql"): (
+        "all",
+        "{n} lead[|s] ({share} of leads) skipped the MQL stage: [it is|they are] in no MQL count.",
+    ),
+    ("leads", "mql_never_touched"): (
+        "MQLs",
+        "{n} MQL[|s] ({share} of MQLs) [was|were] never touched by sales: each is an SLA "
+        "miss once older than the SLA.",
+    ),
+    ("leads", "mql_pending"): (
+        "MQLs",
+        "{n} MQL[|s] ({share} of MQLs) [is|are] neither accepted nor rejected: pending, or "
+        "leaked once untouched past the SLA.",
+    ),
+    ("leads", "opportunity_not_found"): (
+        "all",
+        "{n} lead[|s] point[s|] to an opportunity that is not in the data: [it counts|they "
+        "count] as not converted.",
+    ),
+    ("opportunities", "open_without_amount"): (
+        "open",
+        "{n} open deal[|s] ({share} of open deals) [has|have] no amount: pipeline amounts "
+        "leave [it|them] out.",
+    ),
+    ("opportunities", "lost_without_amount"): (
+        "lost",
+        "{n} lost deal[|s] ({share} of lost deals) [has|have] no amount: [it counts|they "
+        "count] as lost but [weighs|weigh] nothing in the win rate by amount, which [it "
+        "flatters|they flatter].",
+    ),
+    ("opportunities", "open_past_expected_close"): (
+        "open",
+        "{n} open deal[|s] ({share} of open deals) [is|are] past [its|their] expected close "
+        "date: stale pipeline, flagged only.",
+    ),
+    ("opportunities", "open_without_expected_close"): (
+        "open",
+        "{n} open deal[|s] ({share} of open deals) [has|have] no expected close date: [it "
+        "is|they are] in no quarter's expected pipeline.",
+    ),
+    ("opportunities", "lost_no_decision"): (
+        "lost",
+        "{n} lost deal[|s] ({share} of lost deals) [was|were] lost to 'No decision': [it "
+        "counts|they count] as lost.",
+    ),
+    ("opportunities", "lead_not_found"): (
+        "all",
+        "{n} opportunit[y|ies] point[s|] to a lead that is not in the data: "
+        "lead-to-opportunity conversion misses [it|them].",
+    ),
+    ("opportunities", "marketing_without_lead"): (
+        "all",
+        "{n} marketing-sourced opportunit[y|ies] [has|have] no lead: lead-to-opportunity "
+        "conversion misses [it|them].",
+    ),
+    ("opportunities", "no_stage_history"): (
+        "all",
+        "{n} opportunit[y|ies] ({share} of opportunities) [has|have] no stage history: "
+        "slipped deals leave [it|them] out.",
+    ),
+}
+for _table, _noun in (("leads", "lead[|s]"), ("opportunities", "opportunit[y|ies]")):
+    for _col in ("segment", "region", "channel"):
+        _SENTENCES[(_table, f"missing_{_col}")] = (
+            "all",
+            f"{{n}} {_noun} ({{share}} of {_table}) [has|have] no {_col}: [it falls|they "
+            f"fall] in a blank group when grouped by {_col} and [is|are] left out when "
+            "filtered by it.",
+        )
+
+_NUMBER_FORMS = re.compile(r"\[([^|\]]*)\|([^\]]*)\]")
+
+
+def _sentence(template: str, n: int, share: float | None = None) -> str:
+    """Fill a template: {n}, {share}, and [singular|plural] forms chosen for n."""
+    text = _NUMBER_FORMS.sub(lambda m: m.group(1) if n == 1 else m.group(2), template)
+    return text.format(n=f"{n:,}", share=format_share(share))
+
+
+def health_rule_label(table: str, rule: str) -> str:
+    """The short name of a rule (its code when it has none)."""
+    return HEALTH_RULE_LABELS.get((table, rule), rule)
+
+
+# -- the un-cut data and the rows loaded -----------------------------------------------------
+def load_uncut(
+    data: FunnelData,
+    *,
+    filters: Mapping[str, str] | None = None,
+    location: str | None = None,
+) -> FunnelData | None:
+    """The report's data again, without the as-of cut, for ``data_health(full=...)``.
+
+    Reads ``location`` (default: the folder ``data`` was read from,
+    ``data.source``) with ``data``'s calendar and applies the same ``filters``
+    (``Workbook.filters``: segment, region). Returns None when ``data`` was
+    not cut (nothing is hidden). The tables are read into memory once.
+    """
+    if data.as_of is None:
+        return None
+    full = load_funnel(location or data.source, calendar=data.calendar)
+    return full.where(**dict(filters or {})).materialize()
+
+
+_OUTPUT = {
+    "table": pl.String,
+    "part": pl.String,
+    "in_source": pl.Int64,
+    "hidden_by_as_of": pl.Int64,
+    "in_report": pl.Int64,
+}
+
+
+def rows_loaded(data: FunnelData, *, full: FunnelData | None = None) -> pl.DataFrame:
+    """How many rows each table has in the source, hidden by the as-of cut, and in the report.
+
+    One row per table (``part`` = ``"all"``: leads, opportunities,
+    stage_history, targets) followed by the parts findings use as bases
+    (leads: ``"MQLs"``; opportunities: ``"open"``, ``"won"``, ``"lost"``, as seen
+    at the as-of instant). ``in_source`` is the un-cut count (``full``), null
+    when ``data`` was cut and ``full`` is not given; ``hidden_by_as_of`` =
+    in_source - in_report; both are null for the parts. Targets are never cut.
+    """
+    outcome = pl.col("outcome")
+    counts = pl.collect_all(
+        [
+            data.leads.select(
+                pl.len().alias("all"), pl.col("mql_at").is_not_null().sum().alias("MQLs")
+            ),
+            data.opportunities.select(
+                pl.len().alias("all"),
+                outcome.is_null().sum().alias("open"),
+                (outcome == "won").sum().alias("won"),
+                (outcome == "lost").sum().alias("lost"),
+            ),
+            data.stage_history.select(pl.len().alias("all")),
+            data.targets.select(pl.len().alias("all")),
+        ]
+    )
+    uncut: dict[str, int] = {}
+    if full is not None:
+        tables = {"leads": full.leads, "opportunities": full.opportunities}
+        tables["stage_history"] = full.stage_history
+        found = pl.collect_all([f.select(pl.len()) for f in tables.values()])
+        uncut = {t: f.item() for t, f in zip(tables, found, strict=True)}
+    rows: list[tuple[str, str, int | None, int | None, int]] = []
+    for table, frame in zip(HEALTH_TABLE_LABELS, counts, strict=True):
+        report = int(frame["all"][0])
+        # Not cut (or never cut, like targets): everything in the source is in the report.
+        uncut_data = data.as_of is None or table == "targets"
+        source = report if uncut_data else uncut.get(table)
+        rows.append((table, "all", source, None if source is None else source - report, report))
+        rows += [(table, part, None, None, int(frame[part][0])) for part in frame.columns[1:]]
+    return pl.DataFrame(rows, schema=_OUTPUT, orient="row")
+
+
+# -- findings --------------------------------------------------------------------------------
+def _base(loaded: pl.DataFrame, table: str, part: str) -> int | None:
+    rows = loaded.filter((pl.col("table") == table) & (pl.col("part") == part))
+    return int(rows["in_report"][0]) if rows.height else None
+
+
+def _is_as_of(rule: pl.Expr) -> pl.Expr:
+    return rule.str.ends_with(_AS_OF_SUFFIX)
+
+
+def _loaded_line(loaded: pl.DataFrame) -> str:
+    def n(template: str, table: str, part: str = "all") -> str:
+        value = _base(loaded, table, part)
+        return "?" if value is None else _sentence(template, value)
+
+    return (
+        f"This report computes on {n('{n} lead[|s]', 'leads')} "
+        f"({n('{n} MQL[|s]', 'leads', 'MQLs')}), "
+        f"{n('{n} opportunit[y|ies]', 'opportunities')} "
+        f"({n('{n} open', 'opportunities', 'open')}, {n('{n} won', 'opportunities', 'won')}, "
+        f"{n('{n} lost', 'opportunities', 'lost')}) and "
+        f"{n('{n} stage-history row[|s]', 'stage_history')}."
+    )
+
+
+def _as_of_line(health: pl.DataFrame) -> str:
+    cut = health.filter(_is_as_of(pl.col("rule")))
+    if cut.height == 0:
+        return ""
+    if cut["rows"].null_count() > 0:
+        return (
+            "What the as-of cut hid is unknown: the data before the cut was not loaded "
+            "(pass full= to data_health)."
+        )
+    counts = {(t, r): n for t, r, n in cut.select("table", "rule", "rows").iter_rows()}
+    if sum(counts.values()) == 0:
+        return "The as-of cut hid nothing: no row of the data is dated after it."
+
+    def n(table: str, rule: str) -> int:
+        return counts.get((table, rule)) or 0
+
+    hidden = [
+        _sentence("{n} lead[|s]", n("leads", "created_after_as_of")),
+        _sentence("{n} opportunit[y|ies]", n("opportunities", "created_after_as_of")),
+        _sentence("{n} stage-history row[|s]", n("stage_history", "changed_after_as_of")),
+    ]
+    text = f"The as-of cut hid what came later: {', '.join(hidden[:-1])} and {hidden[-1]}"
+    extra = []
+    if reopened := n("opportunities", "closed_after_as_of"):
+        extra.append(_sentence("{n} deal[|s] closed after it count[s|] as open", reopened))
+    if blanked := n("leads", "event_after_as_of"):
+        extra.append(_sentence("{n} lead[|s] had later handoff events blanked", blanked))
+    return text + ("; " + " and ".join(extra) if extra else "") + "."
+
+
+def _rule_lines(health: pl.DataFrame, loaded: pl.DataFrame, limit: int) -> list[str]:
+    flagged = []
+    for table, rule, rows in (
+        health.filter(~_is_as_of(pl.col("rule")) & (pl.col("rows") > 0))
+        .select("table", "rule", "rows")
+        .iter_rows()
+    ):
+        part, template = _SENTENCES.get(
+            (table, rule), ("all", f"{{n}} {table} row[|s] ({{share}}) match[es|] rule {rule}.")
+        )
+        base = _base(loaded, table, part)
+        share = rows / base if base else None
+        flagged.append((share or 0.0, _sentence(template, rows, share)))
+    # Largest share of its own population first; ties keep the rule order.
+    flagged.sort(key=lambda f: -f[0])
+    return [text for _, text in flagged[:limit]]
+
+
+def data_health_summary(
+    health: pl.DataFrame, loaded: pl.DataFrame, *, max_rules: int = 5
+) -> list[str]:
+    """Sentences for the 'Data health' page.
+
+    ``health`` is :func:`alignment_lib.metrics.data_health` output (collected),
+    ``loaded`` is :func:`rows_loaded` output. The rules with rows are stated
+    largest share first (a share of the population the rule is about: MQLs,
+    open or lost deals, or the whole table), at most ``max_rules`` of them.
+    """
+    lines = [_loaded_line(loaded)]
+    as_of = _as_of_line(health)
+    if as_of:
+        lines.append(as_of)
+    lines += _rule_lines(health, loaded, max_rules)
+    checks = health.filter(~_is_as_of(pl.col("rule")))
+    clean = checks.filter(pl.col("rows") == 0).height
+    lines.append(
+        f"{clean} of the {checks.height} checks found no rows; the table below lists every "
+        "check with its effect on the numbers."
+    )
+    return lines
+
+
+def data_health_headline(health: pl.DataFrame) -> str:
+    """Chart title: the rule that flags the largest share of its table (as-of rules aside)."""
+    flagged = health.filter(
+        ~_is_as_of(pl.col("rule")) & (pl.col("rows") > 0) & pl.col("share_of_table").is_not_null()
+    ).sort("share_of_table", descending=True, maintain_order=True)
+    if flagged.height == 0:
+        return "No check flagged any row"
+    top = flagged.row(0, named=True)
+    table = HEALTH_TABLE_LABELS.get(top["table"], top["table"]).lower()
+    return (
+        f"Largest flag: {health_rule_label(top['table'], top['rule'])}, "
+        f"{top['rows']:,} {table} ({format_share(top['share_of_table'])})"
+    )

@@ -1,0 +1,276 @@
+"""Tables of 'The funnel' workbook."""
+
+from __future__ import annotations
+
+import itertools
+
+import great_tables as gt
+import polars as pl
+
+from alignment_lib.exceptions import ParameterError
+from alignment_lib.metrics.funnel import FUNNEL_STAGES
+
+__all__ = ["table_funnel_by", "table_funnel_cohorts", "table_stage_durations"]
+
+_LABELS = {
+    "inquiry": "Inquiry",
+    "mql": "MQL",
+    "sal": "SAL",
+    "sql": "SQL",
+    "opportunity": "Opportunity",
+    "won": "Won",
+}
+_STEPS = list(itertools.pairwise(FUNNEL_STAGES))
+_STEP_KEYS = ["quarter_index", "fiscal_quarter", "step", "from_stage", "to_stage"]
+_GROUP_TITLES = {
+    "channel": "Channel",
+    "segment": "Segment",
+    "region": "Region",
+    "campaign": "Campaign",
+    "owner_id": "Owner",
+}
+_MATURING_NOTE = (
+    "Grey italics: cohort still maturing (younger than the step's typical time); "
+    "its share will rise."
+)
+_NOT_SET = "(not set)"
+
+
+def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
+def _step(step: int) -> str:
+    a, b = _STEPS[step - 1]
+    return f"{_LABELS[a]} → {_LABELS[b]}"
+
+
+def _col(step: int) -> str:
+    return f"step_{step}"
+
+
+def _totals(cohorts: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Cohort counts summed over the lead columns not in ``by``."""
+    return (
+        cohorts.group_by([*_STEP_KEYS, *by])
+        .agg(pl.col("entered").sum(), pl.col("reached").sum(), pl.col("mature").all())
+        .with_columns(
+            conversion=pl.when(pl.col("entered") > 0).then(pl.col("reached") / pl.col("entered"))
+        )
+    )
+
+
+def _grey_maturing(table: gt.GT, steps: list[int]) -> gt.GT:
+    for step in steps:
+        table = table.tab_style(
+            style=gt.style.text(color="#8A8A8A", style="italic"),
+            locations=gt.loc.body(columns=_col(step), rows=~pl.col(f"{_col(step)}_mature")),
+        )
+    return table
+
+
+def table_funnel_cohorts(
+    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "funnel-cohorts"
+) -> gt.GT:
+    """One row per cohort quarter: inquiries and MQLs that entered, and each step's cohort
+    conversion; maturing cohorts in grey italics.
+
+    ``frame`` is :func:`alignment_lib.metrics.funnel_cohort` output (lead
+    column splits are summed).
+    """
+    totals = _totals(_collect(frame), [])
+    steps = sorted(totals["step"].unique().to_list())
+    wide = (
+        totals.pivot(
+            "step",
+            index=["quarter_index", "fiscal_quarter"],
+            values=["entered", "conversion", "mature"],
+            aggregate_function="first",
+        )
+        .sort("quarter_index")
+        .select(
+            "fiscal_quarter",
+            pl.col("entered_1").alias("inquiries"),
+            pl.col("entered_2").alias("mqls"),
+            *(pl.col(f"conversion_{s}").alias(_col(s)) for s in steps),
+            *(pl.col(f"mature_{s}").alias(f"{_col(s)}_mature") for s in steps),
+        )
+    )
+    table = (
+        gt.GT(wide, id=table_id)
+        .tab_header(
+            title="Stage conversion by cohort",
+            subtitle="Of the leads that reached a stage in the quarter, the share that has "
+            "reached the next one",
+        )
+        .cols_label(
+            fiscal_quarter="Cohort",
+            inquiries="Inquiries",
+            mqls="MQLs",
+            **{_col(s): _step(s) for s in steps},
+        )
+        .cols_hide([f"{_col(s)}_mature" for s in steps])
+        .fmt_integer(columns=["inquiries", "mqls"])
+        .fmt_percent(columns=[_col(s) for s in steps], decimals=0)
+        .sub_missing(missing_text="–")
+        .tab_spanner(label="Entered", columns=["inquiries", "mqls"])
+        .tab_spanner(label="Reached the next stage", columns=[_col(s) for s in steps])
+        .tab_source_note(_MATURING_NOTE)
+        .tab_style(
+            style=gt.style.text(whitespace="nowrap"),
+            locations=gt.loc.body(columns="fiscal_quarter"),
+        )
+    )
+    return _grey_maturing(table, steps)
+
+
+def table_funnel_by(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    column: str,
+    quarter: str,
+    min_entered: int = 20,
+    table_id: str | None = None,
+) -> gt.GT:
+    """Each step's conversion per value of ``column`` (e.g. channel), in the latest mature
+    cohort of that step up to ``quarter`` (a spanner names the cohort). Groups too
+    small to compare at every step are left out.
+
+    ``frame`` is :func:`alignment_lib.metrics.funnel_cohort` split by
+    ``column`` (other splits are summed). The first row is all leads. A group
+    with fewer than ``min_entered`` leads entering a step shows a dash there
+    (too few to compare).
+    """
+    data = _collect(frame)
+    if column not in data.columns:
+        raise ParameterError(
+            f"frame has no column {column!r}; expected funnel_cohort output split by it: "
+            f"pass funnel_cohort(..., by=[{column!r}])"
+        )
+    found = data.filter(pl.col("fiscal_quarter") == quarter)["quarter_index"]
+    last = int(found[0]) if found.len() else int(data["quarter_index"].max() or 0)
+    everyone = _totals(data, [])
+    latest = (
+        everyone.filter(
+            pl.col("mature") & (pl.col("entered") > 0) & (pl.col("quarter_index") <= last)
+        )
+        .sort("quarter_index")
+        .group_by("step", maintain_order=True)
+        .last()
+        .select("step", "quarter_index", "fiscal_quarter")
+        .sort("step")
+    )
+    title = _GROUP_TITLES.get(column, column)
+    if latest.height == 0:
+        note = pl.DataFrame(
+            {"note": [f"No cohort up to {quarter} is mature yet: show more quarters to compare."]}
+        )
+        return (
+            gt.GT(note, id=table_id or f"funnel-by-{column.replace('_', '-')}")
+            .tab_header(title=f"Stage conversion by {title.lower()}")
+            .cols_label(note="")
+        )
+    groups = _totals(data, [column]).with_columns(
+        pl.col(column).cast(pl.String).fill_null(_NOT_SET).alias("group")
+    )
+    rows = pl.concat(
+        [
+            everyone.with_columns(group=pl.lit("All leads")).select(
+                "quarter_index", "step", "group", "entered", "conversion"
+            ),
+            groups.select("quarter_index", "step", "group", "entered", "conversion"),
+        ]
+    ).join(latest.select("step", "quarter_index"), on=["step", "quarter_index"], how="semi")
+    rows = rows.with_columns(
+        conversion=pl.when(pl.col("entered") >= min_entered).then(pl.col("conversion"))
+    )
+    steps = latest["step"].to_list()
+    wide = rows.pivot("step", index="group", values="conversion", aggregate_function="first")
+    active = rows.group_by("group").agg(pl.col("entered").sum()).filter(pl.col("entered") > 0)
+    wide = (
+        wide.join(active.select("group"), on="group", how="semi")
+        .with_columns(_first=pl.col("group") != "All leads")
+        .sort("_first", "group")
+        .select("group", *(pl.col(str(s)).alias(_col(s)) for s in steps))
+        # a group too small to compare at any step is a row of dashes: leave it out
+        .filter(
+            (pl.col("group") == "All leads")
+            | pl.any_horizontal(pl.all().exclude("group").is_not_null())
+        )
+    )
+    cohort = dict(zip(latest["step"].to_list(), latest["fiscal_quarter"].to_list(), strict=True))
+    table = (
+        gt.GT(wide, id=table_id or f"funnel-by-{column.replace('_', '-')}")
+        .tab_header(
+            title=f"Stage conversion by {title.lower()}",
+            subtitle="Each step in its latest mature cohort",
+        )
+        .cols_label(group=title, **{_col(s): _step(s) for s in steps})
+        .fmt_percent(columns=[_col(s) for s in steps], decimals=0)
+        .sub_missing(missing_text="–")
+        .tab_source_note(f"–: fewer than {min_entered} leads entered the step in that cohort.")
+        .tab_style(style=gt.style.text(weight="bold"), locations=gt.loc.body(rows=[0]))
+        .tab_style(style=gt.style.text(whitespace="nowrap"), locations=gt.loc.body(columns="group"))
+    )
+    # one spanner per cohort quarter, over the steps quoted from it
+    for label in dict.fromkeys(cohort[s] for s in steps):
+        quoted = [_col(s) for s in steps if cohort[s] == label]
+        table = table.tab_spanner(label=f"{label} cohorts", columns=quoted, id=f"cohort-{label}")
+    return table
+
+
+def table_stage_durations(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    quarter: str,
+    quarters: int = 4,
+    table_id: str = "stage-durations",
+) -> gt.GT:
+    """One row per step: median days in the last ``quarters`` quarters up to ``quarter``,
+    and that quarter's p90 and lead count.
+
+    ``frame`` is :func:`alignment_lib.metrics.stage_durations` output, unsplit
+    (by the quarter the later stage was reached).
+    """
+    data = _collect(frame)
+    found = data.filter(pl.col("fiscal_quarter") == quarter)["quarter_index"]
+    last = int(found[0]) if found.len() else int(data["quarter_index"].max() or 0)
+    shown = data.filter(pl.col("quarter_index").is_between(last - quarters + 1, last))
+    labels = shown.sort("quarter_index")["fiscal_quarter"].unique(maintain_order=True).to_list()
+    medians = shown.pivot(
+        "fiscal_quarter", index="step", values="median_days", aggregate_function="first"
+    )
+    current = shown.filter(pl.col("quarter_index") == last).select("step", "p90_days", "records")
+    wide = (
+        medians.join(current, on="step", how="left")
+        .sort("step")
+        .with_columns(
+            step_label=pl.col("step").replace_strict(
+                {i: _step(i) for i in range(1, len(_STEPS) + 1)}, return_dtype=pl.String
+            )
+        )
+        .select(
+            "step_label",
+            *(pl.col(q).alias(f"median_{i}") for i, q in enumerate(labels)),
+            "p90_days",
+            "records",
+        )
+    )
+    medians_cols = [f"median_{i}" for i in range(len(labels))]
+    return (
+        gt.GT(wide, id=table_id)
+        .tab_header(
+            title="Time between stages",
+            subtitle="Days, for leads that reached the later stage in the quarter",
+        )
+        .cols_label(
+            step_label="Step",
+            p90_days=f"p90, {quarter}",
+            records=f"Leads, {quarter}",
+            **{c: q for c, q in zip(medians_cols, labels, strict=True)},
+        )
+        .fmt_number(columns=[*medians_cols, "p90_days"], decimals=1)
+        .fmt_integer(columns="records")
+        .sub_missing(missing_text="–")
+        .tab_spanner(label="Median days", columns=medians_cols)
+    )

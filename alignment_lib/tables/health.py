@@ -1,0 +1,110 @@
+"""Tables of the 'Data health' workbook: rows loaded, and every data-health check."""
+
+from __future__ import annotations
+
+import great_tables as gt
+import polars as pl
+
+from alignment_lib.narrative.health import HEALTH_RULE_LABELS, HEALTH_TABLE_LABELS
+
+__all__ = ["table_data_health", "table_rows_loaded"]
+
+_MUTED = "#8C8C8C"
+_API_NOTE = r"\s*\((?:needs|checked on) `full`[^)]*\)"
+_PART_LABELS = {p: f"of which {p}" for p in ("MQLs", "open", "won", "lost")}
+
+
+def _frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
+def table_rows_loaded(
+    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "rows-loaded"
+) -> gt.GT:
+    """Rows per table: in the source, hidden by the as-of cut, in the report.
+
+    ``frame`` is :func:`alignment_lib.narrative.rows_loaded` output; the parts
+    (MQLs; open, won, lost deals) are indented under their table.
+    """
+    data = _frame(frame)
+    names = [
+        HEALTH_TABLE_LABELS.get(t, t) if p == "all" else f"\u2003{_PART_LABELS.get(p, p)}"
+        for t, p in data.select("table", "part").rows()
+    ]
+    data = data.with_columns(pl.Series("name", names, dtype=pl.String)).select(
+        "name", "in_source", "hidden_by_as_of", "in_report", "part"
+    )
+    return (
+        gt.GT(data, id=table_id, rowname_col="name")
+        .tab_header(
+            title="What this report loaded",
+            subtitle="Rows in the data, rows the as-of cut hid (created or recorded later), "
+            "rows the numbers are computed on",
+        )
+        .cols_label(
+            in_source="In the data",
+            hidden_by_as_of="Hidden by the as-of cut",
+            in_report="In this report",
+        )
+        .cols_hide("part")
+        .fmt_integer(columns=["in_source", "hidden_by_as_of", "in_report"])
+        .sub_missing(missing_text="")
+        .tab_style(
+            style=gt.style.text(color=_MUTED),
+            locations=gt.loc.body(rows=pl.col("part") != "all"),
+        )
+        .tab_style(
+            style=gt.style.text(color=_MUTED),
+            locations=gt.loc.stub(rows=pl.col("part") != "all"),
+        )
+        .tab_style(
+            style=gt.style.text(weight="bold"),
+            locations=gt.loc.body(columns="in_report", rows=pl.col("part") == "all"),
+        )
+    )
+
+
+def table_data_health(
+    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "data-health"
+) -> gt.GT:
+    """Every data-health check, grouped by table: rows flagged, share and effect.
+
+    ``frame`` is :func:`alignment_lib.metrics.data_health` output. Checks that
+    flag nothing are greyed; a check that could not be made (null rows) reads
+    "not checked".
+    """
+    data = _frame(frame)
+    labels = [HEALTH_RULE_LABELS.get((t, r), r) for t, r in data.select("table", "rule").rows()]
+    data = data.with_columns(
+        pl.col("table").replace_strict(HEALTH_TABLE_LABELS, default=pl.col("table")),
+        pl.Series("check", labels, dtype=pl.String),
+        # "(needs `full`)" speaks to the analyst calling data_health, not to the reader
+        pl.col("description").str.replace(_API_NOTE, ""),
+    ).select("table", "check", "description", "rows", "share_of_table", "effect")
+    return (
+        gt.GT(data, id=table_id, groupname_col="table")
+        .tab_header(
+            title="Every data-health check",
+            subtitle="Rows that pass validation but change or leave out numbers; checks "
+            "overlap, so do not add their rows",
+        )
+        .cols_label(
+            check="Check",
+            description="What it counts",
+            rows="Rows",
+            share_of_table="Share of the table",
+            effect="Effect on the numbers",
+        )
+        .fmt_integer(columns="rows")
+        .fmt_percent(columns="share_of_table", decimals=1)
+        .sub_missing(columns=["rows", "share_of_table"], missing_text="not checked")
+        .cols_width(check="18%", description="32%", rows="8%", share_of_table="10%", effect="32%")
+        .tab_style(
+            style=gt.style.text(color=_MUTED),
+            locations=gt.loc.body(rows=pl.col("rows") == 0),
+        )
+        .tab_style(
+            style=gt.style.text(weight="bold"),
+            locations=gt.loc.body(columns="rows", rows=pl.col("rows") > 0),
+        )
+    )
