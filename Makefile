@@ -24,9 +24,10 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
+# the suite includes the JupyterLab tests, so development installs the lab extra too
 $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $@
+	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
+	@touch $@ $(VENV)/.lab
 
 $(VENV)/.lab: pyproject.toml $(VENV)/.runtime
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
@@ -35,7 +36,7 @@ $(VENV)/.lab: pyproject.toml $(VENV)/.runtime
 report: $(VENV)/.runtime ## render the sample's latest complete quarter into reports/ (QUARTER=, DATA=, OUT= to change)
 	$(BIN)/alignment report --quarter $(QUARTER) --data $(DATA) --out $(OUT)
 
-test: $(VENV)/.dev ## run the whole suite: unit tests, notebook tests (nbval), browser tests, lint
+test: $(VENV)/.dev ## run the whole suite: unit, notebook (nbval), browser and JupyterLab tests, lint
 	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
 	$(BIN)/python -m pytest
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import altair as alt
 
-__all__ = ["SOURCE_COLORS", "SOURCE_LABELS", "THEME_NAME", "enable_theme", "source_color_scale"]
+__all__ = [
+    "NOT_SET",
+    "SOURCE_COLORS",
+    "SOURCE_LABELS",
+    "STAGE_LABELS",
+    "THEME_NAME",
+    "enable_theme",
+    "source_color_scale",
+    "step_label",
+]
 
 THEME_NAME = "alignment"
 
@@ -24,7 +33,23 @@ SOURCE_LABELS: dict[str, str] = {
     "partner": "Partner-sourced",
 }
 NEUTRAL = "#6B6B6B"
+#: funnel stage codes -> the labels every chart, table and sentence uses
+STAGE_LABELS: dict[str, str] = {
+    "inquiry": "Inquiry",
+    "mql": "MQL",
+    "sal": "SAL",
+    "sql": "SQL",
+    "opportunity": "Opportunity",
+    "won": "Won",
+}
+#: how a missing channel, owner, segment or region is shown
+NOT_SET = "(not set)"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+
+
+def step_label(from_stage: str, to_stage: str) -> str:
+    """'MQL → SAL' for the stage codes ``mql`` and ``sal``."""
+    return f"{STAGE_LABELS.get(from_stage, from_stage)} → {STAGE_LABELS.get(to_stage, to_stage)}"
 
 
 def source_color_scale() -> alt.Scale:

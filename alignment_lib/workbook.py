@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,6 +27,7 @@ __all__ = [
     "Workbook",
     "describe_workbook",
     "latest_complete_quarter",
+    "load_uncut",
     "open_workbook",
     "resolve_data_dir",
     "show_findings",
@@ -171,3 +173,22 @@ def describe_workbook(workbook: Workbook) -> list[str]:
         shown = ", ".join(f"{k} = {v}" for k, v in workbook.filters.items())
         lines.append(f"Filtered to {shown}.")
     return lines
+
+
+def load_uncut(
+    data: FunnelData,
+    *,
+    filters: Mapping[str, str] | None = None,
+    location: str | None = None,
+) -> FunnelData | None:
+    """The report's data again, without the as-of cut, for ``data_health(full=...)``.
+
+    Reads ``location`` (default: the folder ``data`` was read from,
+    ``data.source``) with ``data``'s calendar and applies the same ``filters``
+    (``Workbook.filters``: segment, region). Returns None when ``data`` was
+    not cut (nothing is hidden). The tables are read into memory once.
+    """
+    if data.as_of is None:
+        return None
+    full = load_funnel(location or data.source, calendar=data.calendar)
+    return full.where(**dict(filters or {})).materialize()

@@ -22,7 +22,7 @@ import polars as pl
 from alignment_lib.charts._common import COUNT_TOOLTIP, SHARE_AXIS, SHARE_TOOLTIP, collect
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.funnel import FUNNEL_STAGES, LEAD_GROUPINGS
-from alignment_lib.theme import NEUTRAL
+from alignment_lib.theme import NEUTRAL, NOT_SET, STAGE_LABELS, step_label
 
 __all__ = [
     "ALL_LEADS",
@@ -35,17 +35,6 @@ __all__ = [
 
 #: the dropdown entry that sums every group
 ALL_LEADS = "All leads"
-#: how a missing channel or segment is shown
-NOT_SET = "(not set)"
-#: stage codes -> labels
-STAGE_LABELS: dict[str, str] = {
-    "inquiry": "Inquiry",
-    "mql": "MQL",
-    "sal": "SAL",
-    "sql": "SQL",
-    "opportunity": "Opportunity",
-    "won": "Won",
-}
 #: the period-mode caption every period chart carries
 PERIOD_CAPTION = "Period mode: ratio of flows in the period, not a cohort conversion rate."
 MATURE, MATURING = "Mature", "Still maturing"
@@ -61,11 +50,6 @@ _INK = "#333333"
 _LEGEND_PURPLE = "#6A51A3"
 _STEP_KEYS = ["quarter_index", "fiscal_quarter", "step", "from_stage", "to_stage"]
 _STAGE_KEYS = ["quarter_index", "fiscal_quarter", "stage_order", "stage"]
-
-
-def step_label(from_stage: str, to_stage: str) -> str:
-    """'MQL → SAL' for the stage codes ``mql`` and ``sal``."""
-    return f"{STAGE_LABELS.get(from_stage, from_stage)} → {STAGE_LABELS.get(to_stage, to_stage)}"
 
 
 def _step_labels() -> pl.Expr:

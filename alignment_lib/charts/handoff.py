@@ -24,7 +24,7 @@ import polars as pl
 from alignment_lib.charts._common import COUNT_TOOLTIP, SHARE_AXIS, SHARE_TOOLTIP, collect
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.handoff import NO_REASON
-from alignment_lib.theme import NEUTRAL
+from alignment_lib.theme import NEUTRAL, NOT_SET
 
 __all__ = [
     "ALL_CHANNELS",
@@ -38,8 +38,6 @@ __all__ = [
 
 #: the dropdown entry that sums every channel
 ALL_CHANNELS = "All channels"
-#: how a missing channel, owner or segment is shown
-NOT_SET = "(not set)"
 #: d3 formats for durations
 HOURS_AXIS = ",d"
 HOURS_TOOLTIP = ",.1f"

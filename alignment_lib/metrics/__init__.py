@@ -48,6 +48,7 @@ from alignment_lib.metrics.health import (
     HEALTH_RULES,
     HealthRule,
     data_health,
+    rows_loaded,
 )
 from alignment_lib.metrics.lag import (
     LAG_BUCKETS,
@@ -112,6 +113,7 @@ __all__ = [
     "pipeline_vs_bookings",
     "rejection_reasons",
     "response_times",
+    "rows_loaded",
     "sales_cycle",
     "sales_velocity",
     "seasonality",

@@ -19,7 +19,7 @@ import polars as pl
 
 from alignment_lib.load import FunnelData
 
-__all__ = ["HEALTH_RULES", "HealthRule", "data_health"]
+__all__ = ["HEALTH_RULES", "HealthRule", "data_health", "rows_loaded"]
 
 
 @dataclass(frozen=True)
@@ -350,3 +350,57 @@ def data_health(
         .select(list(_OUTPUT))
         .cast(_OUTPUT)
     )
+
+
+#: the tables rows_loaded counts, in this order
+_LOADED_TABLES = ("leads", "opportunities", "stage_history", "targets")
+_LOADED_SCHEMA = {
+    "table": pl.String,
+    "part": pl.String,
+    "in_source": pl.Int64,
+    "hidden_by_as_of": pl.Int64,
+    "in_report": pl.Int64,
+}
+
+
+def rows_loaded(data: FunnelData, *, full: FunnelData | None = None) -> pl.DataFrame:
+    """How many rows each table has in the source, hidden by the as-of cut, and in the report.
+
+    One row per table (``part`` = ``"all"``: leads, opportunities,
+    stage_history, targets) followed by the parts findings use as bases
+    (leads: ``"MQLs"``; opportunities: ``"open"``, ``"won"``, ``"lost"``, as seen
+    at the as-of instant). ``in_source`` is the un-cut count (``full``), null
+    when ``data`` was cut and ``full`` is not given; ``hidden_by_as_of`` =
+    in_source - in_report; both are null for the parts. Targets are never cut.
+    """
+    outcome = pl.col("outcome")
+    counts = pl.collect_all(
+        [
+            data.leads.select(
+                pl.len().alias("all"), pl.col("mql_at").is_not_null().sum().alias("MQLs")
+            ),
+            data.opportunities.select(
+                pl.len().alias("all"),
+                outcome.is_null().sum().alias("open"),
+                (outcome == "won").sum().alias("won"),
+                (outcome == "lost").sum().alias("lost"),
+            ),
+            data.stage_history.select(pl.len().alias("all")),
+            data.targets.select(pl.len().alias("all")),
+        ]
+    )
+    uncut: dict[str, int] = {}
+    if full is not None:
+        tables = {"leads": full.leads, "opportunities": full.opportunities}
+        tables["stage_history"] = full.stage_history
+        found = pl.collect_all([f.select(pl.len()) for f in tables.values()])
+        uncut = {t: f.item() for t, f in zip(tables, found, strict=True)}
+    rows: list[tuple[str, str, int | None, int | None, int]] = []
+    for table, frame in zip(_LOADED_TABLES, counts, strict=True):
+        report = int(frame["all"][0])
+        # Not cut (or never cut, like targets): everything in the source is in the report.
+        uncut_data = data.as_of is None or table == "targets"
+        source = report if uncut_data else uncut.get(table)
+        rows.append((table, "all", source, None if source is None else source - report, report))
+        rows += [(table, part, None, None, int(frame[part][0])) for part in frame.columns[1:]]
+    return pl.DataFrame(rows, schema=_LOADED_SCHEMA, orient="row")

@@ -32,8 +32,6 @@ from alignment_lib.narrative.health import (
     HEALTH_RULE_LABELS,
     data_health_headline,
     data_health_summary,
-    load_uncut,
-    rows_loaded,
 )
 from alignment_lib.narrative.pipeline import (
     cohort_summary,
@@ -63,13 +61,11 @@ __all__ = [
     "lag_summary",
     "leaked_mqls_headline",
     "linearity_headline",
-    "load_uncut",
     "mql_outcomes_headline",
     "pipeline_vs_bookings_headline",
     "pipeline_vs_bookings_summary",
     "rejection_reasons_headline",
     "response_times_headline",
-    "rows_loaded",
     "sales_cycle_headline",
     "scorecard_summary",
     "seasonality_headline",

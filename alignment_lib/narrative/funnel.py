@@ -19,6 +19,7 @@ import polars as pl
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
 from alignment_lib.narrative._format import format_share
+from alignment_lib.theme import STAGE_LABELS, step_label
 
 __all__ = [
     "funnel_cohort_headline",
@@ -30,14 +31,6 @@ __all__ = [
 #: groups with fewer leads entering a step than this are not compared (too few to judge)
 MIN_ENTERED = 20
 
-_LABELS = {
-    "inquiry": "Inquiry",
-    "mql": "MQL",
-    "sal": "SAL",
-    "sql": "SQL",
-    "opportunity": "Opportunity",
-    "won": "Won",
-}
 #: how many leads entered a stage, in words: "753 MQLs"
 _PLURALS = {
     "inquiry": ("inquiry", "inquiries"),
@@ -59,7 +52,7 @@ _STEP_KEYS = ["quarter_index", "fiscal_quarter", "step", "from_stage", "to_stage
 
 
 def _step(from_stage: str, to_stage: str) -> str:
-    return f"{_LABELS[from_stage]} → {_LABELS[to_stage]}"
+    return step_label(from_stage, to_stage)
 
 
 def _days(value: float) -> str:
@@ -156,7 +149,7 @@ def stage_durations_headline(durations: pl.DataFrame, *, quarter: FiscalQuarter)
     return (
         f"{_step(row['from_stage'], row['to_stage'])} is the slowest step: a median "
         f"{_days(row['median_days'])} (p90 {_days(row['p90_days'])}) for leads that reached "
-        f"{_LABELS[row['to_stage']]} in {quarter.label}"
+        f"{STAGE_LABELS[row['to_stage']]} in {quarter.label}"
     )
 
 

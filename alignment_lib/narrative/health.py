@@ -11,11 +11,9 @@ short name for charts and tables.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 import polars as pl
 
-from alignment_lib.load import FunnelData, load_funnel
 from alignment_lib.narrative._format import format_share
 
 __all__ = [
@@ -24,8 +22,6 @@ __all__ = [
     "data_health_headline",
     "data_health_summary",
     "health_rule_label",
-    "load_uncut",
-    "rows_loaded",
 ]
 
 #: Display names of the tables data_health checks, in page order.
@@ -152,78 +148,6 @@ def _sentence(template: str, n: int, share: float | None = None) -> str:
 def health_rule_label(table: str, rule: str) -> str:
     """The short name of a rule (its code when it has none)."""
     return HEALTH_RULE_LABELS.get((table, rule), rule)
-
-
-# -- the un-cut data and the rows loaded -----------------------------------------------------
-def load_uncut(
-    data: FunnelData,
-    *,
-    filters: Mapping[str, str] | None = None,
-    location: str | None = None,
-) -> FunnelData | None:
-    """The report's data again, without the as-of cut, for ``data_health(full=...)``.
-
-    Reads ``location`` (default: the folder ``data`` was read from,
-    ``data.source``) with ``data``'s calendar and applies the same ``filters``
-    (``Workbook.filters``: segment, region). Returns None when ``data`` was
-    not cut (nothing is hidden). The tables are read into memory once.
-    """
-    if data.as_of is None:
-        return None
-    full = load_funnel(location or data.source, calendar=data.calendar)
-    return full.where(**dict(filters or {})).materialize()
-
-
-_OUTPUT = {
-    "table": pl.String,
-    "part": pl.String,
-    "in_source": pl.Int64,
-    "hidden_by_as_of": pl.Int64,
-    "in_report": pl.Int64,
-}
-
-
-def rows_loaded(data: FunnelData, *, full: FunnelData | None = None) -> pl.DataFrame:
-    """How many rows each table has in the source, hidden by the as-of cut, and in the report.
-
-    One row per table (``part`` = ``"all"``: leads, opportunities,
-    stage_history, targets) followed by the parts findings use as bases
-    (leads: ``"MQLs"``; opportunities: ``"open"``, ``"won"``, ``"lost"``, as seen
-    at the as-of instant). ``in_source`` is the un-cut count (``full``), null
-    when ``data`` was cut and ``full`` is not given; ``hidden_by_as_of`` =
-    in_source - in_report; both are null for the parts. Targets are never cut.
-    """
-    outcome = pl.col("outcome")
-    counts = pl.collect_all(
-        [
-            data.leads.select(
-                pl.len().alias("all"), pl.col("mql_at").is_not_null().sum().alias("MQLs")
-            ),
-            data.opportunities.select(
-                pl.len().alias("all"),
-                outcome.is_null().sum().alias("open"),
-                (outcome == "won").sum().alias("won"),
-                (outcome == "lost").sum().alias("lost"),
-            ),
-            data.stage_history.select(pl.len().alias("all")),
-            data.targets.select(pl.len().alias("all")),
-        ]
-    )
-    uncut: dict[str, int] = {}
-    if full is not None:
-        tables = {"leads": full.leads, "opportunities": full.opportunities}
-        tables["stage_history"] = full.stage_history
-        found = pl.collect_all([f.select(pl.len()) for f in tables.values()])
-        uncut = {t: f.item() for t, f in zip(tables, found, strict=True)}
-    rows: list[tuple[str, str, int | None, int | None, int]] = []
-    for table, frame in zip(HEALTH_TABLE_LABELS, counts, strict=True):
-        report = int(frame["all"][0])
-        # Not cut (or never cut, like targets): everything in the source is in the report.
-        uncut_data = data.as_of is None or table == "targets"
-        source = report if uncut_data else uncut.get(table)
-        rows.append((table, "all", source, None if source is None else source - report, report))
-        rows += [(table, part, None, None, int(frame[part][0])) for part in frame.columns[1:]]
-    return pl.DataFrame(rows, schema=_OUTPUT, orient="row")
 
 
 # -- findings --------------------------------------------------------------------------------

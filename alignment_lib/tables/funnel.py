@@ -9,17 +9,10 @@ import polars as pl
 
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
+from alignment_lib.theme import NOT_SET, step_label
 
 __all__ = ["table_funnel_by", "table_funnel_cohorts", "table_stage_durations"]
 
-_LABELS = {
-    "inquiry": "Inquiry",
-    "mql": "MQL",
-    "sal": "SAL",
-    "sql": "SQL",
-    "opportunity": "Opportunity",
-    "won": "Won",
-}
 _STEPS = list(itertools.pairwise(FUNNEL_STAGES))
 _STEP_KEYS = ["quarter_index", "fiscal_quarter", "step", "from_stage", "to_stage"]
 _GROUP_TITLES = {
@@ -33,7 +26,6 @@ _MATURING_NOTE = (
     "Grey italics: cohort still maturing (younger than the step's typical time); "
     "its share will rise."
 )
-_NOT_SET = "(not set)"
 
 
 def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
@@ -42,7 +34,7 @@ def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 
 def _step(step: int) -> str:
     a, b = _STEPS[step - 1]
-    return f"{_LABELS[a]} → {_LABELS[b]}"
+    return step_label(a, b)
 
 
 def _col(step: int) -> str:
@@ -171,7 +163,7 @@ def table_funnel_by(
             .cols_label(note="")
         )
     groups = _totals(data, [column]).with_columns(
-        pl.col(column).cast(pl.String).fill_null(_NOT_SET).alias("group")
+        pl.col(column).cast(pl.String).fill_null(NOT_SET).alias("group")
     )
     rows = pl.concat(
         [

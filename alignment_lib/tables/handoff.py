@@ -5,6 +5,8 @@ from __future__ import annotations
 import great_tables as gt
 import polars as pl
 
+from alignment_lib.theme import NOT_SET
+
 __all__ = ["table_handoff_by_channel", "table_mql_outcomes"]
 
 _PARTS = ("accepted", "rejected", "pending", "leaked")
@@ -14,7 +16,6 @@ _PART_LABELS = {
     "pending": "Pending",
     "leaked": "Leaked",
 }
-_NOT_SET = "(not set)"
 
 
 def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
@@ -96,7 +97,7 @@ def table_handoff_by_channel(
         )
         .filter(pl.col("mqls") > 0)
         .with_columns(
-            pl.col("channel").fill_null(_NOT_SET),
+            pl.col("channel").fill_null(NOT_SET),
             *(_share(p).alias(f"{p}_share") for p in ("accepted", "rejected", "pending")),
             leaked_share=_share("leaked"),
         )
