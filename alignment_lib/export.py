@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import re
+import struct
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -218,16 +219,16 @@ def _chart_html(element_id: str, script: str, picture: str | None = None) -> str
     )
 
 
-_SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)"[^>]*?\sheight="([0-9.]+)"')
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _static_picture(spec: dict[str, Any]) -> str | None:
-    """The chart as a static SVG picture that survives JupyterLab's sanitizer.
+    """The chart as a static PNG picture that survives JupyterLab's sanitizer.
 
     An untrusted notebook's HTML goes through JupyterLab's sanitizer, which
     removes ``<svg>`` (its text would leak out as loose words) and ``data:``
     image sources, but keeps a ``background-image: url(data:...)`` style. So
-    the SVG (drawn by vl-convert, with the same Vega-Lite version as the
+    the picture (drawn by vl-convert, with the same Vega-Lite version as the
     page) is base64 data in a style: inert, nothing but ``[A-Za-z0-9+/=]``
     from the data, and nothing loaded over the network (``allowed_base_urls``
     is empty, so a spec with a data URL gets no picture rather than a fetch).
@@ -235,24 +236,32 @@ def _static_picture(spec: dict[str, Any]) -> str | None:
     (padding in percent of the width), so a narrow output area scales the
     picture down instead of cutting it off.
 
+    A PNG, not an SVG: vl-convert sizes an SVG with its own fonts, and the
+    browser then sets the SVG's text in its fonts, often wider; long titles
+    and axis labels were cut off (seen in JupyterLab in Chromium with DejaVu
+    Sans). A PNG carries the text as drawn. At 1x it costs about 75-130 KB.
+
     None if the chart cannot be drawn statically; the message stays alone.
     """
     import vl_convert
 
     try:
-        svg = vl_convert.vegalite_to_svg(spec, vl_version=_vl_version(), allowed_base_urls=[])
+        png = vl_convert.vegalite_to_png(
+            spec, vl_version=_vl_version(), scale=1, allowed_base_urls=[]
+        )
     except Exception:  # a static copy is a convenience, never a reason to fail a display
         return None
-    size = _SVG_SIZE.match(svg)
-    if not size or float(size.group(1)) <= 0:
+    if not png.startswith(_PNG_SIGNATURE) or len(png) < 24:
         return None
-    width, height = float(size.group(1)), float(size.group(2))
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    if width <= 0 or height <= 0:
+        return None
+    data = base64.b64encode(png).decode("ascii")
     return (
         f'<div class="{STATIC_CLASS}" role="img" aria-label="chart" '
-        f'style="max-width:{width:g}px">'
+        f'style="max-width:{width}px">'
         f'<div style="width:100%;height:0;padding-bottom:{100 * height / width:.3f}%;'
-        f"background-image:url(data:image/svg+xml;base64,{data});"
+        f"background-image:url(data:image/png;base64,{data});"
         'background-size:100% 100%;background-repeat:no-repeat"></div></div>'
     )
 
@@ -305,9 +314,9 @@ def enable_renderer(*, static_image: bool = True) -> None:
       and U+2029 escaped, so a data value cannot close the script element.
       Nothing is loaded from the network; without ``vegaEmbed`` the div
       shows a short message instead of failing.
-      With ``static_image`` (the default) a static SVG picture of the chart
-      follows the div, as base64 data in a CSS background (about 50-80 KB
-      and 0.1-0.2 s per chart): JupyterLab shows it even in an untrusted
+      With ``static_image`` (the default) a static PNG picture of the chart
+      follows the div, as base64 data in a CSS background (about 75-130 KB
+      and 0.1-0.3 s per chart): JupyterLab shows it even in an untrusted
       notebook, where no script runs and inline SVG is stripped; the
       interactive chart replaces it wherever ``vegaEmbed`` exists.
       :func:`export_html` never copies it into a page.

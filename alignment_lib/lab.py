@@ -6,7 +6,7 @@ has no global ``vegaEmbed``, so the HTML snippet of
 Three things make the charts visible anyway:
 
 - **A static picture in every chart output** (``export.enable_renderer``,
-  on by default): an SVG drawn by vl-convert, carried as base64 in a CSS
+  on by default): a PNG drawn by vl-convert, carried as base64 in a CSS
   background because that is what JupyterLab's sanitizer keeps in an
   untrusted notebook (it strips ``<svg>`` and ``data:`` image sources).
   Every notebook shows its charts, trusted or not, scripts or not.
@@ -27,7 +27,8 @@ as loose text (dollar amounts even get typeset by MathJax); an extra
 ``application/vnd.vegalite.v5+json`` output is never chosen while
 ``text/html`` is present (Lab ranks HTML first, trusted or not), and
 without HTML Lab's Vega-Lite 5.6 compiler rejects some v6 specs ("Duplicate
-signal name"). The picture costs about 45-80 KB of notebook and 0.1-0.2 s
+signal name"). The picture (a PNG: an SVG's text, re-set in the browser's
+fonts, overflowed its box) costs about 75-130 KB of notebook and 0.1-0.3 s
 per chart, plus about 1.4 s once per kernel to start vl-convert.
 """
 

@@ -7,6 +7,7 @@ import copy
 import hashlib
 import json
 import re
+import struct
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -509,12 +510,12 @@ def test_missing_notebook_is_a_render_error(tmp_path: Path) -> None:
 STATIC_PICTURE = re.compile(
     r'<div class="alignment-chart-static" [^>]*style="max-width:[0-9.]+px">'
     r'<div style="width:100%;height:0;padding-bottom:[0-9.]+%;'
-    r"background-image:url\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\);"
+    r"background-image:url\(data:image/png;base64,([A-Za-z0-9+/=]+)\);"
     r'background-size:100% 100%;background-repeat:no-repeat"></div></div>'
 )
 
 
-def test_chart_output_carries_a_static_svg_picture_jupyterlab_keeps(renderer: None) -> None:
+def test_chart_output_carries_a_static_png_picture_jupyterlab_keeps(renderer: None) -> None:
     html = _bundle(_chart([HOSTILE, HOSTILE_2]))[0]["text/html"]
 
     found = STATIC_PICTURE.search(html)
@@ -526,12 +527,14 @@ def test_chart_output_carries_a_static_svg_picture_jupyterlab_keeps(renderer: No
     markup = html[: html.index("<script")]
     assert "<svg" not in markup
     assert "src=" not in markup
-    svg = base64.b64decode(found.group(1)).decode("utf-8")
-    assert svg.startswith("<svg")
-    assert re.search(r'class="mark-rect role-mark', svg)
-    # the data is drawn as escaped text inside the picture, inert outside it
-    assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in svg
-    assert "<img" not in svg
+    png = base64.b64decode(found.group(1))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    # the box is the picture's size in CSS pixels (a 1x PNG), the ratio its shape
+    width, height = struct.unpack(">II", png[16:24])
+    assert f'style="max-width:{width}px"' in html
+    assert f"padding-bottom:{100 * height / width:.3f}%" in html
+    # the data reaches the picture only as pixels: no markup of it anywhere
+    assert "onerror" not in markup
 
 
 def test_static_picture_can_be_turned_off() -> None:
@@ -565,7 +568,7 @@ def test_pages_drop_the_static_pictures_of_the_notebook(
     for name, html in pages.items():
         body = _body(html)
         assert 'class="alignment-chart-static"' not in body, name
-        assert "data:image/svg+xml" not in body, name
+        assert "data:image/png" not in body, name
     # the page's chart snippets are rebuilt from the spec: the page is the
     # one of a notebook without pictures, byte for byte
     stripped = copy.deepcopy(executed["report"])

@@ -30,6 +30,7 @@ from alignment_lib.metrics._quarters import (
     quarter_of,
     with_label,
 )
+from alignment_lib.metrics._sums import money_sum, stable_mean
 from alignment_lib.metrics.pipeline import bookings, pipeline_created
 from alignment_lib.schema import OPPORTUNITIES, TIMESTAMP
 
@@ -162,9 +163,9 @@ def bookings_linearity(
         .group_by(QUARTER, *keys)
         .agg(
             pl.len().cast(pl.Int64).alias("deals"),
-            pl.col("amount").sum().alias("bookings"),
-            pl.col("amount").filter(pl.col("_m3")).sum().alias("month3_bookings"),
-            pl.col("amount").filter(pl.col("_l2w")).sum().alias("last_two_weeks_bookings"),
+            money_sum(pl.col("amount")).alias("bookings"),
+            money_sum(pl.col("amount").filter(pl.col("_m3"))).alias("month3_bookings"),
+            money_sum(pl.col("amount").filter(pl.col("_l2w"))).alias("last_two_weeks_bookings"),
         )
     )
     grid = quarter_grid(first, last)
@@ -251,7 +252,7 @@ def bookings_by_week(
             .alias("week_of_quarter")
         )
         .group_by(QUARTER, "week_of_quarter")
-        .agg(pl.len().cast(pl.Int64).alias("deals"), pl.col("amount").sum().alias("bookings"))
+        .agg(pl.len().cast(pl.Int64).alias("deals"), money_sum(pl.col("amount")).alias("bookings"))
     )
     cumulative = pl.col("cumulative_bookings")
     return (
@@ -309,12 +310,12 @@ def seasonality(
     booked = (
         bookings(opportunities, **kw)
         .group_by(QUARTER)
-        .agg(pl.col("amount").sum().alias("bookings"))
+        .agg(money_sum(pl.col("amount")).alias("bookings"))
     )
     created = (
         pipeline_created(opportunities, **kw)
         .group_by(QUARTER)
-        .agg(pl.col("amount").sum().alias("pipeline_created"))
+        .agg(money_sum(pl.col("amount")).alias("pipeline_created"))
     )
     mqls = (
         leads.filter(pl.col("mql_at").is_not_null())
@@ -334,7 +335,7 @@ def seasonality(
         .group_by("quarter_of_year")
         .agg(
             pl.len().cast(pl.Int64).alias("quarters"),
-            *(pl.col(m).mean().alias(f"mean_{m}") for m in measures),
+            *(stable_mean(pl.col(m)).alias(f"mean_{m}") for m in measures),
         )
     )
     year = pl.LazyFrame({"quarter_of_year": [1, 2, 3, 4]}, schema={"quarter_of_year": pl.Int32})
@@ -343,7 +344,7 @@ def seasonality(
         year.join(per_quarter, on="quarter_of_year", how="left")
         .with_columns(pl.col("quarters").fill_null(0))
         .with_columns(
-            pl.when(mean.mean() > 0).then(mean / mean.mean()).alias(f"{m}_index")
+            pl.when(stable_mean(mean) > 0).then(mean / stable_mean(mean)).alias(f"{m}_index")
             for m, mean in zip(measures, means, strict=True)
         )
         .with_columns(pl.format("Q{}", pl.col("quarter_of_year")).alias("quarter_label"))
@@ -464,7 +465,7 @@ def slipped_deals(
         for name, flag in flags.items()
         for expr in (
             flag.fill_null(False).sum().cast(pl.Int64).alias(f"{name}_deals"),
-            pl.col("_amount").filter(flag.fill_null(False)).sum().alias(f"{name}_amount"),
+            money_sum(pl.col("_amount").filter(flag.fill_null(False))).alias(f"{name}_amount"),
         )
     )
     values = [f"{n}_{u}" for n in _SLIP_COUNTS for u in ("deals", "amount")]

@@ -43,6 +43,7 @@ from alignment_lib.metrics._quarters import (
     quarter_of,
     with_label,
 )
+from alignment_lib.metrics._sums import money_sum
 
 __all__ = [
     "DEAL_SIZE_BANDS",
@@ -152,8 +153,8 @@ def _outcome_counts() -> list[pl.Expr]:
     return [
         _WON.sum().cast(pl.Int64).alias("won"),
         (~_WON).sum().cast(pl.Int64).alias("lost"),
-        pl.col("amount").filter(_WON).sum().alias("won_amount"),
-        pl.col("amount").filter(~_WON).sum().alias("lost_amount"),
+        money_sum(pl.col("amount").filter(_WON)).alias("won_amount"),
+        money_sum(pl.col("amount").filter(~_WON)).alias("lost_amount"),
     ]
 
 

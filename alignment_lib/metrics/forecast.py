@@ -55,6 +55,7 @@ from alignment_lib.exceptions import ParameterError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData
 from alignment_lib.metrics._quarters import LABEL, QUARTER, quarter_of, with_label
+from alignment_lib.metrics._sums import money_sum, stable_mean, stable_std, stable_sum
 from alignment_lib.metrics.deals import (
     _closed_in_window,
     _instant,
@@ -154,7 +155,7 @@ def _booked(opportunities: pl.LazyFrame, calendar: FiscalCalendar, cut: pl.Expr)
         opportunities.filter(pl.col("outcome") == "won", pl.col("closed_at") <= cut)
         .with_columns(quarter_of(calendar, pl.col("closed_at")).cast(pl.Int32))
         .group_by(QUARTER)
-        .agg(pl.col("amount").sum().alias("_booked"))
+        .agg(money_sum(pl.col("amount")).alias("_booked"))
     )
 
 
@@ -167,23 +168,9 @@ def _bookings_targets(targets: pl.LazyFrame | None) -> pl.LazyFrame:
     )
 
 
-def _stable_sum(expr: pl.Expr) -> pl.Expr:
-    """Sum of a non-integer float ``expr``, the same on every run.
-
-    polars' ``sum()`` adds floats in SIMD blocks whose boundaries depend on
-    where a group's values sit in memory, and floating-point addition is not
-    associative: a plain sum of weighted amounts differed in its last digits
-    from one run to the next (even of sorted values), so a re-rendered report
-    was not identical. A cumulative sum adds strictly left to right; over the
-    sorted values (nulls first, skipped) its last element is one answer
-    whatever the row order. An empty or all-null input sums to 0, as ``sum``.
-    """
-    return expr.sort().cum_sum().last().fill_null(0.0)
-
-
 def _sum_or_null(expr: pl.Expr, weights_known: pl.Expr) -> pl.Expr:
     """Sum of ``expr``; null as soon as one ``weights_known`` is false (a missing factor)."""
-    return pl.when(weights_known.all()).then(_stable_sum(expr))
+    return pl.when(weights_known.all()).then(stable_sum(expr))
 
 
 # -- stage win probabilities --------------------------------------------------------------------
@@ -233,8 +220,8 @@ def stage_win_probabilities(
         .agg(
             pl.len().cast(pl.Int64).alias("deals"),
             pl.col("_won").sum().cast(pl.Int64).alias("won"),
-            pl.col("_amount").sum().alias("amount"),
-            pl.col("_amount").filter(pl.col("_won")).sum().alias("won_amount"),
+            money_sum(pl.col("_amount")).alias("amount"),
+            money_sum(pl.col("_amount").filter(pl.col("_won"))).alias("won_amount"),
         )
         .with_columns(
             _ratio(pl.col("won"), pl.col("deals")).alias("p_win_count"),
@@ -426,8 +413,8 @@ def _in_quarter_rates(rows: pl.LazyFrame, *keys: str) -> pl.LazyFrame:
         .agg(
             pl.len().cast(pl.Int64).alias("deals"),
             won.sum().cast(pl.Int64).alias("won_in_quarter"),
-            pl.col("_amount").sum().alias("amount"),
-            pl.col("_amount").filter(won).sum().alias("won_amount"),
+            money_sum(pl.col("_amount")).alias("amount"),
+            money_sum(pl.col("_amount").filter(won)).alias("won_amount"),
         )
         .with_columns(
             _ratio(pl.col("won_in_quarter"), pl.col("deals")).alias("p_in_quarter_count"),
@@ -499,7 +486,7 @@ def pipeline_coverage(
         .group_by(QUARTER)
         .agg(
             pl.len().cast(pl.Int64).alias("open_deals"),
-            pl.col("amount").sum().alias("open_pipeline"),
+            money_sum(pl.col("amount")).alias("open_pipeline"),
         )
     )
     win_rate = closed_deal_stats(opportunities, as_of=as_of, window_days=window_days).select(
@@ -561,7 +548,7 @@ def _created_by_quarter(
         opportunities.filter(pl.col("created_at") <= cut)
         .with_columns(quarter_of(calendar, pl.col("created_at")).cast(pl.Int32))
         .group_by(QUARTER)
-        .agg(pl.col("amount").sum().alias("_created"))
+        .agg(money_sum(pl.col("amount")).alias("_created"))
     )
 
 
@@ -578,7 +565,7 @@ def _won_after_creation(
             (pl.col("_closed_q") - created).cast(pl.Int32).alias("_k"),
         )
         .group_by(QUARTER, "_k")
-        .agg(pl.col("amount").sum().alias("_won"))
+        .agg(money_sum(pl.col("amount")).alias("_won"))
     )
 
 
@@ -596,9 +583,9 @@ def _weigh_open(deals: pl.LazyFrame) -> pl.LazyFrame:
     p, amount, overdue = pl.col("_p"), pl.col("_amount"), pl.col("_overdue")
     return deals.group_by(QUARTER).agg(
         pl.len().cast(pl.Int64).alias("open_deals"),
-        amount.sum().alias("open_pipeline"),
+        money_sum(amount).alias("open_pipeline"),
         overdue.sum().cast(pl.Int64).alias("overdue_deals"),
-        amount.filter(overdue).sum().alias("overdue_pipeline"),
+        money_sum(amount.filter(overdue)).alias("overdue_pipeline"),
         _sum_or_null(amount * p, p.is_not_null()).alias("open_expected"),
         _sum_or_null(amount.pow(2) * p * (1.0 - p), p.is_not_null()).alias("_open_bernoulli"),
         pl.col("_p_stage").is_null().sum().cast(pl.Int64).alias("open_deals_without_stage_rate"),
@@ -662,15 +649,15 @@ def _open_in_quarter(
         .with_columns((pl.col("_expected_q") < pl.col(QUARTER)).alias("_overdue"))
         .group_by("_snap", QUARTER, "_overdue", "stage")
         .agg(
-            amount.sum().alias("_amount"),
-            amount.filter(won).sum().alias("_won_amount"),
-            amount.pow(2).sum().alias("_amount_sq"),
+            money_sum(amount).alias("_amount"),
+            money_sum(amount.filter(won)).alias("_won_amount"),
+            stable_sum(amount.pow(2)).alias("_amount_sq"),
         )
     )
 
     def rate(keys: list[str], name: str) -> pl.LazyFrame:
         return cells.group_by(keys).agg(
-            _ratio(pl.col("_won_amount").sum(), pl.col("_amount").sum()).alias(name)
+            _ratio(money_sum(pl.col("_won_amount")), money_sum(pl.col("_amount"))).alias(name)
         )
 
     by_stage = rate(["_snap", "_overdue", "stage"], "_p_stage")
@@ -692,14 +679,14 @@ def _open_in_quarter(
         weigh(cells)
         .group_by("_snap", QUARTER)
         .agg(
-            _stable_sum(pl.col("_amount") * p).alias("_predicted"),
-            _stable_sum(pl.col("_won_amount")).alias("_observed"),
-            _stable_sum(pl.col("_amount_sq") * p * (1.0 - p)).alias("_chance"),
+            stable_sum(pl.col("_amount") * p).alias("_predicted"),
+            money_sum(pl.col("_won_amount")).alias("_observed"),
+            stable_sum(pl.col("_amount_sq") * p * (1.0 - p)).alias("_chance"),
         )
     )
     excess = (pl.col("_observed") - pl.col("_predicted")).pow(2) - pl.col("_chance")
     shock = per_quarter.group_by("_snap").agg(
-        _ratio(_stable_sum(excess), _stable_sum(pl.col("_predicted").pow(2)))
+        _ratio(stable_sum(excess), stable_sum(pl.col("_predicted").pow(2)))
         .clip(lower_bound=0.0)
         .sqrt()
         .alias("open_shock_sd")
@@ -731,7 +718,7 @@ def _new_deal_spread(
         .with_columns(won.fill_null(0.0))
         .select(
             pl.when(pl.len() >= 2)
-            .then(_ratio(won.std(ddof=1), won.mean()))
+            .then(_ratio(stable_std(won, ddof=1), stable_mean(won)))
             .alias("not_yet_created_cv")
         )
     )
@@ -873,7 +860,7 @@ def bookings_forecast(
     rate = (
         _index_frame(QUARTER, creation_range)
         .join(created, on=QUARTER, how="left")
-        .select(pl.col("_created").fill_null(0.0).mean().alias("creation_rate"))
+        .select(stable_mean(pl.col("_created").fill_null(0.0)).alias("creation_rate"))
     )
     if in_quarter:
         spread = _new_deal_spread(opportunities, calendar, cut, creation_range)
@@ -895,7 +882,7 @@ def bookings_forecast(
         .join(created, on=QUARTER, how="left")
         .join(_won_after_creation(opportunities, calendar, cut), on=[QUARTER, "_k"], how="left")
         .group_by("_k")
-        .agg(_ratio(_stable_sum(pl.col("_won")), _stable_sum(pl.col("_created"))).alias("_w"))
+        .agg(_ratio(money_sum(pl.col("_won")), money_sum(pl.col("_created"))).alias("_w"))
     )
     weights = [
         (t, k, (1.0 - elapsed) if k == t - current else 1.0)
@@ -922,7 +909,11 @@ def bookings_forecast(
     sizes = (
         _closed_in_window(opportunities, as_of, window_days)
         .filter(pl.col("outcome") == "won")
-        .select(_ratio(pl.col("amount").pow(2).sum(), pl.col("amount").sum()).alias("_size_ratio"))
+        .select(
+            _ratio(stable_sum(pl.col("amount").pow(2)), money_sum(pl.col("amount"))).alias(
+                "_size_ratio"
+            )
+        )
     )
 
     zero = pl.lit(0.0)
@@ -1111,8 +1102,10 @@ def pipeline_needed(
             last=FiscalCalendar.quarter_from_index(complete),
         )
         .group_by("lag_quarters")
-        .agg(pl.col("amount").sum().alias("_lag_amount"))
-        .with_columns(_ratio(pl.col("_lag_amount"), pl.col("_lag_amount").sum()).alias("lag_share"))
+        .agg(money_sum(pl.col("amount")).alias("_lag_amount"))
+        .with_columns(
+            _ratio(pl.col("_lag_amount"), money_sum(pl.col("_lag_amount"))).alias("lag_share")
+        )
         .select("lag_quarters", "lag_share")
     )
 
@@ -1122,16 +1115,18 @@ def pipeline_needed(
         seen.with_columns(quarter_of(calendar, pl.col("created_at")).cast(pl.Int32))
         .group_by(QUARTER)
         .agg(
-            pl.col("amount").sum().alias("pipeline_created_so_far"),
-            pl.col("amount").filter(marketing).sum().alias("marketing_pipeline_created_so_far"),
+            money_sum(pl.col("amount")).alias("pipeline_created_so_far"),
+            money_sum(pl.col("amount").filter(marketing)).alias(
+                "marketing_pipeline_created_so_far"
+            ),
         )
     )
     start = _lit_instant(as_of - dt.timedelta(days=_window(window_days)))
     trailing = seen.filter(pl.col("created_at") > start).select(
-        _ratio(pl.col("amount").filter(marketing).sum(), pl.col("amount").sum()).alias(
+        _ratio(money_sum(pl.col("amount").filter(marketing)), money_sum(pl.col("amount"))).alias(
             "marketing_share"
         ),
-        _ratio(pl.col("amount").filter(marketing).sum(), marketing.sum()).alias(
+        _ratio(money_sum(pl.col("amount").filter(marketing)), marketing.sum()).alias(
             "avg_marketing_opportunity"
         ),
     )

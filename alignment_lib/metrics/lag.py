@@ -48,6 +48,7 @@ from alignment_lib.metrics._quarters import (
     quarter_of,
     with_label,
 )
+from alignment_lib.metrics._sums import money_sum
 from alignment_lib.metrics.deals import _by_columns, _fill_grid, _instant, _lit_instant, _ratio
 
 __all__ = ["LAG_BUCKETS", "cohort_conversion_curve", "creation_to_close_lag", "mql_cohort_curve"]
@@ -95,13 +96,13 @@ def creation_to_close_lag(
         )
     )
     counted = won.group_by(QUARTER, *cols, "lag_quarters").agg(
-        pl.len().cast(pl.Int64).alias("deals"), pl.col("amount").sum().alias("amount")
+        pl.len().cast(pl.Int64).alias("deals"), money_sum(pl.col("amount")).alias("amount")
     )
     buckets = pl.LazyFrame(
         {"lag_quarters": list(range(len(LAG_BUCKETS))), "lag_bucket": list(LAG_BUCKETS)},
         schema={"lag_quarters": pl.Int32, "lag_bucket": pl.String},
     )
-    total = pl.col("amount").sum().over([QUARTER, *cols])
+    total = money_sum(pl.col("amount")).over([QUARTER, *cols])
     return (
         _fill_grid(counted, won, first, last, cols, extra=buckets, extra_keys=["lag_quarters"])
         .with_columns(pl.col("deals").fill_null(0), pl.col("amount").fill_null(0.0))
@@ -202,11 +203,13 @@ def _curve(
             .alias(_MONTHS),
         )
     )
-    sizes = seen.group_by(QUARTER, *cols).agg(pl.col("_w").sum().alias("cohort_size"))
+    # amounts are summed in cents (exact, in any order); counts as integers
+    total = money_sum if dtype.is_float() else pl.Expr.sum
+    sizes = seen.group_by(QUARTER, *cols).agg(total(pl.col("_w")).alias("cohort_size"))
     wins = (
         seen.filter(pl.col(_MONTHS) <= max_months)
         .group_by(QUARTER, *cols, _MONTHS)
-        .agg(pl.col("_w").sum().alias("_won"))
+        .agg(total(pl.col("_w")).alias("_won"))
     )
     months = pl.LazyFrame({_MONTHS: list(range(max_months + 1))}, schema={_MONTHS: pl.Int32})
     zero = pl.lit(0, dtype=dtype)

@@ -20,6 +20,7 @@ from alignment_lib.metrics._quarters import (
     quarter_of,
     with_label,
 )
+from alignment_lib.metrics._sums import money_sum
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 
 __all__ = ["bookings", "marketing_share", "pipeline_created", "pipeline_vs_bookings"]
@@ -38,7 +39,7 @@ def _by_quarter_and_source(
         deals.with_columns(quarter_of(calendar, pl.col(instant)))
         .filter(in_range(first, last))
         .group_by(QUARTER, "source")
-        .agg(pl.len().cast(pl.Int64).alias("deals"), pl.col("amount").sum().alias("amount"))
+        .agg(pl.len().cast(pl.Int64).alias("deals"), money_sum(pl.col("amount")).alias("amount"))
     )
     return (
         quarter_grid(first, last, keys={"source": OPPORTUNITY_SOURCES})
@@ -93,8 +94,8 @@ def marketing_share(per_source: pl.LazyFrame) -> pl.LazyFrame:
     return (
         per_source.group_by(QUARTER, LABEL)
         .agg(
-            pl.col("amount").sum().alias("total"),
-            pl.col("amount").filter(pl.col("source") == "marketing").sum().alias("marketing"),
+            money_sum(pl.col("amount")).alias("total"),
+            money_sum(pl.col("amount").filter(pl.col("source") == "marketing")).alias("marketing"),
         )
         .with_columns(
             pl.when(pl.col("total") > 0).then(pl.col("marketing") / pl.col("total")).alias("share")

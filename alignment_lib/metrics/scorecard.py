@@ -15,6 +15,7 @@ import polars as pl
 
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.metrics._quarters import QUARTER, quarter_of
+from alignment_lib.metrics._sums import money_sum
 from alignment_lib.metrics.handoff import response_times
 from alignment_lib.schema import OPPORTUNITY_SOURCES, TARGET_TEAMS
 
@@ -104,7 +105,7 @@ def shared_scorecard(
     won = opportunities.filter(pl.col("outcome") == "won").with_columns(
         quarter_of(calendar, pl.col("closed_at"))
     )
-    amount = pl.col("amount").sum()
+    amount = money_sum(pl.col("amount"))
     parts = pl.concat(
         [
             _by_source(won.filter(in_quarter), "bookings", amount),
@@ -126,9 +127,9 @@ def shared_scorecard(
         grid.with_columns(pl.col("actual").fill_null(0.0))
         .group_by("metric")
         .agg(
-            pl.col("actual").sum().alias("shared"),
+            money_sum(pl.col("actual")).alias("shared"),
             *(
-                pl.col("actual").filter(pl.col("source") == s).sum().alias(s)
+                money_sum(pl.col("actual").filter(pl.col("source") == s)).alias(s)
                 for s in OPPORTUNITY_SOURCES
             ),
         )
