@@ -10,6 +10,7 @@ from __future__ import annotations
 import altair as alt
 
 __all__ = [
+    "GROUP_LABELS",
     "NOT_SET",
     "SOURCE_COLORS",
     "SOURCE_LABELS",
@@ -41,6 +42,14 @@ STAGE_LABELS: dict[str, str] = {
     "sql": "SQL",
     "opportunity": "Opportunity",
     "won": "Won",
+}
+#: the columns a funnel or handoff view can be split by -> their labels
+GROUP_LABELS: dict[str, str] = {
+    "channel": "Channel",
+    "segment": "Segment",
+    "region": "Region",
+    "campaign": "Campaign",
+    "owner_id": "Owner",
 }
 #: how a missing channel, owner, segment or region is shown
 NOT_SET = "(not set)"

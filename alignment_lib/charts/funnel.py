@@ -22,7 +22,7 @@ import polars as pl
 from alignment_lib.charts._common import COUNT_TOOLTIP, SHARE_AXIS, SHARE_TOOLTIP, collect
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.funnel import FUNNEL_STAGES, LEAD_GROUPINGS
-from alignment_lib.theme import NEUTRAL, NOT_SET, STAGE_LABELS, step_label
+from alignment_lib.theme import GROUP_LABELS, NEUTRAL, NOT_SET, STAGE_LABELS, step_label
 
 __all__ = [
     "ALL_LEADS",
@@ -39,13 +39,6 @@ ALL_LEADS = "All leads"
 PERIOD_CAPTION = "Period mode: ratio of flows in the period, not a cohort conversion rate."
 MATURE, MATURING = "Mature", "Still maturing"
 DAYS_TOOLTIP = ",.1f"
-_GROUP_TITLES = {
-    "channel": "Channel",
-    "segment": "Segment",
-    "region": "Region",
-    "campaign": "Campaign",
-    "owner_id": "Owner",
-}
 _INK = "#333333"
 _LEGEND_PURPLE = "#6A51A3"
 _STEP_KEYS = ["quarter_index", "fiscal_quarter", "step", "from_stage", "to_stage"]
@@ -67,7 +60,7 @@ def _groupings(data: pl.DataFrame) -> list[str]:
 
 def _group_label(column: str) -> pl.Expr:
     value = pl.col(column).cast(pl.String).fill_null(NOT_SET)
-    return pl.lit(f"{_GROUP_TITLES.get(column, column)}: ") + value
+    return pl.lit(f"{GROUP_LABELS.get(column, column)}: ") + value
 
 
 def _summed(data: pl.DataFrame, *, keys: list[str], aggs: list[pl.Expr]) -> pl.DataFrame:
@@ -96,7 +89,7 @@ def _options(data: pl.DataFrame, count: str) -> list[str]:
         .filter(pl.col(count) > 0)["group"]
         .to_list()
     )
-    titles = [_GROUP_TITLES.get(c, c) for c in LEAD_GROUPINGS]
+    titles = [GROUP_LABELS.get(c, c) for c in LEAD_GROUPINGS]
     active.sort(
         key=lambda g: (titles.index(g.split(":")[0]) if g.split(":")[0] in titles else 99, g)
     )

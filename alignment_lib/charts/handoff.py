@@ -24,7 +24,7 @@ import polars as pl
 from alignment_lib.charts._common import COUNT_TOOLTIP, SHARE_AXIS, SHARE_TOOLTIP, collect
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.handoff import NO_REASON
-from alignment_lib.theme import NEUTRAL, NOT_SET
+from alignment_lib.theme import GROUP_LABELS, NEUTRAL, NOT_SET
 
 __all__ = [
     "ALL_CHANNELS",
@@ -60,13 +60,6 @@ _OVER_SLA = "#D55E00"
 _WITHIN_SLA = "#56B4E9"
 _INK = "#333333"
 _QUARTER = ["quarter_index", "fiscal_quarter"]
-_GROUP_TITLES = {
-    "channel": "Channel",
-    "owner_id": "Owner",
-    "segment": "Segment",
-    "region": "Region",
-    "campaign": "Campaign",
-}
 
 
 def _with_all_channels(
@@ -327,7 +320,7 @@ def chart_response_times(
     if limit is not None:
         data = data.head(limit)
     order = data["label"].to_list()
-    group_title = _GROUP_TITLES.get(by, by)
+    group_title = GROUP_LABELS.get(by, by)
     tooltip = [
         alt.Tooltip("label:N", title=group_title),
         alt.Tooltip("mqls:Q", title="MQLs", format=COUNT_TOOLTIP),

@@ -9,19 +9,12 @@ import polars as pl
 
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
-from alignment_lib.theme import NOT_SET, step_label
+from alignment_lib.theme import GROUP_LABELS, NOT_SET, step_label
 
 __all__ = ["table_funnel_by", "table_funnel_cohorts", "table_stage_durations"]
 
 _STEPS = list(itertools.pairwise(FUNNEL_STAGES))
 _STEP_KEYS = ["quarter_index", "fiscal_quarter", "step", "from_stage", "to_stage"]
-_GROUP_TITLES = {
-    "channel": "Channel",
-    "segment": "Segment",
-    "region": "Region",
-    "campaign": "Campaign",
-    "owner_id": "Owner",
-}
 _MATURING_NOTE = (
     "Grey italics: cohort still maturing (younger than the step's typical time); "
     "its share will rise."
@@ -152,7 +145,7 @@ def table_funnel_by(
         .select("step", "quarter_index", "fiscal_quarter")
         .sort("step")
     )
-    title = _GROUP_TITLES.get(column, column)
+    title = GROUP_LABELS.get(column, column)
     if latest.height == 0:
         note = pl.DataFrame(
             {"note": [f"No cohort up to {quarter} is mature yet: show more quarters to compare."]}
