@@ -138,7 +138,10 @@ def render_report(
     from alignment_lib.slides import export_chart_images
 
     workbooks = dict(workbooks or WORKBOOKS)
-    out_dir = Path(out_dir)
+    # absolute: papermill runs each notebook with the working directory changed, and
+    # threads share the process's; a relative output path would then point elsewhere
+    out_dir = Path(out_dir).resolve()
+    notebook_dir = Path(notebook_dir).resolve()
     paths = {name: notebook_dir / f"{name}.ipynb" for name in workbooks}
     declared = {name: _declared(path) for name, path in paths.items()}
     every = set().union(*declared.values())
@@ -194,16 +197,23 @@ def render_report(
         if progress:
             progress(f"running {len(workbooks)} workbook(s), {workers} at a time")
         errors: list[BaseException] = []
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(one, name): name for name in workbooks}
-            for done, future in enumerate(as_completed(futures), start=1):
-                try:
-                    message = future.result()
-                except BaseException as exc:  # report every workbook, then fail
-                    errors.append(exc)
-                    message = f"{futures[future]} FAILED"
-                if progress:
-                    progress(f"[{done}/{len(workbooks)}] {message}")
+        # papermill changes the process's working directory around each run and
+        # restores what it saw; overlapping runs in threads can leave the notebook
+        # folder as the working directory, so put back the caller's
+        caller_cwd = os.getcwd()
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(one, name): name for name in workbooks}
+                for done, future in enumerate(as_completed(futures), start=1):
+                    try:
+                        message = future.result()
+                    except BaseException as exc:  # report every workbook, then fail
+                        errors.append(exc)
+                        message = f"{futures[future]} FAILED"
+                    if progress:
+                        progress(f"[{done}/{len(workbooks)}] {message}")
+        finally:
+            os.chdir(caller_cwd)
         if errors:
             raise errors[0]
         for name in workbooks:

@@ -78,18 +78,24 @@ def test_failed_render_leaves_previous_report_untouched(rendered: Path, tmp_path
     shutil.rmtree(rendered / ".failed")
 
 
-def test_rerender_gives_identical_pages(rendered: Path, tmp_path: Path) -> None:
-    assert main(["report", "--out", str(tmp_path)]) == 0
+def test_rerender_gives_identical_pages(
+    rendered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as `make report` runs it: a relative output folder (papermill changes the working
+    # directory while a notebook runs; a relative path once broke the render there)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--out", "reports"]) == 0
+    assert Path.cwd() == tmp_path  # the render put the working directory back
     for name in WORKBOOKS:
         first = (rendered / "FY2026-Q3" / f"{name}.html").read_bytes()
-        assert (tmp_path / "FY2026-Q3" / f"{name}.html").read_bytes() == first, name
+        again = tmp_path / "reports" / "FY2026-Q3" / f"{name}.html"
+        assert again.read_bytes() == first, name
 
     def without_timestamp(p: Path) -> str:
         return re.sub(r"Rendered at [^<]*", "", p.read_text())
 
-    assert without_timestamp(tmp_path / "FY2026-Q3" / "index.html") == without_timestamp(
-        rendered / "FY2026-Q3" / "index.html"
-    )
+    index = without_timestamp(tmp_path / "reports" / "FY2026-Q3" / "index.html")
+    assert index == without_timestamp(rendered / "FY2026-Q3" / "index.html")
 
 
 def test_index_page_has_headline_numbers_and_links(rendered: Path, capsys) -> None:
