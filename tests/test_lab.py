@@ -605,6 +605,14 @@ def test_report_workbook_in_lab_shows_every_chart_then_runs_live(
             "jp-mod-trusted" in (outputs.nth(i).get_attribute("class") or "") for i in range(n)
         )
         s.shot(f"report-{name}")
+        # no "$3.9M ... $3.7M" in a finding or a table typeset as math
+        s.page.wait_for_timeout(1000)
+        math = s.page.locator(".jp-Notebook mjx-container")
+        typeset = [
+            math.nth(i).evaluate("e => (e.parentElement || e).innerText.slice(0, 200)")
+            for i in range(math.count())
+        ]
+        assert typeset == [], name
         assert s.errors() == [], s.errors()
         assert s.outside == []
     finally:
