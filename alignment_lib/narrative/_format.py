@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
-__all__ = ["escape_markdown", "format_money", "format_share"]
+__all__ = ["escape_markdown", "format_money", "format_share", "join_words"]
 
 
 def format_money(amount: float, *, symbol: str = "$") -> str:
@@ -27,3 +28,11 @@ def escape_markdown(text: str) -> str:
     for ch in "\\`*_{}[]()#+!|~>":
         escaped = escaped.replace(ch, "\\" + ch)
     return escaped
+
+
+def join_words(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

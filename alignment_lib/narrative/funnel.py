@@ -18,7 +18,7 @@ import polars as pl
 
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
-from alignment_lib.narrative._format import format_share
+from alignment_lib.narrative._format import format_share, join_words
 from alignment_lib.theme import STAGE_LABELS, step_label
 
 __all__ = [
@@ -51,20 +51,9 @@ _OUTCOMES = {
 _STEP_KEYS = ["quarter_index", "fiscal_quarter", "step", "from_stage", "to_stage"]
 
 
-def _step(from_stage: str, to_stage: str) -> str:
-    return step_label(from_stage, to_stage)
-
-
 def _days(value: float) -> str:
     """2.66 -> '2.7 days'; 127.7 -> '128 days'."""
     return f"{value:.1f} days" if abs(value) < 10 else f"{value:,.0f} days"
-
-
-def _join(items: Sequence[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _count(n: int, stage: str) -> str:
@@ -107,7 +96,7 @@ def funnel_cohort_headline(cohorts: pl.DataFrame, *, quarter: FiscalQuarter) -> 
     row = latest.sort(["conversion", "step"]).row(0, named=True)
     noun, verb = _OUTCOMES[row["to_stage"]]
     return (
-        f"The funnel narrows most at {_step(row['from_stage'], row['to_stage'])}: "
+        f"The funnel narrows most at {step_label(row['from_stage'], row['to_stage'])}: "
         f"{format_share(row['conversion'])} of {row['fiscal_quarter']}'s {noun} {verb}"
     )
 
@@ -147,7 +136,7 @@ def stage_durations_headline(durations: pl.DataFrame, *, quarter: FiscalQuarter)
         return f"No lead moved between stages in {quarter.label}"
     row = rows.row(0, named=True)
     return (
-        f"{_step(row['from_stage'], row['to_stage'])} is the slowest step: a median "
+        f"{step_label(row['from_stage'], row['to_stage'])} is the slowest step: a median "
         f"{_days(row['median_days'])} (p90 {_days(row['p90_days'])}) for leads that reached "
         f"{STAGE_LABELS[row['to_stage']]} in {quarter.label}"
     )
@@ -157,7 +146,7 @@ def _period_sentence(flows: pl.DataFrame, quarter: FiscalQuarter) -> str:
     n = _flows(flows, quarter)
     parts = [_count(n[s], s) for s in FUNNEL_STAGES]
     return (
-        f"In {quarter.label}, {_join(parts)} entered their stage (flows in the quarter, "
+        f"In {quarter.label}, {join_words(parts)} entered their stage (flows in the quarter, "
         "not one cohort)."
     )
 
@@ -169,10 +158,10 @@ def _mature_sentence(totals: pl.DataFrame, quarter: FiscalQuarter) -> str | None
     groups: list[str] = []
     for label, rows in latest.group_by("fiscal_quarter", maintain_order=True):
         steps = [
-            f"{_step(r['from_stage'], r['to_stage'])} {format_share(r['conversion'])}"
+            f"{step_label(r['from_stage'], r['to_stage'])} {format_share(r['conversion'])}"
             for r in rows.iter_rows(named=True)
         ]
-        groups.append(f"{_join(steps)} for {label[0]}")
+        groups.append(f"{join_words(steps)} for {label[0]}")
     return "Latest mature cohorts: " + "; ".join(groups) + "."
 
 
@@ -191,9 +180,9 @@ def _maturing_sentence(totals: pl.DataFrame, quarter: FiscalQuarter, cohorts: in
         if rows.height == steps:
             parts.append(f"every {label[0]} cohort")
         else:
-            names = [_step(r["from_stage"], r["to_stage"]) for r in rows.iter_rows(named=True)]
-            parts.append(f"{label[0]}'s {_join(names)}")
-    return f"Still maturing, so their shares will rise: {_join(parts)}."
+            names = [step_label(r["from_stage"], r["to_stage"]) for r in rows.iter_rows(named=True)]
+            parts.append(f"{label[0]}'s {join_words(names)}")
+    return f"Still maturing, so their shares will rise: {join_words(parts)}."
 
 
 def _spread_sentence(
@@ -223,10 +212,10 @@ def _spread_sentence(
     )
     if groups.height < 2:
         return None
-    step = _step(row["from_stage"], to_stage)
+    step = step_label(row["from_stage"], to_stage)
     noun = _OUTCOMES[to_stage][0]
     if groups.height <= 4:
-        listed = _join(
+        listed = join_words(
             [f"{g[column]} {format_share(g['conversion'])}" for g in groups.iter_rows(named=True)]
         )
         return f"By {column}, {step} for {row['fiscal_quarter']}'s {noun}: {listed}."

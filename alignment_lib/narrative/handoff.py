@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from alignment_lib.fiscal import FiscalQuarter
-from alignment_lib.narrative._format import format_share
+from alignment_lib.narrative._format import format_share, join_words
 
 __all__ = [
     "handoff_summary",
@@ -38,20 +38,12 @@ def _hours(value: float) -> str:
     return f"{value:.1f} h" if abs(value) < 10 else f"{value:,.0f} h"
 
 
-def _join(items: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _names(items: Sequence[str]) -> str:
     """Up to MAX_NAMES names, then 'and N more'."""
     if len(items) <= MAX_NAMES:
-        return _join(items)
+        return join_words(items)
     shown = list(items[: MAX_NAMES - 1])
-    return _join([*shown, f"{len(items) - len(shown)} more"])
+    return join_words([*shown, f"{len(items) - len(shown)} more"])
 
 
 def _date(day: dt.date) -> str:
@@ -165,11 +157,11 @@ def response_times_headline(
             f"{slow.height} {noun}s kept {quarter.label}'s MQLs waiting longer than {sla} "
             f"(median first touch): {shown}"
         )
-    waited = f"a median {_join(hours)}"
+    waited = f"a median {join_words(hours)}"
     if by == "owner_id":
         reps = "Rep" if slow.height == 1 else "Reps"
-        return f"{reps} {_join(names)} took {waited} to first touch an MQL, against {sla}"
-    return f"{_join(names)} MQLs waited {waited} for a first touch against {sla}"
+        return f"{reps} {join_words(names)} took {waited} to first touch an MQL, against {sla}"
+    return f"{join_words(names)} MQLs waited {waited} for a first touch against {sla}"
 
 
 def rejection_reasons_headline(reasons: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
@@ -275,7 +267,7 @@ def handoff_summary(
             by_channel, by="channel", quarter=quarter, sla_hours=sla_hours
         )
         if slow.height <= MAX_NAMES and slow["sla_compliance"].null_count() == 0:
-            shares = _join([format_share(c) for c in slow["sla_compliance"]])
+            shares = join_words([format_share(c) for c in slow["sla_compliance"]])
             text += f"; {shares} of them were touched in time"
         lines.append(text + ".")
     slow_reps = _slow(

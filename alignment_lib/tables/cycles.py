@@ -5,6 +5,7 @@ from __future__ import annotations
 import great_tables as gt
 import polars as pl
 
+from alignment_lib._frames import collect
 from alignment_lib.metrics.cycles import MONTH3_HEALTHY_MAX, MONTH3_SEVERE_MIN
 from alignment_lib.metrics.deals import DEAL_SIZE_BANDS
 from alignment_lib.theme import SOURCE_LABELS
@@ -12,10 +13,6 @@ from alignment_lib.theme import SOURCE_LABELS
 __all__ = ["table_business_cycles", "table_sales_cycle"]
 
 _NOWRAP = gt.style.text(whitespace="nowrap")
-
-
-def _frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
 def table_business_cycles(
@@ -32,7 +29,7 @@ def table_business_cycles(
     (without ``by``), ``slipped`` is :func:`alignment_lib.metrics.slipped_deals`
     output over the same quarters.
     """
-    lin = _frame(linearity).select(
+    lin = collect(linearity).select(
         "quarter_index",
         "fiscal_quarter",
         "bookings",
@@ -41,7 +38,7 @@ def table_business_cycles(
         "last_two_weeks_share",
         "linearity_status",
     )
-    slip = _frame(slipped).select(
+    slip = collect(slipped).select(
         "quarter_index",
         "expected_deals",
         "slipped_deals",
@@ -133,7 +130,7 @@ def table_sales_cycle(
     """
     columns = ["won", "closed", "median_days_won", "median_days_closed", "p90_days_closed"]
     seg = (
-        _frame(by_segment)
+        collect(by_segment)
         .filter(pl.col("fiscal_quarter") == quarter)
         .select(
             pl.lit("By segment").alias("split"),
@@ -142,7 +139,7 @@ def table_sales_cycle(
         )
         .sort("group")
     )
-    band = _frame(by_band).filter(pl.col("fiscal_quarter") == quarter)
+    band = collect(by_band).filter(pl.col("fiscal_quarter") == quarter)
     band = (
         band.with_columns(
             pl.Series("_order", [_band_order(v) for v in band["deal_size_band"]], dtype=pl.Int64)
@@ -156,7 +153,7 @@ def table_sales_cycle(
     )
     parts = [seg, band]
     if by_source is not None:
-        src = _frame(by_source).filter(pl.col("fiscal_quarter") == quarter)
+        src = collect(by_source).filter(pl.col("fiscal_quarter") == quarter)
         order = {code: i for i, code in enumerate(SOURCE_LABELS)}
         parts.insert(
             0,

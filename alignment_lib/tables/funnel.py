@@ -7,6 +7,7 @@ import itertools
 import great_tables as gt
 import polars as pl
 
+from alignment_lib._frames import collect
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
 from alignment_lib.theme import GROUP_LABELS, NOT_SET, step_label
@@ -19,10 +20,6 @@ _MATURING_NOTE = (
     "Grey italics: cohort still maturing (younger than the step's typical time); "
     "its share will rise."
 )
-
-
-def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
 def _step(step: int) -> str:
@@ -63,7 +60,7 @@ def table_funnel_cohorts(
     ``frame`` is :func:`alignment_lib.metrics.funnel_cohort` output (lead
     column splits are summed).
     """
-    totals = _totals(_collect(frame), [])
+    totals = _totals(collect(frame), [])
     steps = sorted(totals["step"].unique().to_list())
     wide = (
         totals.pivot(
@@ -126,7 +123,7 @@ def table_funnel_by(
     with fewer than ``min_entered`` leads entering a step shows a dash there
     (too few to compare).
     """
-    data = _collect(frame)
+    data = collect(frame)
     if column not in data.columns:
         raise ParameterError(
             f"frame has no column {column!r}; expected funnel_cohort output split by it: "
@@ -217,7 +214,7 @@ def table_stage_durations(
     ``frame`` is :func:`alignment_lib.metrics.stage_durations` output, unsplit
     (by the quarter the later stage was reached).
     """
-    data = _collect(frame)
+    data = collect(frame)
     found = data.filter(pl.col("fiscal_quarter") == quarter)["quarter_index"]
     last = int(found[0]) if found.len() else int(data["quarter_index"].max() or 0)
     shown = data.filter(pl.col("quarter_index").is_between(last - quarters + 1, last))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import great_tables as gt
 import polars as pl
 
+from alignment_lib._frames import collect
 from alignment_lib.theme import NOT_SET
 
 __all__ = ["table_handoff_by_channel", "table_mql_outcomes"]
@@ -16,10 +17,6 @@ _PART_LABELS = {
     "pending": "Pending",
     "leaked": "Leaked",
 }
-
-
-def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
 def _share(part: str, whole: str = "mqls") -> pl.Expr:
@@ -36,7 +33,7 @@ def table_mql_outcomes(
     split is summed).
     """
     wide = (
-        _collect(frame)
+        collect(frame)
         .group_by("quarter_index", "fiscal_quarter")
         .agg(pl.col("mqls", *_PARTS).sum())
         .sort("quarter_index")
@@ -85,8 +82,8 @@ def table_handoff_by_channel(
     the quarter are left out.
     """
     keys = ["fiscal_quarter", "channel"]
-    out = _collect(outcomes).filter(pl.col("fiscal_quarter") == quarter)
-    resp = _collect(response).filter(pl.col("fiscal_quarter") == quarter)
+    out = collect(outcomes).filter(pl.col("fiscal_quarter") == quarter)
+    resp = collect(response).filter(pl.col("fiscal_quarter") == quarter)
     wide = (
         out.select(*keys, "mqls", "accepted", "rejected", "pending", "leaked")
         .join(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import great_tables as gt
 import polars as pl
 
+from alignment_lib._frames import collect
 from alignment_lib.narrative.health import HEALTH_RULE_LABELS, HEALTH_TABLE_LABELS
 
 __all__ = ["table_data_health", "table_rows_loaded"]
@@ -12,10 +13,6 @@ __all__ = ["table_data_health", "table_rows_loaded"]
 _MUTED = "#8C8C8C"
 _API_NOTE = r"\s*\((?:needs|checked on) `full`[^)]*\)"
 _PART_LABELS = {p: f"of which {p}" for p in ("MQLs", "open", "won", "lost")}
-
-
-def _frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
 def table_rows_loaded(
@@ -26,7 +23,7 @@ def table_rows_loaded(
     ``frame`` is :func:`alignment_lib.narrative.rows_loaded` output; the parts
     (MQLs; open, won, lost deals) are indented under their table.
     """
-    data = _frame(frame)
+    data = collect(frame)
     names = [
         HEALTH_TABLE_LABELS.get(t, t) if p == "all" else f"\u2003{_PART_LABELS.get(p, p)}"
         for t, p in data.select("table", "part").rows()
@@ -73,7 +70,7 @@ def table_data_health(
     flag nothing are greyed; a check that could not be made (null rows) reads
     "not checked".
     """
-    data = _frame(frame)
+    data = collect(frame)
     labels = [HEALTH_RULE_LABELS.get((t, r), r) for t, r in data.select("table", "rule").rows()]
     data = data.with_columns(
         pl.col("table").replace_strict(HEALTH_TABLE_LABELS, default=pl.col("table")),

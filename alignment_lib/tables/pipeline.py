@@ -5,6 +5,7 @@ from __future__ import annotations
 import great_tables as gt
 import polars as pl
 
+from alignment_lib._frames import collect
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 from alignment_lib.theme import SOURCE_LABELS
 
@@ -23,7 +24,7 @@ def table_pipeline_vs_bookings(
 
     ``frame`` is :func:`alignment_lib.metrics.pipeline_vs_bookings` output.
     """
-    long = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    long = collect(frame)
     wide = (
         long.with_columns(key=pl.col("measure") + "__" + pl.col("source"))
         .pivot(

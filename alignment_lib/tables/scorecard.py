@@ -5,6 +5,7 @@ from __future__ import annotations
 import great_tables as gt
 import polars as pl
 
+from alignment_lib._frames import collect
 from alignment_lib.narrative._format import format_money, format_share
 
 __all__ = ["table_coverage", "table_pipeline_needed", "table_scorecard"]
@@ -22,7 +23,7 @@ def _fmt(kind: str, value: float | None) -> str:
 
 def table_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "scorecard") -> gt.GT:
     """One row per shared target: target, actual, attainment, pacing, status, contributions."""
-    data = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    data = collect(frame)
     rows = [
         {
             "target_name": r["label"] + ("" if r["team"] == "shared" else f" ({r['team']})"),
@@ -83,7 +84,7 @@ def table_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "scor
 
 def table_coverage(frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "coverage") -> gt.GT:
     """Pipeline coverage per upcoming quarter against the coverage the win rate requires."""
-    data = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    data = collect(frame)
     table = data.select(
         "fiscal_quarter",
         "open_pipeline",
@@ -125,7 +126,7 @@ def table_pipeline_needed(
     frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "pipeline-needed"
 ) -> gt.GT:
     """The reverse waterfall as a table: per creation quarter, pipeline and MQLs required."""
-    data = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    data = collect(frame)
     table = data.sort("quarter_index").select(
         "fiscal_quarter",
         "lag_share",
