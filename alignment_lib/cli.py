@@ -1,14 +1,20 @@
 """The ``alignment`` command: render reports, validate data, write the sample.
 
 Errors of the kit's own family print as one readable message and exit with
-the family's code (2 source, 3 data, 4 parameter, 5 render); anything else
-is an internal error, reported as such (``--debug`` shows the traceback).
+the family's code (2 source, 3 data, 4 parameter, 5 render, 6 output folder
+or disk, 7 another render of the same folder); Ctrl-C exits 130 and SIGTERM
+143, the previous report intact; anything else is an internal error (70),
+reported as such (``--debug`` shows the traceback). docs/rendering.md lists
+every code.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +22,32 @@ from typing import Any
 from alignment_lib.exceptions import AlignmentError, ParameterError
 
 __all__ = ["main"]
+
+#: exit codes of an interrupted command (128 + the signal's number, as shells report)
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+#: exit code of a bug in the kit (sysexits' EX_SOFTWARE)
+EXIT_INTERNAL = 70
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so a render stops as it does on Ctrl-C."""
+
+
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    def handler(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +92,21 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
     report.add_argument(
         "--no-images", action="store_true", help="skip the SVG/PNG chart images for slides"
+    )
+    report.add_argument(
+        "--wait",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="if another render is writing the same report folder, wait this long for it "
+        "before giving up (default 600; 0: give up at once)",
+    )
+    report.add_argument(
+        "--workbook",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="render only this workbook (repeatable; default: all of them)",
     )
 
     validate = sub.add_parser("validate", help="check a data folder against the data model")
@@ -114,10 +161,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
     from alignment_lib.load import load_funnel, load_targets, parse_as_of
     from alignment_lib.metrics.scorecard import shared_scorecard
-    from alignment_lib.render import Headline, render_report
+    from alignment_lib.render import WORKBOOKS, Headline, render_report
     from alignment_lib.workbook import latest_complete_quarter, resolve_data_dir
 
     values = _merge(args, _read_params(args.params))
+    workbooks = None
+    if args.workbook:
+        unknown = sorted(set(args.workbook) - set(WORKBOOKS))
+        if unknown:
+            raise ParameterError(
+                f"unknown workbook {', '.join(unknown)}; the workbooks are: {', '.join(WORKBOOKS)}"
+            )
+        workbooks = {name: title for name, title in WORKBOOKS.items() if name in args.workbook}
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
     data_dir = resolve_data_dir(values["data_dir"]).resolve()
     # Validate the data before any workbook runs: bad input never reaches a page.
@@ -150,14 +205,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
             as_of=seen.as_of,
         ).collect(),
     )
+    # The scorecard of a filtered render counts the filter's actuals against the
+    # company's targets (targets are not split by segment); the index says it is filtered.
     print(f"rendering {quarter.label} from {data_dir}", file=sys.stderr)
     result = render_report(
         quarter=quarter.label,
         parameters=values,
         out_dir=args.out,
+        workbooks=workbooks,
         progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True),
         images=not args.no_images,
         headline=headline,
+        wait=args.wait,
     )
     for name, page in result.analyst.items():
         print(f"  {name}: analyst page {page}", file=sys.stderr)
@@ -205,13 +264,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"report": _cmd_report, "validate": _cmd_validate, "sample": _cmd_sample}
     try:
-        return commands[args.command](args)
+        with _sigterm_stops():
+            return commands[args.command](args)
     except AlignmentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except _Terminated:
+        print("terminated (SIGTERM); the previous report is untouched", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        print("interrupted; the previous report is untouched", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         if args.debug:
             raise
@@ -221,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             "traceback and report it.",
             file=sys.stderr,
         )
-        return 70
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

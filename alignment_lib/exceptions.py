@@ -3,6 +3,13 @@
 Every error says what was expected, what was found, where (file, column,
 rows) and how to fix it. The command line turns any :class:`AlignmentError`
 into a readable message and a non-zero exit code, never a traceback.
+
+Exit codes (``docs/rendering.md`` lists them with examples): 2 source,
+3 data, 4 parameter, 5 render (a workbook failed), 6 output (the output
+folder cannot be written: a file in the way, no permission, read-only,
+full disk, or a folder the kit did not write), 7 busy (another render is
+writing the same report folder). The command line adds 130 (interrupted,
+Ctrl-C), 143 (terminated, SIGTERM) and 70 (a bug in the kit).
 """
 
 from __future__ import annotations
@@ -12,9 +19,11 @@ from dataclasses import dataclass, field
 __all__ = [
     "AlignmentError",
     "DataValidationError",
+    "OutputError",
     "ParameterError",
     "Problem",
     "RenderError",
+    "ReportBusyError",
     "SourceError",
 ]
 
@@ -83,6 +92,32 @@ class ParameterError(AlignmentError):
 
 
 class RenderError(AlignmentError):
-    """A workbook failed while rendering; the previous report is untouched."""
+    """A workbook failed while rendering; the previous report is untouched.
+
+    ``workbooks`` names the workbooks that failed (their executed notebooks
+    are kept for debugging).
+    """
 
     exit_code = 5
+
+    def __init__(self, message: str, *, workbooks: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.workbooks = tuple(workbooks)
+
+
+class OutputError(AlignmentError):
+    """The report cannot be written where asked: an environment problem, not a bug.
+
+    The output folder is a file (or under one), not writable, on a read-only
+    file system, on a full disk, or holds a folder of the same name that the
+    kit did not write (the kit never deletes or replaces such a folder). The
+    previous report is untouched and the partial render removed.
+    """
+
+    exit_code = 6
+
+
+class ReportBusyError(AlignmentError):
+    """Another render holds the lock of the same report folder."""
+
+    exit_code = 7

@@ -90,9 +90,23 @@ def build_index(
     scorecard: pl.DataFrame,
     pages: Sequence[PageLink],
     rendered_at: dt.datetime,
+    filters: str = "",
 ) -> str:
-    """The landing page's HTML (a complete document)."""
+    """The landing page's HTML (a complete document).
+
+    ``filters``: the filter of a filtered render in words (``Segment:
+    Enterprise · Region: EMEA``), named in the title and the heading; empty
+    for the company report.
+    """
     e = html.escape
+    named = f" · {filters}" if filters else ""
+    notice = (
+        f"<p class='filter'><strong>Filtered report: {e(filters)}.</strong> Every actual "
+        "counts only the leads and deals of this filter; the targets are the whole "
+        "company's.</p>"
+        if filters
+        else ""
+    )
     cards = "".join(
         "<section class='page'>"
         f"<h2><a href='{e(p.href, quote=True)}'>{e(p.title)}</a></h2>"
@@ -115,7 +129,7 @@ def build_index(
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(quarter)} · Marketing and sales alignment report</title>
+<title>{e(quarter + named)} · Marketing and sales alignment report</title>
 <style>
 body {{ font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif;
        max-width: 980px; margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }}
@@ -129,10 +143,12 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: no
 section.page {{ border-top: 1px solid #e3e3e3; padding-top: .4rem; }}
 section.page h2 {{ font-size: 1.15rem; margin-bottom: .3rem; }}
 a {{ color: #0b5394; }}
+p.filter {{ background: #fff4e0; border-left: 4px solid #b35806; padding: .5rem .8rem; }}
 </style>
 </head>
 <body>
-<h1>{e(quarter)}: marketing and sales on one page</h1>
+<h1>{e(quarter + named)}: marketing and sales on one page</h1>
+{notice}
 <p class="small">Every number is computed as of {e(f"{as_of:%Y-%m-%d %H:%M}")} UTC; later events are
 ignored, so this report re-renders the same. Definitions: docs/metrics.md of the kit.</p>
 <h2>Shared targets</h2>

@@ -1,24 +1,51 @@
 """Rendering the report bundle: execute workbooks, export HTML, swap in atomically.
 
-A render writes into a temporary folder beside the target and replaces
-``<out>/<quarter>/`` only when every workbook succeeded. A failure leaves the
-previous report byte-for-byte as it was, keeps the failed executed notebook
-under ``<out>/.failed/<quarter>/`` for debugging, and raises
-:class:`RenderError` naming the workbook, the cell and the error.
+Layout under the output folder ``<out>`` (docs/rendering.md has the details):
+
+- ``<out>/<folder>`` is a symbolic link to the current build
+  ``<out>/.<folder>.<stamp>-<pid>-<token>/``, where ``<folder>`` is the quarter
+  (``FY2026-Q3``) or, for a filtered render, the quarter and the filter
+  (``FY2026-Q3-segment-Enterprise-region-EMEA``, see :func:`report_folder`).
+- A render writes a new build beside the current one and publishes it with one
+  ``rename(2)`` of a new link over the old (atomic on POSIX): a reader sees the
+  whole previous report or the whole new one, never a missing or half folder.
+  The previous build is then removed.
+- ``<out>/.<folder>.lock`` is held (``flock``) for the whole render: a second
+  render of the same folder waits up to ``wait`` seconds, then refuses
+  (:class:`ReportBusyError`, naming the other render's pid).
+- Every build carries a marker file, ``.alignment-report``. The kit deletes
+  and replaces only what carries it: anything else at ``<out>/<folder>`` is an
+  :class:`OutputError`, and is left as it is.
+- A failure (or Ctrl-C, SIGTERM, a full disk) leaves the previous report
+  byte-for-byte as it was and removes the partial build. A failed workbook's
+  executed notebook (only that) is kept under ``<out>/.failed/<folder>/``;
+  :class:`RenderError` names the workbook, the cell and the error. Builds of
+  renders that died (SIGKILL, power loss) are removed by the next render.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as dt
+import errno
+import fcntl
+import hashlib
+import json
 import os
+import re
+import secrets
 import shutil
+import socket
 import tempfile
+import threading
 import time
+import unicodedata
 import uuid
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +54,19 @@ import polars as pl
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_event_loop
 
-from alignment_lib.exceptions import ParameterError, RenderError
+from alignment_lib.exceptions import OutputError, ParameterError, RenderError, ReportBusyError
 from alignment_lib.lab import trust_notebook
 
 __all__ = [
+    "MARKER",
     "NOTEBOOK_DIR",
     "WORKBOOKS",
     "Headline",
     "ReportResult",
     "check_parameters",
+    "filter_label",
     "render_report",
+    "report_folder",
 ]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -112,6 +142,402 @@ def _declared(notebook: Path) -> set[str]:
     return set(pm.inspect_notebook(str(notebook)))
 
 
+#: the file every folder the kit writes carries; the kit deletes or replaces nothing without it
+MARKER = ".alignment-report"
+_MARKER_TEXT = (
+    "Written by the alignment kit (alignment_lib.render). The kit deletes and replaces\n"
+    "only folders that carry this file; see docs/rendering.md.\n"
+)
+#: in a build while it is being written: who writes it (pid, host), to spot dead renders
+_STAGING = ".alignment-staging"
+
+_QUARTER = re.compile(r"FY\d{4}-Q[1-4]")
+_VERBATIM = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+_SEPARATOR = re.compile(r"(?i)-(?:segment|region)-")
+#: longest filter value kept verbatim (or as the readable part of a hashed slug)
+_MAX_SLUG = 40
+_BUILD = re.compile(r"\.([A-Za-z0-9_-]+)\.(\d{8}T\d{6}-(\d+)-[0-9a-f]{6})")
+_LEGACY = re.compile(r"\.(?:tmp|old)-FY\d{4}-Q[1-4]-(\d+)")
+
+
+def _slug(value: str) -> str:
+    """A filter value as a safe part of one path component.
+
+    Kept as is when it is letters, digits and single hyphens (at most 40
+    characters, and not containing '-segment-' or '-region-', which separate
+    the parts); otherwise its ASCII letters and digits joined by hyphens (at
+    most 40) and the first 8 hex digits of its SHA-256, so two values never
+    share a folder and '../', '/', spaces, unicode or 300 characters stay
+    inside ``<out>``.
+    """
+    if len(value) <= _MAX_SLUG and _VERBATIM.fullmatch(value) and not _SEPARATOR.search(value):
+        return value
+    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    readable = "-".join(re.findall(r"[A-Za-z0-9]+", ascii_text))[:_MAX_SLUG].strip("-")
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{readable}-{digest}" if readable else digest
+
+
+def report_folder(quarter: str, *, segment: str | None = None, region: str | None = None) -> str:
+    """The name of a render's folder under ``<out>``: one safe path component.
+
+    ``FY2026-Q3`` for the company report; a filter adds its parts, so a
+    filtered render never replaces the company report:
+    ``FY2026-Q3-segment-Enterprise``, ``FY2026-Q3-region-EMEA``,
+    ``FY2026-Q3-segment-Enterprise-region-EMEA``. An empty value means no
+    filter, as in ``FunnelData.where``.
+    """
+    if not isinstance(quarter, str) or not _QUARTER.fullmatch(quarter):
+        raise ParameterError(f"quarter must be a label like FY2026-Q3, got {quarter!r}")
+    parts = [quarter]
+    for name, value in (("segment", segment), ("region", region)):
+        if value not in (None, ""):
+            parts += [name, _slug(str(value))]
+    return "-".join(parts)
+
+
+def filter_label(*, segment: str | None = None, region: str | None = None) -> str:
+    """The filter in words for page titles: ``Segment: Enterprise · Region: EMEA`` ('' if none).
+
+    Not escaped: the pages escape it where they put it.
+    """
+    parts = [
+        f"{name}: {value}"
+        for name, value in (("Segment", segment), ("Region", region))
+        if value not in (None, "")
+    ]
+    return " · ".join(parts)
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+_NOT_A_FOLDER = {errno.ENOTDIR, errno.EEXIST}
+
+
+def _inside(path: str | os.PathLike[str] | None, folder: Path) -> bool:
+    if path is None:
+        return False
+    try:
+        return Path(os.path.abspath(path)).is_relative_to(folder)
+    except (TypeError, ValueError):
+        return False
+
+
+def _output_error(exc: BaseException, out_dir: Path) -> OutputError | None:
+    """The environment problem behind an OSError, as a one-line message with the fix."""
+    if not isinstance(exc, OSError):
+        return None
+    where = exc.filename or out_dir
+    if exc.errno in _FULL:
+        return OutputError(
+            f"the disk holding {out_dir} is full ({os.strerror(exc.errno)} writing {where}); "
+            "the previous report is untouched and the partial render was removed; fix: free "
+            "some space (a full report with images takes about 25 MB, --no-images about 10 MB) "
+            "or pass --out a folder on another disk"
+        )
+    if not (_inside(exc.filename, out_dir) or _inside(exc.filename2, out_dir)):
+        return None
+    if exc.errno == errno.EROFS:
+        return OutputError(
+            f"cannot write the report to {out_dir}: it is on a read-only file system "
+            f"(writing {where}); fix: pass --out a writable folder"
+        )
+    if exc.errno in _DENIED:
+        return OutputError(
+            f"cannot write the report to {out_dir}: permission denied (writing {where}); "
+            f"fix: pass --out a folder you can write to, or give yourself write access to it"
+        )
+    if exc.errno in _NOT_A_FOLDER:
+        return OutputError(
+            f"cannot write the report to {out_dir}: {where} is in the way (a file where a "
+            "folder must be); fix: pass --out a folder path, or move that file away"
+        )
+    return None
+
+
+@contextmanager
+def _environment_errors(out_dir: Path) -> Iterator[None]:
+    """Turn an environment OSError (full disk, read-only, no permission) into OutputError."""
+    try:
+        yield
+    except OSError as exc:
+        problem = _output_error(exc, out_dir)
+        if problem is None:
+            raise
+        raise problem from exc
+
+
+def _prepare_out(out_dir: Path) -> None:
+    """Create ``out_dir``; a file in its way or no permission is an OutputError."""
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                raise OutputError(
+                    f"cannot write the report to {out_dir}: {folder} is a file, not a folder; "
+                    "fix: pass --out a folder path, or move that file away"
+                )
+            break
+    with _environment_errors(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _holder_text(info: dict[str, Any]) -> str:
+    if not info:
+        return "another render"
+    return (
+        f"the render with pid {info.get('pid')} on {info.get('host')} "
+        f"(started {info.get('started_at')})"
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _whoami() -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+@contextmanager
+def _folder_lock(
+    out_dir: Path, folder: str, *, wait: float, progress: Callable[[str], None] | None
+) -> Iterator[None]:
+    """Hold ``<out>/.<folder>.lock`` (flock) while rendering that folder.
+
+    A second render waits up to ``wait`` seconds (polling), then refuses with
+    the holder's pid. flock locks belong to the open file, so two renders in
+    one process exclude each other too, and the kernel releases the lock of a
+    killed process. The lock file is never deleted (that would race).
+    """
+    path = out_dir / f".{folder}.lock"
+    with _environment_errors(out_dir):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        deadline = time.monotonic() + max(wait, 0.0)
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _holder_text(_read_json(path))
+                if time.monotonic() >= deadline:
+                    raise ReportBusyError(
+                        f"{holder} is writing {out_dir / folder}; waited {wait:g}s; fix: wait "
+                        "for it to finish (or stop it), then render again; --wait SECONDS "
+                        "waits longer"
+                    ) from None
+                if not told and progress:
+                    progress(f"waiting up to {wait:g}s for {holder} to finish {folder}")
+                    told = True
+                time.sleep(0.1)
+        with _environment_errors(out_dir):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(_whoami()).encode(), 0)
+        try:
+            yield
+        finally:
+            with suppress(OSError):
+                os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _is_build(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and (path / MARKER).is_file()
+
+
+def _current_build(out_dir: Path, folder: str) -> Path | None:
+    """The build ``<out>/<folder>`` links to; None if there is nothing there yet.
+
+    Anything else at that path (a folder, a file, a link the kit did not make)
+    was not written by the kit: an OutputError, and it is left as it is.
+    """
+    final = out_dir / folder
+    if final.is_symlink():
+        target = os.readlink(final)
+        match = _BUILD.fullmatch(target)
+        if match and match.group(1) == folder and _is_build(out_dir / target):
+            return out_dir / target
+        what = f"a symbolic link to {target} that the kit did not make"
+    elif final.exists():
+        what = "a folder" if final.is_dir() else "a file"
+    else:
+        return None
+    raise OutputError(
+        f"{final} is {what}, not a report of the kit (no {MARKER} marker), so the kit will not "
+        f"delete or replace it; fix: move it away (mv {final} {final}.mine), or pass another "
+        "--out (a report written by an earlier version of the kit can simply be deleted)"
+    )
+
+
+def _remove_stale(out_dir: Path, folder: str, current: Path | None) -> list[str]:
+    """Remove what dead renders left: run while holding ``folder``'s lock.
+
+    Builds of ``folder`` other than ``current`` are dead (the lock says no one
+    else writes them). Builds of other folders are removed only while being
+    written by a process of this host that no longer runs, and never the one
+    their folder links to. Only folders with the marker are touched.
+    """
+    removed: list[str] = []
+    host = socket.gethostname()
+    for entry in out_dir.iterdir():
+        name = entry.name
+        if name.startswith(f".{folder}.") and name.endswith(".link") and entry.is_symlink():
+            entry.unlink(missing_ok=True)  # a swap killed half-way
+            removed.append(name)
+            continue
+        build = _BUILD.fullmatch(name)
+        legacy = _LEGACY.fullmatch(name)
+        if build and _is_build(entry):
+            if build.group(1) == folder:
+                stale = entry != current
+            else:
+                staging = _read_json(entry / _STAGING)
+                other = out_dir / build.group(1)
+                linked = other.is_symlink() and os.readlink(other) == name
+                stale = (
+                    bool(staging)
+                    and staging.get("host") == host
+                    and isinstance(staging.get("pid"), int)
+                    and not _alive(staging["pid"])
+                    and not linked
+                )
+        elif legacy and entry.is_dir() and not entry.is_symlink():
+            # staging and swap folders of kit versions before the marker
+            stale = not _alive(int(legacy.group(1)))
+        else:
+            continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
+def _publish(build: Path, final: Path) -> None:
+    """Point ``final`` at ``build`` with one rename of a new link over the old one."""
+    link = final.with_name(f"{build.name}.link")
+    link.unlink(missing_ok=True)
+    os.symlink(build.name, link)
+    try:
+        os.replace(link, final)
+    except BaseException:
+        link.unlink(missing_ok=True)
+        raise
+    try:  # make the new entry durable before the old build goes
+        fd = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _swap_in(build: Path, final: Path) -> None:
+    """Publish ``build`` as ``final`` atomically, then remove the build it replaces.
+
+    Call it holding the folder's lock. A reader opening a path under ``final``
+    gets the whole previous build or the whole new one.
+    """
+    previous = None
+    if final.is_symlink():
+        previous = final.parent / os.readlink(final)
+    _publish(build, final)
+    (build / _STAGING).unlink(missing_ok=True)
+    if previous is not None and previous != build and _is_build(previous):
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _new_build(out_dir: Path, folder: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    build = out_dir / f".{folder}.{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
+    build.mkdir()
+    (build / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+    (build / _STAGING).write_text(json.dumps(_whoami()), encoding="utf-8")
+    return build
+
+
+def _keep_failed(out_dir: Path, folder: str, notebooks: list[Path]) -> Path | None:
+    """Keep the failed workbooks' executed notebooks (only those) for debugging.
+
+    ``<out>/.failed/<folder>/notebooks/<name>.ipynb``, replacing the previous
+    failure of that folder: bounded to one failure per report folder.
+    """
+    kept = out_dir / ".failed" / folder
+    try:
+        if kept.exists() or kept.is_symlink():
+            if not _is_build(kept):
+                return None  # not the kit's: leave it alone
+            shutil.rmtree(kept)
+        (kept / "notebooks").mkdir(parents=True)
+        (kept / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+        for notebook in notebooks:
+            if notebook.is_file():
+                shutil.copy2(notebook, kept / "notebooks" / notebook.name)
+    except OSError:
+        shutil.rmtree(kept, ignore_errors=True)  # best effort: never fill a full disk
+        return None
+    return kept
+
+
+def _forget_failed(out_dir: Path, folder: str) -> None:
+    kept = out_dir / ".failed" / folder
+    if _is_build(kept):
+        shutil.rmtree(kept, ignore_errors=True)
+    with suppress(OSError):
+        (out_dir / ".failed").rmdir()
+
+
+class _Cancelled(Exception):
+    """A workbook stopped because the render was interrupted."""
+
+
+@dataclass
+class _Run:
+    """One render's workers: the kernels they started, and whether to stop."""
+
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    kernels: list[AsyncKernelManager] = field(default_factory=list)
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise _Cancelled
+
+    def kill_kernels(self) -> None:
+        """Kill every kernel process of this render; nbclient then sees a dead kernel."""
+        for km in list(self.kernels):
+            process = getattr(getattr(km, "provisioner", None), "process", None)
+            if process is not None and process.poll() is None:
+                with suppress(OSError):
+                    process.kill()
+
+
+#: the render a worker thread works for (its kernel managers register there)
+_WORKER = threading.local()
+
+#: seconds an interrupted render waits for its workers after killing their kernels
+_STOP_TIMEOUT = 10.0
+
+
 def render_report(
     *,
     quarter: str,
@@ -123,24 +549,30 @@ def render_report(
     images: bool = True,
     headline: Headline | None = None,
     jobs: int | None = None,
+    wait: float = 600.0,
 ) -> ReportResult:
-    """Execute each workbook with ``parameters`` and write ``<out_dir>/<quarter>/``.
+    """Execute each workbook with ``parameters`` and publish ``<out_dir>/<folder>/``.
 
-    Each workbook receives the parameters it declares; a parameter that no
-    workbook declares is an error. ``quarter`` must be a resolved label.
+    ``<folder>`` is :func:`report_folder` of the quarter and the ``segment``
+    and ``region`` parameters: a filtered render never replaces the company
+    report. Each workbook receives the parameters it declares; a parameter that
+    no workbook declares is an error. ``quarter`` must be a resolved label.
     ``images``: also write each chart as SVG and PNG under ``charts/`` (slides).
     ``headline``: the as-of instant and shared scorecard for ``index.html``, the
     landing page listing each page with its findings (without it, no index).
     ``jobs``: workbooks run at once (default: one per core).
-    """
-    from alignment_lib.export import export_html
-    from alignment_lib.index_page import PageLink, build_index, findings_of
-    from alignment_lib.slides import export_chart_images
+    ``wait``: seconds to wait for another render of the same folder before
+    refusing with :class:`ReportBusyError` (0: refuse at once).
 
+    Raises :class:`RenderError` (a workbook failed), :class:`OutputError` (the
+    output folder cannot be written, or holds a folder the kit did not write),
+    :class:`ReportBusyError`; on any of them, and on KeyboardInterrupt, the
+    previous report is untouched and the partial build removed.
+    """
     workbooks = dict(workbooks or WORKBOOKS)
     # absolute: papermill runs each notebook with the working directory changed, and
     # threads share the process's; a relative output path would then point elsewhere
-    out_dir = Path(out_dir).resolve()
+    out_dir = Path(os.path.abspath(out_dir))
     notebook_dir = Path(notebook_dir).resolve()
     paths = {name: notebook_dir / f"{name}.ipynb" for name in workbooks}
     declared = {name: _declared(path) for name, path in paths.items()}
@@ -151,105 +583,205 @@ def render_report(
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             f"the workbooks take: {', '.join(sorted(every))}"
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = out_dir / f".tmp-{quarter}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "notebooks").mkdir(parents=True)
-    (staging / "analyst").mkdir()
-    result = ReportResult(out_dir / quarter, {}, {}, {})
-    try:
-        checked = {
-            name: check_parameters(
-                paths[name], {k: v for k, v in parameters.items() if k in declared[name]}
-            )
-            for name in workbooks
-        }
-
-        def one(name: str) -> str:
-            started = time.perf_counter()
-            executed = staging / "notebooks" / f"{name}.ipynb"
-            try:
-                _execute(paths[name], executed, checked[name], notebook_dir, name)
-            finally:
-                # papermill drives the kernel through an event loop it creates for
-                # this worker thread and never closes; close it (and its sockets).
-                ensure_event_loop().close()
-            title = workbooks[name]
-            export_html(
-                executed,
-                staging / f"{name}.html",
-                variant="executive",
-                title=f"{title} · {quarter}",
-            )
-            export_html(
-                executed,
-                staging / "analyst" / f"{name}.html",
-                variant="analyst",
-                title=f"{title} · {quarter} (analyst)",
-            )
-            if images:
-                export_chart_images(executed, staging / "charts", prefix=name)
-            return f"{name} done in {time.perf_counter() - started:.1f}s"
-
-        # Kernels are separate processes: threads here only wait on them and on
-        # nbconvert, so one worker per core keeps every core busy in one process.
-        workers = max(1, min(jobs or os.cpu_count() or 1, len(workbooks)))
-        if progress:
-            progress(f"running {len(workbooks)} workbook(s), {workers} at a time")
-        errors: list[BaseException] = []
-        # papermill changes the process's working directory around each run and
-        # restores what it saw; overlapping runs in threads can leave the notebook
-        # folder as the working directory, so put back the caller's
-        caller_cwd = os.getcwd()
+    checked = {
+        name: check_parameters(
+            paths[name], {k: v for k, v in parameters.items() if k in declared[name]}
+        )
+        for name in workbooks
+    }
+    segment, region = parameters.get("segment"), parameters.get("region")
+    folder = report_folder(quarter, segment=segment, region=region)
+    label = filter_label(segment=segment, region=region)
+    _prepare_out(out_dir)
+    with _environment_errors(out_dir), _folder_lock(out_dir, folder, wait=wait, progress=progress):
+        current = _current_build(out_dir, folder)
+        removed = _remove_stale(out_dir, folder, current)
+        if removed and progress:
+            progress(f"removed {len(removed)} folder(s) left by interrupted renders")
+        build = _new_build(out_dir, folder)
+        final = out_dir / folder
         try:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(one, name): name for name in workbooks}
-                for done, future in enumerate(as_completed(futures), start=1):
-                    try:
-                        message = future.result()
-                    except BaseException as exc:  # report every workbook, then fail
-                        errors.append(exc)
-                        message = f"{futures[future]} FAILED"
-                    if progress:
-                        progress(f"[{done}/{len(workbooks)}] {message}")
-        finally:
-            os.chdir(caller_cwd)
-        if errors:
-            raise errors[0]
-        for name in workbooks:
-            result.executive[name] = result.folder / f"{name}.html"
-            result.analyst[name] = result.folder / "analyst" / f"{name}.html"
-            result.notebooks[name] = result.folder / "notebooks" / f"{name}.ipynb"
-        if headline is not None:
-            links = [
-                PageLink(
-                    title,
-                    f"{name}.html",
-                    f"analyst/{name}.html",
-                    findings_of(staging / "notebooks" / f"{name}.ipynb"),
-                )
-                for name, title in workbooks.items()
-            ]
-            page = build_index(
+            result = _render_into(
+                build,
+                final,
                 quarter=quarter,
-                as_of=headline.as_of,
-                scorecard=headline.scorecard,
-                pages=links,
-                rendered_at=dt.datetime.now(dt.UTC),
+                label=label,
+                workbooks=workbooks,
+                paths=paths,
+                checked=checked,
+                notebook_dir=notebook_dir,
+                progress=progress,
+                images=images,
+                headline=headline,
+                jobs=jobs,
             )
-            (staging / "index.html").write_text(page, encoding="utf-8")
-            result = replace(result, index=result.folder / "index.html")
-    except BaseException:
-        failed = out_dir / ".failed" / quarter
-        shutil.rmtree(failed, ignore_errors=True)
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(failed)
-        raise
-    _swap_in(staging, result.folder)
-    for notebook in result.notebooks.values():
-        # papermill's output opens untrusted in JupyterLab; these are the kit's own
-        trust_notebook(notebook)
+            _swap_in(build, final)
+        except RenderError as exc:
+            failed = [build / "notebooks" / f"{name}.ipynb" for name in exc.workbooks]
+            kept = _keep_failed(out_dir, folder, failed)
+            where = (
+                f"the failed notebook is kept in {kept / 'notebooks'}"
+                if kept
+                else "the failed notebook could not be kept"
+            )
+            raise RenderError(
+                f"{exc}\nThe previous report, if any, is untouched; {where}.",
+                workbooks=exc.workbooks,
+            ) from None
+        finally:
+            # published or not, decided by the link itself: a signal can arrive between
+            # the rename and any bookkeeping after it
+            final_target = os.readlink(final) if final.is_symlink() else None
+            if final_target != build.name:
+                shutil.rmtree(build, ignore_errors=True)
+        _forget_failed(out_dir, folder)
     return result
+
+
+def _render_into(
+    build: Path,
+    final: Path,
+    *,
+    quarter: str,
+    label: str,
+    workbooks: dict[str, str],
+    paths: dict[str, Path],
+    checked: dict[str, dict[str, Any]],
+    notebook_dir: Path,
+    progress: Callable[[str], None] | None,
+    images: bool,
+    headline: Headline | None,
+    jobs: int | None,
+) -> ReportResult:
+    """Write every page of the report into ``build``; return paths as under ``final``."""
+    from alignment_lib.export import export_html
+    from alignment_lib.index_page import PageLink, build_index, findings_of
+    from alignment_lib.slides import export_chart_images
+
+    (build / "notebooks").mkdir()
+    (build / "analyst").mkdir()
+    suffix = f" · {label}" if label else ""
+    run = _Run()
+
+    def one(name: str) -> str:
+        _WORKER.run = run
+        run.check()
+        started = time.perf_counter()
+        executed = build / "notebooks" / f"{name}.ipynb"
+        try:
+            _execute(paths[name], executed, checked[name], notebook_dir, name, run)
+        finally:
+            # papermill drives the kernel through an event loop it creates for
+            # this worker thread and never closes; close it (and its sockets).
+            ensure_event_loop().close()
+            _WORKER.run = None
+        title = workbooks[name]
+        run.check()
+        export_html(
+            executed,
+            build / f"{name}.html",
+            variant="executive",
+            title=f"{title} · {quarter}{suffix}",
+        )
+        run.check()
+        export_html(
+            executed,
+            build / "analyst" / f"{name}.html",
+            variant="analyst",
+            title=f"{title} · {quarter}{suffix} (analyst)",
+        )
+        if images:
+            run.check()
+            export_chart_images(executed, build / "charts", prefix=name)
+        return f"{name} done in {time.perf_counter() - started:.1f}s"
+
+    # Kernels are separate processes: threads here only wait on them and on
+    # nbconvert, so one worker per core keeps every core busy in one process.
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(workbooks)))
+    if progress:
+        progress(f"running {len(workbooks)} workbook(s), {workers} at a time")
+    errors: dict[str, BaseException] = {}
+    # papermill changes the process's working directory around each run and
+    # restores what it saw; overlapping runs in threads can leave the notebook
+    # folder as the working directory, so put back the caller's
+    caller_cwd = os.getcwd()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbook")
+    futures: dict[Future[str], str] = {}
+    try:
+        futures = {pool.submit(one, name): name for name in workbooks}
+        pending, done = set(futures), 0
+        while pending:
+            # short waits, not one long one: a signal delivered to a worker thread
+            # runs its Python handler only when the main thread next wakes up
+            finished, pending = wait_for(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done += 1
+                try:
+                    message = future.result()
+                except Exception as exc:  # report every workbook, then fail
+                    errors[futures[future]] = exc
+                    message = f"{futures[future]} FAILED"
+                if progress:
+                    progress(f"[{done}/{len(workbooks)}] {message}")
+    except BaseException:
+        # Ctrl-C or SIGTERM: no workbook starts, running kernels are killed, and the
+        # workers are given a few seconds (the exports in flight) before we go on
+        _stop(run, futures)
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        os.chdir(caller_cwd)
+    if errors:
+        # a full disk explains every other failure: say that first
+        for exc in errors.values():
+            if isinstance(exc, OSError) and exc.errno in _FULL:
+                raise exc
+        failed = [name for name, exc in errors.items() if isinstance(exc, RenderError)]
+        if failed:
+            message = "\n".join(str(errors[name]) for name in failed)
+            raise RenderError(message, workbooks=tuple(failed))
+        raise next(iter(errors.values()))
+    result = ReportResult(final, {}, {}, {})
+    for name in workbooks:
+        result.executive[name] = final / f"{name}.html"
+        result.analyst[name] = final / "analyst" / f"{name}.html"
+        result.notebooks[name] = final / "notebooks" / f"{name}.ipynb"
+    if headline is not None:
+        links = [
+            PageLink(
+                title,
+                f"{name}.html",
+                f"analyst/{name}.html",
+                findings_of(build / "notebooks" / f"{name}.ipynb"),
+            )
+            for name, title in workbooks.items()
+        ]
+        page = build_index(
+            quarter=quarter,
+            as_of=headline.as_of,
+            scorecard=headline.scorecard,
+            pages=links,
+            rendered_at=dt.datetime.now(dt.UTC),
+            filters=label,
+        )
+        (build / "index.html").write_text(page, encoding="utf-8")
+        result = replace(result, index=final / "index.html")
+    for name in workbooks:
+        # papermill's output opens untrusted in JupyterLab; these are the kit's own
+        # (the signature is of the content, so signing before the swap holds after it)
+        trust_notebook(build / "notebooks" / f"{name}.ipynb")
+    return result
+
+
+def _stop(run: _Run, futures: Mapping[Future[str], str]) -> None:
+    run.cancelled.set()
+    for future in futures:
+        future.cancel()
+    deadline = time.monotonic() + _STOP_TIMEOUT
+    while time.monotonic() < deadline and not all(f.done() for f in futures):
+        run.kill_kernels()
+        time.sleep(0.05)
+    run.kill_kernels()
 
 
 _IPC_DIR: Path | None = None
@@ -268,16 +800,29 @@ class _LocalKernelManager(AsyncKernelManager):
 
     Each kernel gets its own socket path: jupyter_client's default ("kernel-ipc"
     in the working directory) is shared, so kernels started at the same time in
-    one folder would bind each other's sockets.
+    one folder would bind each other's sockets. Each manager registers with the
+    render of its worker thread, which kills the kernel if the render is
+    interrupted.
     """
 
     transport = "ipc"  # type: ignore[assignment]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        run = getattr(_WORKER, "run", None)
+        if run is not None:
+            run.check()
+            run.kernels.append(self)
 
     def _ip_default(self) -> str:
         return str(_ipc_dir() / f"kernel-{uuid.uuid4().hex}")
 
 
-def _execute(source: Path, target: Path, values: dict[str, Any], cwd: Path, name: str) -> None:
+def _execute(
+    source: Path, target: Path, values: dict[str, Any], cwd: Path, name: str, run: _Run
+) -> None:
+    from nbclient.exceptions import DeadKernelError
+
     try:
         pm.execute_notebook(
             str(source),
@@ -291,20 +836,20 @@ def _execute(source: Path, target: Path, values: dict[str, Any], cwd: Path, name
             kernel_manager_class=_LocalKernelManager,
         )
     except pm.PapermillExecutionError as exc:
+        run.check()
         first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         evalue = str(exc.evalue).strip()
         raise RenderError(
             f"workbook '{name}' failed in cell {exc.exec_count or exc.cell_index} "
-            f"(`{first_line[:80]}`):\n{exc.ename}: {evalue}\n"
-            "The previous report, if any, is untouched; the failed notebook is kept under "
-            "the output folder's .failed/ directory."
+            f"(`{first_line[:80]}`):\n{exc.ename}: {evalue}",
+            workbooks=(name,),
         ) from None
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    """Replace ``final`` with ``staging`` so a reader never sees a half-written report."""
-    old = final.with_name(f".old-{final.name}-{os.getpid()}")
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    except (DeadKernelError, RuntimeError) as exc:
+        run.check()  # killed by us: the render was interrupted
+        if isinstance(exc, RuntimeError) and "died" not in str(exc):
+            raise
+        raise RenderError(
+            f"workbook '{name}' failed: its kernel died ({exc}); the machine may be out of "
+            "memory; fix: close other programs or render fewer workbooks at once",
+            workbooks=(name,),
+        ) from None
