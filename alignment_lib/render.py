@@ -452,6 +452,10 @@ def _publish(build: Path, final: Path) -> None:
         pass
 
 
+#: seconds the replaced build stays after the swap, for readers already inside it
+_GRACE = 0.5
+
+
 def _swap_in(build: Path, final: Path) -> None:
     """Publish ``build`` as ``final`` atomically, then remove the build it replaces.
 
@@ -461,9 +465,14 @@ def _swap_in(build: Path, final: Path) -> None:
     previous = None
     if final.is_symlink():
         previous = final.parent / os.readlink(final)
-    _publish(build, final)
+    # before the swap, so no reader sees it; a build without it is removed only by a
+    # render of its own folder (under the lock), so none can take it before the swap
     (build / _STAGING).unlink(missing_ok=True)
+    _publish(build, final)
     if previous is not None and previous != build and _is_build(previous):
+        # a reader that resolved the link just before the swap (a listing, a page
+        # opening its neighbour) finishes in the old build first
+        time.sleep(_GRACE)
         shutil.rmtree(previous, ignore_errors=True)
 
 
@@ -615,7 +624,15 @@ def render_report(
                 headline=headline,
                 jobs=jobs,
             )
-            _swap_in(build, final)
+            try:
+                _swap_in(build, final)
+            except KeyboardInterrupt:
+                if not (final.is_symlink() and os.readlink(final) == build.name):
+                    raise
+                # stopped after the new report was in place: the render is done, and
+                # the next render removes the build it replaced
+                if progress:
+                    progress("interrupted after the new report was in place")
         except RenderError as exc:
             failed = [build / "notebooks" / f"{name}.ipynb" for name in exc.workbooks]
             kept = _keep_failed(out_dir, folder, failed)
