@@ -38,6 +38,7 @@ __all__ = [
     "image_safe_spec",
     "shorten",
     "shorten_table",
+    "shorten_words",
     "strip_xml_invalid",
 ]
 
@@ -87,6 +88,13 @@ _EXPRESSION_KEYS = frozenset(
 def shorten(text: str, limit: int = LABEL_LIMIT) -> str:
     """``text`` if at most ``limit`` characters, else its first ``limit - 1`` and '…'."""
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def shorten_words(text: str, limit: int = LABEL_LIMIT) -> str:
+    """``text`` with every run of more than ``limit`` non-space characters cut to
+    ``limit`` (an ellipsis last): a sentence keeps its words and numbers, a
+    10,000-character name in it becomes 60 characters."""
+    return re.sub(rf"\S{{{limit + 1},}}", lambda m: shorten(m.group(0), limit), text)
 
 
 def strip_xml_invalid(text: str) -> str:

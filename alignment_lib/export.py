@@ -370,7 +370,12 @@ def enable_renderer(*, static_image: bool = True) -> None:
 
 
 def _table_html(table: Any) -> str:
-    return shorten_table(table)._repr_html_()
+    # the ignore classes keep JupyterLab's MathJax from typesetting a "$x$" in a
+    # name, or "$25K ... $100K" in two cells, as math
+    return (
+        '<div class="alignment-table tex2jax_ignore mathjax_ignore">'
+        f"{shorten_table(table)._repr_html_()}</div>"
+    )
 
 
 def _enable_table_display() -> None:
