@@ -28,6 +28,7 @@ import copy
 import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import struct
@@ -43,12 +44,15 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets.config import Config
 
+from alignment_lib._text import display_spec, image_safe_spec, shorten_table
 from alignment_lib.exceptions import ParameterError, RenderError
 
 __all__ = ["RENDERER_NAME", "enable_renderer", "export_html"]
 
 #: name under which the renderer is registered in ``alt.renderers``
 RENDERER_NAME = "alignment"
+
+log = logging.getLogger(__name__)
 
 #: The Vega-Lite mimetype our outputs carry the spec under. altair 6 itself
 #: uses ``application/vnd.vegalite.v6.json``, but nbformat's schema accepts a
@@ -241,15 +245,19 @@ def _static_picture(spec: dict[str, Any]) -> str | None:
     and axis labels were cut off (seen in JupyterLab in Chromium with DejaVu
     Sans). A PNG carries the text as drawn. At 1x it costs about 75-130 KB.
 
-    None if the chart cannot be drawn statically; the message stays alone.
+    None if the chart cannot be drawn statically (logged as a warning: the
+    notebook shows it on stderr); the text fallback stays alone. The spec is
+    cleaned of the characters that make vl-convert abort the process
+    (:func:`alignment_lib._text.image_safe_spec`).
     """
     import vl_convert
 
     try:
         png = vl_convert.vegalite_to_png(
-            spec, vl_version=_vl_version(), scale=1, allowed_base_urls=[]
+            image_safe_spec(spec), vl_version=_vl_version(), scale=1, allowed_base_urls=[]
         )
-    except Exception:  # a static copy is a convenience, never a reason to fail a display
+    except Exception as exc:  # a static copy is a convenience, never a reason to fail
+        log.warning("chart %r: no static picture (%s)", _spec_title(spec), _one_line(exc))
         return None
     if not png.startswith(_PNG_SIGNATURE) or len(png) < 24:
         return None
@@ -264,6 +272,21 @@ def _static_picture(spec: dict[str, Any]) -> str | None:
         f"background-image:url(data:image/png;base64,{data});"
         'background-size:100% 100%;background-repeat:no-repeat"></div></div>'
     )
+
+
+def _spec_title(spec: dict[str, Any]) -> str:
+    """A chart's title text, for messages (at most 80 characters)."""
+    title = spec.get("title", "")
+    if isinstance(title, dict):
+        title = title.get("text", "")
+    if isinstance(title, list):
+        title = " ".join(map(str, title))
+    return image_safe_spec({"t": str(title)})["t"][:80]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 def _embed_options(extra: dict[str, Any] | None) -> dict[str, Any]:
@@ -288,6 +311,8 @@ def _renderer(
     # In a kernel a Jupyter server started (JupyterLab), put vega-embed into
     # the page once, before the first chart, so live charts are interactive.
     lab.load_chart_library_once()
+    # long names cut, dropdowns labelled: what the notebook keeps and every page shows
+    spec = display_spec(spec)
     element_id = _KERNEL_CHART_IDS.next(spec)
     options = _embed_options(embed_options)
     picture = _static_picture(spec) if static_image else None
@@ -320,12 +345,19 @@ def enable_renderer(*, static_image: bool = True) -> None:
       notebook, where no script runs and inline SVG is stripped; the
       interactive chart replaces it wherever ``vegaEmbed`` exists.
       :func:`export_html` never copies it into a page.
+    - every string of the spec that is not an expression is cut at 500
+      characters, and dropdowns get labels cut at 60
+      (:func:`alignment_lib._text.display_spec`; docs/text-display.md).
     - ``application/vnd.vegalite.v6+json``: the plain spec, from which
       :func:`export_html` rebuilds the snippet.
     - ``text/plain``: a one-line description.
 
     Extra vega-embed options set with ``alt.renderers.set_embed_options``
     are passed on.
+
+    In an IPython kernel it also makes every great_tables ``GT`` display with
+    its long row labels cut at 60 characters (the value in a tooltip) and
+    other cells at 500 (:func:`alignment_lib._text.shorten_table`).
 
     In a kernel started by a Jupyter server (JupyterLab sets
     ``JPY_SESSION_NAME``), the first chart also loads the chart library into
@@ -334,6 +366,32 @@ def enable_renderer(*, static_image: bool = True) -> None:
     """
     alt.renderers.register(RENDERER_NAME, functools.partial(_renderer, static_image=static_image))
     alt.renderers.enable(RENDERER_NAME)
+    _enable_table_display()
+
+
+def _table_html(table: Any) -> str:
+    # the ignore classes keep JupyterLab's MathJax from typesetting a "$x$" in a
+    # name, or "$25K ... $100K" in two cells, as math
+    return (
+        '<div class="alignment-table tex2jax_ignore mathjax_ignore">'
+        f"{shorten_table(table)._repr_html_()}</div>"
+    )
+
+
+def _enable_table_display() -> None:
+    """In an IPython kernel, show every great_tables ``GT`` with its long names cut
+    (:func:`alignment_lib._text.shorten_table`): the one place the kit's tables
+    are displayed, whichever builder made them."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the kernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    import great_tables as gt
+
+    shell.display_formatter.formatters["text/html"].for_type(gt.GT, _table_html)
 
 
 # ---------------------------------------------------------------------------
@@ -489,6 +547,7 @@ class _AlignmentPreprocessor(Preprocessor):
         spec = data[mime]
         if isinstance(spec, str):
             spec = json.loads(spec)
+        spec = display_spec(spec)  # a no-op on the alignment renderer's specs
         # The page's snippet is always rebuilt from the spec here, so what an
         # executive's browser runs is written by this module, whatever HTML
         # the kernel produced.

@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import polars as pl
 
+from alignment_lib._text import TEXT_LIMIT, shorten, shorten_words
 from alignment_lib.narrative._format import format_money, format_share
 
 __all__ = ["FINDINGS_TAG", "PageLink", "build_index", "findings_of"]
@@ -53,6 +54,11 @@ def findings_of(notebook: str | Path) -> tuple[str, ...]:
                 text = "".join(text) if isinstance(text, list) else text
                 return tuple(line for line in text.splitlines() if line.strip())
     return ()
+
+
+def _finding(sentence: str) -> str:
+    """A finding as the index shows it: long names cut (docs/text-display.md)."""
+    return shorten(shorten_words(sentence), TEXT_LIMIT)
 
 
 def _value(kind: str, value: float | None) -> str:
@@ -110,7 +116,11 @@ def build_index(
     cards = "".join(
         "<section class='page'>"
         f"<h2><a href='{e(p.href, quote=True)}'>{e(p.title)}</a></h2>"
-        + ("<ul>" + "".join(f"<li>{e(s)}</li>" for s in p.findings) + "</ul>" if p.findings else "")
+        + (
+            "<ul>" + "".join(f"<li>{e(_finding(s))}</li>" for s in p.findings) + "</ul>"
+            if p.findings
+            else ""
+        )
         + f"<p class='small'><a href='{e(p.analyst_href, quote=True)}'>analyst version, with "
         "the code</a></p></section>"
         for p in pages
@@ -137,6 +147,7 @@ h1 {{ font-weight: 600; margin-bottom: .2rem; }}
 .small {{ color: #666; font-size: .9rem; }}
 table {{ border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; }}
 th, td {{ padding: .45rem .6rem; border-bottom: 1px solid #e3e3e3; text-align: left; }}
+li, td {{ overflow-wrap: anywhere; }}
 th {{ font-weight: 600; border-bottom: 2px solid #999; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
 .status {{ font-weight: 600; }}

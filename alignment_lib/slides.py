@@ -4,17 +4,29 @@ Each chart the notebook displayed (through the alignment renderer, which
 keeps the Vega-Lite spec in the output) is drawn by vl-convert as SVG and as
 PNG (2x scale). No browser is needed and nothing is fetched: vl-convert draws
 offline (``allowed_base_urls=[]`` refuses any data URL a spec might name).
+
+An image is a convenience: a chart vl-convert cannot draw (it raises, e.g.
+on a chart computed as infinitely wide) is skipped with a warning, and the
+report's pages keep the interactive chart. Characters that would make
+vl-convert abort the whole process (BEL, ESC, NUL...) are removed from the
+spec first (:func:`alignment_lib._text.image_safe_spec`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
+from alignment_lib._text import image_safe_spec
+
 __all__ = ["export_chart_images"]
+
+log = logging.getLogger(__name__)
 
 _VEGALITE = re.compile(r"^application/vnd\.vegalite\.v\d+[.+]json$")
 
@@ -33,11 +45,20 @@ def _title(spec: dict) -> str:
     return str(title)
 
 
-def export_chart_images(notebook: str | Path, out_dir: str | Path, *, prefix: str) -> list[Path]:
+def export_chart_images(
+    notebook: str | Path,
+    out_dir: str | Path,
+    *,
+    prefix: str,
+    warn: Callable[[str], None] | None = None,
+) -> list[Path]:
     """Write ``<prefix>-<nn>-<title>.svg`` and ``.png`` for each chart; return the paths.
 
     Charts are numbered in the order the notebook shows them, so file names stay
-    the same across re-renders of the same workbook.
+    the same across re-renders of the same workbook. A chart that cannot be
+    drawn keeps its number, gets no file, and is reported through ``warn``
+    (default: a warning on this module's logger) in one line naming the
+    workbook, the chart and the error.
     """
     import vl_convert
 
@@ -54,12 +75,23 @@ def export_chart_images(notebook: str | Path, out_dir: str | Path, *, prefix: st
             spec = data[mime]
             if isinstance(spec, str):
                 spec = json.loads(spec)
+            spec = image_safe_spec(spec)
             n += 1
             stem = f"{prefix}-{n:02d}-{_slug(_title(spec))}"
+            try:
+                svg_text = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
+                png_bytes = vl_convert.vegalite_to_png(spec, scale=2, allowed_base_urls=[])
+            except Exception as exc:  # an image never ends a render
+                message = " ".join(str(exc).split())[:300]
+                (warn or log.warning)(
+                    f"chart image {stem} skipped (the pages keep the interactive chart): "
+                    f"{type(exc).__name__}: {message}"
+                )
+                continue
             out.mkdir(parents=True, exist_ok=True)
             svg = out / f"{stem}.svg"
-            svg.write_text(vl_convert.vegalite_to_svg(spec, allowed_base_urls=[]), encoding="utf-8")
+            svg.write_text(svg_text, encoding="utf-8")
             png = out / f"{stem}.png"
-            png.write_bytes(vl_convert.vegalite_to_png(spec, scale=2, allowed_base_urls=[]))
+            png.write_bytes(png_bytes)
             written += [svg, png]
     return written

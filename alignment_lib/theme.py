@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import altair as alt
 
+from alignment_lib._text import SHORT_LABEL_EXPR
+
 __all__ = [
     "GROUP_LABELS",
     "NOT_SET",
@@ -53,6 +55,11 @@ GROUP_LABELS: dict[str, str] = {
 }
 #: how a missing channel, owner, segment or region is shown
 NOT_SET = "(not set)"
+#: axis labels show at most LABEL_LIMIT characters, the last an ellipsis (Vega's
+#: truncate counts the ellipsis); an axis with a labelExpr of its own shows only the
+#: kit's fixed labels. Vega-Lite ignores a labelExpr in the legend config: legends
+#: get theirs from alignment_lib._text.display_spec. See docs/text-display.md.
+_SHORT_LABEL = SHORT_LABEL_EXPR
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
 
@@ -88,6 +95,7 @@ def _theme() -> alt.theme.ThemeConfig:
                 "gridColor": "#E6E6E6",
                 "domainColor": "#BBBBBB",
                 "tickColor": "#BBBBBB",
+                "labelExpr": _SHORT_LABEL,
             },
             "axisX": {"labelAngle": 0, "grid": False},
             "legend": {
