@@ -12,7 +12,7 @@ import polars as pl
 from alignment_lib.exceptions import DataValidationError, ParameterError, Problem, SourceError
 from alignment_lib.fiscal import FiscalCalendar
 from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TABLES, TARGETS, Table
-from alignment_lib.sources import RawTable, Source, open_source
+from alignment_lib.sources import Source, open_source, scan_file
 from alignment_lib.validate import validate_references, validate_table
 
 __all__ = ["FunnelData", "load_funnel", "load_targets", "parse_as_of"]
@@ -210,18 +210,7 @@ def load_targets(path: str | Path, *, calendar: FiscalCalendar | None = None) ->
         )
     if path.suffix.lower() not in (".csv", ".parquet"):
         raise SourceError(f"targets file '{path}' must be .csv or .parquet")
-    frame = (
-        pl.scan_csv(path, infer_schema=False)
-        if path.suffix.lower() == ".csv"
-        else (pl.scan_parquet(path))
-    )
-    raw = RawTable(
-        "targets",
-        str(path),
-        "csv" if path.suffix.lower() == ".csv" else "parquet",
-        frame,
-        tuple(frame.collect_schema().names()),
-    )
+    raw = scan_file(path, TARGETS)
     typed, problems = validate_table(raw, TARGETS, calendar)
     if problems:
         raise DataValidationError(problems)
