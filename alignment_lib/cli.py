@@ -248,6 +248,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         .row(0, named=True)
     )
     print(f"{data.source}: valid ({', '.join(f'{v:,} {k}' for k, v in counts.items())})")
+    for kind, notes in (("warning", data.warnings), ("repaired", data.repairs)):
+        for note in notes:
+            print(f"  {kind}: {note.describe()}")
     return 0
 
 

@@ -12,8 +12,8 @@ import polars as pl
 from alignment_lib.exceptions import DataValidationError, ParameterError, Problem, SourceError
 from alignment_lib.fiscal import FiscalCalendar
 from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TABLES, TARGETS, Table
-from alignment_lib.sources import RawTable, Source, open_source
-from alignment_lib.validate import validate_references, validate_table
+from alignment_lib.sources import Source, open_source, scan_file
+from alignment_lib.validate import check_plausibility, validate_references, validate_table
 
 __all__ = ["FunnelData", "load_funnel", "load_targets", "parse_as_of"]
 
@@ -25,6 +25,13 @@ class FunnelData:
     ``as_of`` is the instant the data is seen at (UTC): every table already
     hides what happened after it. ``has_stage_history`` is False when the
     source had no stage_history table (the frame is then empty).
+
+    ``warnings`` are rows that passed validation but look implausible (an amount
+    far above the median won amount: left out of every amount); ``repairs`` are
+    values the kit changed on load (control characters removed). Both are
+    counted over the whole source, before any filter or as-of cut, and listed
+    on the data-health page. ``extract_date`` is the latest creation, change or
+    close in the data at or before the check (see ``docs/bad-input.md``).
     """
 
     leads: pl.LazyFrame
@@ -35,6 +42,9 @@ class FunnelData:
     source: str
     has_stage_history: bool
     as_of: dt.datetime | None = None
+    warnings: tuple[Problem, ...] = ()
+    repairs: tuple[Problem, ...] = ()
+    extract_date: dt.datetime | None = None
 
     def where(self, **equals: str | None) -> FunnelData:
         """Only the leads and opportunities whose columns equal the given values.
@@ -210,23 +220,11 @@ def load_targets(path: str | Path, *, calendar: FiscalCalendar | None = None) ->
         )
     if path.suffix.lower() not in (".csv", ".parquet"):
         raise SourceError(f"targets file '{path}' must be .csv or .parquet")
-    frame = (
-        pl.scan_csv(path, infer_schema=False)
-        if path.suffix.lower() == ".csv"
-        else (pl.scan_parquet(path))
-    )
-    raw = RawTable(
-        "targets",
-        str(path),
-        "csv" if path.suffix.lower() == ".csv" else "parquet",
-        frame,
-        tuple(frame.collect_schema().names()),
-    )
-    typed, problems = validate_table(raw, TARGETS, calendar)
-    if problems:
-        raise DataValidationError(problems)
-    assert typed is not None
-    return typed
+    check = validate_table(scan_file(path, TARGETS), TARGETS, calendar)
+    if check.problems:
+        raise DataValidationError(check.problems)
+    assert check.typed is not None
+    return check.typed
 
 
 def load_funnel(
@@ -244,8 +242,7 @@ def load_funnel(
     calendar = calendar or FiscalCalendar()
     source = open_source(location)
     problems: list[Problem] = []
-    typed: dict[str, pl.LazyFrame] = {}
-    raws = {}
+    checks = {}
     missing = []
     for table in TABLES.values():
         raw = source.scan(table)
@@ -253,11 +250,8 @@ def load_funnel(
             if table.required:
                 missing.append(table.name)
             continue
-        raws[table.name] = raw
-        frame, found = validate_table(raw, table, calendar)
-        problems += found
-        if frame is not None:
-            typed[table.name] = frame
+        checks[table.name] = check = validate_table(raw, table, calendar)
+        problems += check.problems
     if missing:
         raise SourceError(
             f"data location '{source.description}' has no "
@@ -265,12 +259,26 @@ def load_funnel(
             + "; fix: export the missing table into that folder (docs/data-model.md lists "
             "its columns) or point the kit at the folder that has it"
         )
+    typed = {name: c.typed for name, c in checks.items() if c.typed is not None}
     if "stage_history" in typed and "opportunities" in typed and not problems:
         problems += validate_references(
-            raws["stage_history"], typed["stage_history"], typed["opportunities"]
+            checks["stage_history"].raw, typed["stage_history"], typed["opportunities"]
         )
+    plausible = check_plausibility(list(checks.values()))
+    problems += plausible.errors
     if problems:
         raise DataValidationError(problems)
+    if plausible.warnings and plausible.amount_cap is not None:
+        # Outlying amounts are left out of every amount (docs/bad-input.md).
+        cap = plausible.amount_cap
+        for name in ("opportunities", "stage_history"):
+            if name in typed:
+                typed[name] = typed[name].with_columns(
+                    pl.when(pl.col("amount") > cap)
+                    .then(None)
+                    .otherwise(pl.col("amount"))
+                    .alias("amount")
+                )
     data = FunnelData(
         leads=typed["leads"],
         opportunities=typed["opportunities"],
@@ -279,5 +287,8 @@ def load_funnel(
         calendar=calendar,
         source=source.description,
         has_stage_history="stage_history" in typed,
+        warnings=tuple(plausible.warnings),
+        repairs=tuple(r for c in checks.values() for r in c.repairs),
+        extract_date=plausible.extract_date,
     )
     return data.at(as_of) if as_of is not None else data

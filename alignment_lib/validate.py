@@ -10,6 +10,7 @@ Rows are numbered from 1 at the first data row (the line under a CSV header).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,8 +28,16 @@ from alignment_lib.schema import (
     Table,
 )
 from alignment_lib.sources import RawTable
+from alignment_lib.text import has_unsafe_text, safe_text
 
-__all__ = ["parse_column", "validate_references", "validate_table"]
+__all__ = [
+    "Plausibility",
+    "TableCheck",
+    "check_plausibility",
+    "parse_column",
+    "validate_references",
+    "validate_table",
+]
 
 ROW = "__row"
 _SHOW_ROWS = 5
@@ -41,6 +50,11 @@ _TS_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "
 def _clean_text(expr: pl.Expr) -> pl.Expr:
     stripped = expr.str.strip_chars()
     return pl.when(stripped.str.len_chars() > 0).then(stripped)
+
+
+def _clean_label(expr: pl.Expr) -> pl.Expr:
+    """Text as shown everywhere: made safe (:mod:`alignment_lib.text`), trimmed, empty = null."""
+    return _clean_text(safe_text(expr))
 
 
 def _parse_timestamp_text(text: pl.Expr, timezone: str) -> pl.Expr:
@@ -66,7 +80,7 @@ def parse_column(column: Column, raw_dtype: pl.DataType, calendar: FiscalCalenda
     col = pl.col(column.name)
     kind = column.kind
     if kind in ("id", "string", "category"):
-        text = _clean_text(col.cast(pl.String))
+        text = _clean_label(col.cast(pl.String))
         if column.allowed:
             text = text.str.to_lowercase()
         return text
@@ -123,8 +137,9 @@ _EXPECTED = {
     "id": "an id",
     "string": "text",
     "category": "text",
-    "amount": "plain numbers like 12500.50 (no currency symbols or thousands separators)",
-    "number": "plain numbers like 0.9 or 250",
+    "amount": "plain numbers like 12500.50 (no currency symbols or thousands separators; "
+    "NaN and inf are not amounts)",
+    "number": "plain numbers like 0.9 or 250 (NaN and inf are not numbers)",
     "timestamp": "ISO 8601 date-times like 2026-03-31T17:45:00Z (values without an offset "
     "are read in the calendar's time zone)",
     "date": "dates written YYYY-MM-DD like 2026-03-31",
@@ -191,7 +206,22 @@ def _column_rules(table: Table, raw: RawTable, calendar: FiscalCalendar) -> list
             values=pl.concat_str([pl.col(k).cast(pl.String) for k in table.key], separator=" / "),
         )
     )
-    return rules + _table_rules(table)
+    return rules + _before_1990_rules(table) + _table_rules(table)
+
+
+def _before_1990_rules(table: Table) -> list[_Rule]:
+    earliest = pl.lit(dt.datetime.combine(EARLIEST, dt.time(), tzinfo=dt.UTC), dtype=TIMESTAMP)
+    return [
+        _Rule(
+            c.name,
+            "before_1990",
+            _as_instant(c) < earliest,
+            "is before 1990-01-01 (a placeholder or spreadsheet-epoch date such as 1900-01-01?)",
+            f"correct {c.name} in these rows, or leave it empty where the column allows",
+            values=pl.col(c.name).cast(pl.String),
+        )
+        for c in _time_columns(table)
+    ]
 
 
 def _not_before(later: str, earlier: str, fix: str) -> _Rule:
@@ -309,13 +339,106 @@ def typed_frame(raw: RawTable, table: Table, calendar: FiscalCalendar) -> pl.Laz
     )
 
 
+@dataclass(frozen=True)
+class TableCheck:
+    """What validating one table found.
+
+    ``typed`` is the parsed lazy frame (None when columns are missing);
+    ``problems`` break the data model (errors); ``repairs`` are values the
+    kit changed on load (control characters removed), for the data-health
+    page; ``stats`` are the figures the cross-table plausibility checks need
+    (row count, latest event at or before the check, largest value of each
+    time and amount column, median won amount).
+    """
+
+    raw: RawTable
+    table: Table
+    typed: pl.LazyFrame | None
+    checked: pl.LazyFrame | None
+    problems: list[Problem]
+    repairs: list[Problem]
+    stats: dict[str, object]
+
+
+#: Before this day no timestamp or date of a CRM export is plausible (placeholder
+#: and spreadsheet-epoch dates such as 1900-01-01 or 1899-12-30 are).
+EARLIEST = dt.date(1990, 1, 1)
+#: The longest expected close: dates later than the extract date plus this are errors.
+LONGEST_CLOSE = dt.timedelta(days=730)
+#: An amount above this multiple of the median won amount is a warning (left out of amounts).
+AMOUNT_OUTLIER_FACTOR = 1000.0
+
+#: the columns whose latest value (at or before the check) dates the extract
+_EXTRACT_EVENTS = {
+    "leads": ("created_at",),
+    "opportunities": ("created_at", "closed_at"),
+    "stage_history": ("changed_at",),
+}
+_REQUIRES_ROWS = ("leads", "opportunities", "targets")
+
+
+def _time_columns(table: Table) -> list[Column]:
+    return [c for c in table.columns if c.kind in ("timestamp", "date")]
+
+
+def _as_instant(column: Column) -> pl.Expr:
+    """A time column as a UTC instant (a date as the start of that day in UTC)."""
+    col = pl.col(column.name)
+    if column.kind == "date":
+        return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return col
+
+
+def _stats_aggs(table: Table, now: dt.datetime) -> list[pl.Expr]:
+    cutoff = pl.lit(now, dtype=TIMESTAMP)
+    aggs = [pl.len().alias("rows")]
+    events = [
+        pl.col(c).filter(pl.col(c) <= cutoff).max() for c in _EXTRACT_EVENTS.get(table.name, ())
+    ]
+    if events:
+        aggs.append(pl.max_horizontal(events).alias("extract"))
+    aggs += [_as_instant(c).max().alias(f"max:{c.name}") for c in _time_columns(table)]
+    if "amount" in table.column_names:
+        amount = pl.col("amount")
+        aggs.append(amount.max().alias("max:amount"))
+    if table.name == "opportunities":
+        amount = pl.col("amount")
+        won = amount.filter((pl.col("outcome") == "won") & (amount > 0)).median()
+        aggs.append(pl.coalesce(won, amount.filter(amount > 0).median()).alias("median_won"))
+    return aggs
+
+
+def _repair_rules(table: Table) -> list[_Rule]:
+    return [
+        _Rule(
+            c.name,
+            "control_characters_removed",
+            has_unsafe_text(pl.col(_raw(c.name)).cast(pl.String)),
+            "had control characters (such as NUL, BEL, ESC, tab or line breaks) or "
+            "right-to-left override characters; removed on load (tabs and line breaks became "
+            "spaces)",
+            f"clean {c.name} in the source system; the report shows the cleaned values",
+        )
+        for c in table.columns
+        if c.kind in ("id", "string", "category")
+    ]
+
+
 def validate_table(
-    raw: RawTable, table: Table, calendar: FiscalCalendar
-) -> tuple[pl.LazyFrame | None, list[Problem]]:
-    """Check one raw table; return its typed lazy frame (None if unusable) and problems."""
+    raw: RawTable,
+    table: Table,
+    calendar: FiscalCalendar,
+    *,
+    now: dt.datetime | None = None,
+) -> TableCheck:
+    """Check one raw table: its typed lazy frame, problems, repairs and plausibility figures.
+
+    ``now`` (aware UTC, default: the time of the call) bounds the extract date:
+    no event in the data can be later than the moment it is checked.
+    """
     missing = [c for c in table.columns if c.name not in raw.columns]
     if missing:
-        return None, [
+        problems = [
             Problem(
                 raw.location,
                 c.name,
@@ -327,6 +450,8 @@ def validate_table(
             )
             for c in missing
         ]
+        return TableCheck(raw, table, None, None, problems, [], {})
+    now = now or dt.datetime.now(dt.UTC)
     schema = raw.frame.collect_schema()
     checked = raw.frame.with_row_index(ROW, offset=1).select(
         pl.col(ROW),
@@ -334,11 +459,121 @@ def validate_table(
         *(pl.col(c.name).alias(_raw(c.name)) for c in table.columns),
     )
     rules = _column_rules(table, raw, calendar)
-    return typed_frame(raw, table, calendar), _run_rules(raw.location, checked, rules)
+    repairs = _repair_rules(table)
+    found, stats = _run_rules(raw.location, checked, [*rules, *repairs], _stats_aggs(table, now))
+    problems = [p for p in found if p.rule != "control_characters_removed"]
+    if stats["rows"] == 0 and table.name in _REQUIRES_ROWS:
+        problems.insert(
+            0,
+            Problem(
+                raw.location,
+                None,
+                "no_rows",
+                "has a header but no data rows; the kit cannot report on an empty "
+                f"{table.name} table",
+                f"export the {table.name} rows again (an export filtered to nothing, or cut "
+                "off after the header?)",
+            ),
+        )
+    return TableCheck(
+        raw,
+        table,
+        typed_frame(raw, table, calendar),
+        checked,
+        problems,
+        [p for p in found if p.rule == "control_characters_removed"],
+        stats,
+    )
 
 
-def _run_rules(location: str, frame: pl.LazyFrame, rules: Sequence[_Rule]) -> list[Problem]:
-    aggs: list[pl.Expr] = []
+@dataclass(frozen=True)
+class Plausibility:
+    """The result of :func:`check_plausibility`.
+
+    ``extract_date``: the latest creation, change or close in the data at or
+    before the check (None when there is none). ``amount_cap``: amounts above it
+    are warnings and left out of every amount (None when no amount is positive).
+    """
+
+    extract_date: dt.datetime | None
+    amount_cap: float | None
+    errors: list[Problem]
+    warnings: list[Problem]
+
+
+def check_plausibility(checks: Sequence[TableCheck]) -> Plausibility:
+    """Timestamps and amounts outside a window around the data itself.
+
+    Rules (thresholds in ``docs/bad-input.md``):
+
+    - ``before_1990`` (error): a timestamp or date before 1990-01-01.
+    - ``after_extract_window`` (error): a timestamp or date later than the
+      extract date plus :data:`LONGEST_CLOSE` (730 days). The extract date is
+      the latest lead or deal creation, deal close or stage change that is not
+      later than the check itself.
+    - ``amount_outlier`` (warning): an amount more than 1,000 times the median
+      won amount (the median of all positive amounts when nothing is won); the
+      value is left out of every amount.
+
+    The happy path reads nothing: the figures come from the validation query.
+    Only a table whose extremes cross a threshold is scanned again for the rows.
+    """
+    usable = [c for c in checks if c.checked is not None]
+    extracts = [c.stats.get("extract") for c in usable]
+    extract = max((e for e in extracts if e is not None), default=None)
+    medians = [c.stats.get("median_won") for c in usable if c.table.name == "opportunities"]
+    median = next((m for m in medians if m is not None), None)
+    cap = median * AMOUNT_OUTLIER_FACTOR if median else None
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for check in usable:
+        latest_allowed = None if extract is None else extract + LONGEST_CLOSE
+        rules: list[_Rule] = []
+        for c in _time_columns(check.table):
+            top = check.stats.get(f"max:{c.name}")
+            if latest_allowed is not None and top is not None and top > latest_allowed:
+                rules.append(
+                    _Rule(
+                        c.name,
+                        "after_extract_window",
+                        _as_instant(c) > pl.lit(latest_allowed, dtype=TIMESTAMP),
+                        f"is later than {latest_allowed:%Y-%m-%d}, the extract date "
+                        f"({extract:%Y-%m-%d}, the latest creation, change or close in the "
+                        f"data) plus {LONGEST_CLOSE.days} days (the longest expected close)",
+                        f"correct {c.name} in these rows (a mistyped year?)",
+                        values=pl.col(c.name).cast(pl.String),
+                    )
+                )
+        top_amount = check.stats.get("max:amount")
+        if cap is not None and top_amount is not None and top_amount > cap:
+            rules.append(
+                _Rule(
+                    "amount",
+                    "amount_outlier",
+                    pl.col("amount") > cap,
+                    f"is more than {AMOUNT_OUTLIER_FACTOR:,.0f} times the median won amount "
+                    f"({median:,.2f}); left out of every amount (bookings, pipeline, deal size, "
+                    "win rate by amount), the deal still counts",
+                    "check the amount (an extra zero, cents written as units, or a currency "
+                    "not converted?) and correct it in the source",
+                    values=pl.col("amount").cast(pl.String),
+                )
+            )
+        if not rules:
+            continue  # the happy path: no table crosses a threshold, nothing is read again
+        found, _ = _run_rules(check.raw.location, check.checked, rules, [])
+        errors += [p for p in found if p.rule != "amount_outlier"]
+        warnings += [p for p in found if p.rule == "amount_outlier"]
+    return Plausibility(extract, cap, errors, warnings)
+
+
+def _run_rules(
+    location: str, frame: pl.LazyFrame, rules: Sequence[_Rule], extra: Sequence[pl.Expr]
+) -> tuple[list[Problem], dict[str, object]]:
+    """Problems of ``rules`` and the values of the ``extra`` aggregates, in one query."""
+    if not rules and not extra:
+        return [], {}
+    aggs: list[pl.Expr] = list(extra)
     for i, r in enumerate(rules):
         bad = r.bad.fill_null(False)
         aggs.append(bad.sum().alias(f"n{i}"))
@@ -359,7 +594,8 @@ def _run_rules(location: str, frame: pl.LazyFrame, rules: Sequence[_Rule]) -> li
         problems.append(
             Problem(location, r.column, r.rule, message, r.fix, tuple(result[f"r{i}"]), n)
         )
-    return problems
+    names = [e.meta.output_name() for e in extra]
+    return problems, {k: result[k] for k in names}
 
 
 def validate_references(
@@ -377,7 +613,7 @@ def validate_references(
         "export stage history and opportunities at the same time, or drop the orphan rows",
         values=pl.col("opportunity_id"),
     )
-    return _run_rules(history.location, orphans, [rule])
+    return _run_rules(history.location, orphans, [rule], [])[0]
 
 
 def _collect_checked(frame: pl.LazyFrame, location: str) -> pl.DataFrame:

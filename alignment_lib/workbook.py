@@ -70,26 +70,36 @@ def resolve_data_dir(data_dir: str | Path) -> Path:
 
 
 def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
-    """The last fiscal quarter that ended on or before the data's latest event.
+    """The last fiscal quarter that ended on or before the data's extract date.
 
-    The latest event (lead or deal created, deal closed, stage changed) stands in
-    for the extract date: a quarter still in progress is never reported as if
-    it were complete.
+    The extract date is the latest lead or deal creation, deal close or stage
+    change that is not later than now (``FunnelData.extract_date`` when loading
+    set it; see ``docs/bad-input.md``): a quarter still in progress is never
+    reported as if it were complete, and a mistyped future date (a close in
+    2200) cannot move the report into the future.
     """
+    now = pl.lit(dt.datetime.now(dt.UTC), dtype=pl.Datetime("us", "UTC"))
+
+    def latest(frame: pl.LazyFrame, *columns: str) -> pl.LazyFrame:
+        return frame.select(
+            pl.max_horizontal(pl.col(c).filter(pl.col(c) <= now).max() for c in columns).alias("at")
+        )
+
     stamps = [
-        data.leads.select(pl.col("created_at").max()),
-        data.opportunities.select(
-            pl.max_horizontal(pl.col("created_at").max(), pl.col("closed_at").max()).alias(
-                "created_at"
-            )
-        ),
-        data.stage_history.select(pl.col("changed_at").max().alias("created_at")),
+        latest(data.leads, "created_at"),
+        latest(data.opportunities, "created_at", "closed_at"),
+        latest(data.stage_history, "changed_at"),
     ]
-    latest = pl.concat(stamps).select(pl.col("created_at").max()).collect().item()
-    if latest is None:
-        raise SourceError(f"data location '{data.source}' holds no leads or opportunities")
+    found = pl.concat(stamps).select(pl.col("at").max()).collect().item()
+    if data.extract_date is not None and found is not None:
+        found = min(found, data.extract_date)
+    if found is None:
+        raise SourceError(
+            f"data location '{data.source}' holds no leads or opportunities dated before now; "
+            "fix: check the data folder (and the segment or region filter)"
+        )
     cal = data.calendar
-    day = cal.local_date(latest)
+    day = cal.local_date(found)
     current = cal.quarter_of(day)
     return current if day == cal.quarter_end(current) else current.shift(-1)
 

@@ -182,3 +182,148 @@ def test_stage_history_with_known_opportunities_loads(make_data) -> None:
         ],
     )
     assert load_funnel(folder).has_stage_history
+
+
+# -- plausibility (docs/bad-input.md) ----------------------------------------------------------
+def test_dates_before_1990_are_errors(make_data) -> None:
+    rows = [lead(lead_id="L1"), lead(lead_id="L2", created_at="1899-12-30T00:00:00Z")]
+    opps = [opp(expected_close_date="1900-01-01")]
+    problems = problems_of(make_data(leads=rows, opportunities=opps))
+    found = {(p.file.rsplit("/", 1)[1], p.column, p.rows) for p in problems}
+    assert found == {
+        ("leads.csv", "created_at", (2,)),
+        ("opportunities.csv", "expected_close_date", (1,)),
+    }
+    assert all(p.rule == "before_1990" and "1990-01-01" in p.message for p in problems)
+
+
+def test_dates_past_the_extract_window_are_errors(make_data) -> None:
+    # extract date: the latest creation, 2026-01-10 (O1); + 730 days = 2028-01-10
+    opps = [
+        opp(opportunity_id="O1", closed_at="2028-01-10T09:00:00Z", outcome="lost"),
+        opp(opportunity_id="O2", closed_at="2200-03-31T09:00:00Z", outcome="lost"),
+        opp(opportunity_id="O3", expected_close_date="2028-01-11"),
+    ]
+    p = problems_of(make_data(opportunities=opps))
+    assert {(x.rule, x.column, x.rows) for x in p} == {
+        ("after_extract_window", "closed_at", (2,)),
+        ("after_extract_window", "expected_close_date", (3,)),
+    }
+    assert "2028-01-10, the extract date (2026-01-10" in p[0].message
+
+
+def test_events_after_the_time_of_the_check_do_not_date_the_extract(make_data) -> None:
+    import datetime as dt
+
+    from alignment_lib.fiscal import FiscalCalendar
+    from alignment_lib.schema import TABLES
+    from alignment_lib.sources import open_source
+    from alignment_lib.validate import check_plausibility, validate_table
+
+    folder = make_data(leads=[lead(), lead(lead_id="L2", created_at="2026-06-01T00:00:00Z")])
+    source, cal = open_source(folder), FiscalCalendar()
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)  # L2 is "in the future" at this check
+    checks = [
+        validate_table(source.scan(t), t, cal, now=now) for t in TABLES.values() if t.required
+    ]
+    got = check_plausibility(checks)
+    assert got.extract_date == dt.datetime(2026, 1, 10, 9, tzinfo=dt.UTC)
+    assert (got.errors, got.warnings) == ([], [])
+
+
+def test_amount_outlier_is_a_warning_and_left_out(make_data) -> None:
+    # median won amount: 1000 (won 900, 1000, 1100); the cap is 1,000,000: the open deal
+    # O4 (1,000,001) is above it, O5 (exactly 1,000,000) is not
+    won = {"closed_at": "2026-02-01T09:00:00Z", "outcome": "won"}
+    opps = [
+        opp(opportunity_id="O1", amount="900", **won),
+        opp(opportunity_id="O2", amount="1000", **won),
+        opp(opportunity_id="O3", amount="1100", **won),
+        opp(opportunity_id="O4", amount="1000001"),
+        opp(opportunity_id="O5", amount="1000000"),
+    ]
+    data = load_funnel(make_data(opportunities=opps))
+    (w,) = data.warnings
+    assert (w.rule, w.column, w.rows) == ("amount_outlier", "amount", (4,))
+    assert "(1,000.00)" in w.message and "'1000001.0'" in w.message
+    amounts = data.opportunities.sort("opportunity_id").collect()["amount"].to_list()
+    assert amounts == [900.0, 1000.0, 1100.0, None, 1_000_000.0]
+
+
+def test_control_characters_are_removed_and_counted(make_data) -> None:
+    rows = [
+        lead(lead_id="L1", campaign="Spring\x07\x1b Launch"),
+        lead(lead_id="L2", campaign="\u202eevil\u2069", channel="Web\x00inar"),
+        lead(lead_id="L3", campaign="Plain", owner_id="rep\t1"),
+    ]
+    data = load_funnel(make_data(leads=rows))
+    got = data.leads.sort("lead_id").select("campaign", "channel", "owner_id").collect().rows()
+    assert got == [
+        ("Spring Launch", "Webinar", None),
+        ("evil", "Webinar", None),
+        ("Plain", "Webinar", "rep 1"),
+    ]
+    assert {(r.column, r.rows, r.n_rows) for r in data.repairs} == {
+        ("campaign", (1, 2), 2),
+        ("channel", (2,), 1),
+        ("owner_id", (3,), 1),
+    }
+
+
+def test_header_only_required_table_is_an_error(make_data) -> None:
+    p = only(problems_of(make_data(leads=[])), "no_rows")
+    assert p.file.endswith("leads.csv") and "no data rows" in p.message
+
+
+def test_latest_never_passes_the_extract_date() -> None:
+    import datetime as dt
+
+    from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+    from alignment_lib.load import FunnelData
+    from alignment_lib.schema import LEADS, STAGE_HISTORY, TARGETS
+    from alignment_lib.workbook import latest_complete_quarter
+
+    def at(text: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+    leads = (
+        pl.LazyFrame(
+            {"lead_id": ["L1"], "created_at": [at("2026-07-02")]},
+        )
+        .select(
+            [
+                pl.col(c) if c in ("lead_id", "created_at") else pl.lit(None).alias(c)
+                for c in LEADS.column_names
+            ]
+        )
+        .cast(LEADS.polars_schema)
+    )
+    opps = (
+        pl.LazyFrame(
+            {
+                "opportunity_id": ["O1"],
+                "created_at": [at("2026-06-01")],
+                "closed_at": [at("2200-01-01")],
+            }
+        )
+        .select(
+            [
+                pl.col(c)
+                if c in ("opportunity_id", "created_at", "closed_at")
+                else pl.lit(None).alias(c)
+                for c in OPPORTUNITIES.column_names
+            ]
+        )
+        .cast(OPPORTUNITIES.polars_schema)
+    )
+    data = FunnelData(
+        leads,
+        opps,
+        pl.LazyFrame(schema=STAGE_HISTORY.polars_schema),
+        pl.LazyFrame(schema=TARGETS.polars_schema),
+        FiscalCalendar(),
+        "hand-built",
+        False,
+    )
+    # latest event not after now: 2026-07-02 -> the last complete quarter is FY2026-Q2
+    assert latest_complete_quarter(data) == FiscalQuarter(2026, 2)

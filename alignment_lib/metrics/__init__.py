@@ -48,6 +48,7 @@ from alignment_lib.metrics.health import (
     HEALTH_RULES,
     HealthRule,
     data_health,
+    load_notices,
     rows_loaded,
 )
 from alignment_lib.metrics.lag import (
@@ -104,6 +105,7 @@ __all__ = [
     "funnel_cohort",
     "funnel_period",
     "in_quarter_win_probabilities",
+    "load_notices",
     "marketing_share",
     "mql_cohort_curve",
     "mql_outcomes",

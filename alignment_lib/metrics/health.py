@@ -7,19 +7,22 @@ error: an open deal without an amount adds nothing to pipeline amounts, an MQL
 nobody touched counts as an SLA miss, a lead that skipped the MQL stage is in
 no MQL count. :func:`data_health` counts those rows, rule by rule, with the
 effect each has on the kit's metrics. Definitions are in
-``docs/metrics/cycles-health.md``.
+``docs/metrics/cycles-health.md``. :func:`load_notices` lists what loading
+itself repaired (control characters removed) or warned about (implausible
+amounts left out), with the rows (``docs/bad-input.md``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import polars as pl
 
 from alignment_lib.load import FunnelData
 
-__all__ = ["HEALTH_RULES", "HealthRule", "data_health", "rows_loaded"]
+__all__ = ["HEALTH_RULES", "HealthRule", "data_health", "load_notices", "rows_loaded"]
 
 
 @dataclass(frozen=True)
@@ -404,3 +407,51 @@ def rows_loaded(data: FunnelData, *, full: FunnelData | None = None) -> pl.DataF
         rows.append((table, "all", source, None if source is None else source - report, report))
         rows += [(table, part, None, None, int(frame[part][0])) for part in frame.columns[1:]]
     return pl.DataFrame(rows, schema=_LOADED_SCHEMA, orient="row")
+
+
+_NOTICE_SCHEMA = {
+    "kind": pl.String,
+    "table": pl.String,
+    "file": pl.String,
+    "column": pl.String,
+    "rule": pl.String,
+    "rows": pl.Int64,
+    "first_rows": pl.String,
+    "message": pl.String,
+    "fix": pl.String,
+}
+
+
+def load_notices(data: FunnelData) -> pl.DataFrame:
+    """What loading repaired or warned about, one row per (table, column, rule).
+
+    ``kind`` is ``"warning"`` (a plausibility warning, e.g. ``amount_outlier``:
+    the amount is left out of every amount) or ``"repair"`` (a value the kit
+    changed on load, e.g. ``control_characters_removed``). ``rows`` is how many
+    rows of the file, ``first_rows`` the first few of them (1 = the first data
+    row under a CSV header). Counted over the whole source before filters and
+    the as-of cut (``FunnelData.warnings``, ``FunnelData.repairs``). ``file``
+    is the file name only (no folder). Sorted warnings first, then table,
+    column and rule. Empty (with these columns) when loading found nothing.
+    """
+    rows = [
+        (
+            kind,
+            _table_of(p.file),
+            PurePath(p.file).name,
+            p.column,
+            p.rule,
+            p.n_rows,
+            ", ".join(str(r) for r in p.rows) + (" ..." if p.n_rows > len(p.rows) else ""),
+            p.message,
+            p.fix,
+        )
+        for kind, problems in (("warning", data.warnings), ("repair", data.repairs))
+        for p in problems
+    ]
+    frame = pl.DataFrame(rows, schema=_NOTICE_SCHEMA, orient="row")
+    return frame.sort(pl.col("kind") != "warning", "table", "column", "rule", maintain_order=True)
+
+
+def _table_of(file: str) -> str:
+    return PurePath(file).stem

@@ -32,6 +32,7 @@ from alignment_lib.narrative.health import (
     HEALTH_RULE_LABELS,
     data_health_headline,
     data_health_summary,
+    load_notices_summary,
 )
 from alignment_lib.narrative.pipeline import (
     cohort_summary,
@@ -61,6 +62,7 @@ __all__ = [
     "lag_summary",
     "leaked_mqls_headline",
     "linearity_headline",
+    "load_notices_summary",
     "mql_outcomes_headline",
     "pipeline_vs_bookings_headline",
     "pipeline_vs_bookings_summary",

@@ -22,6 +22,7 @@ __all__ = [
     "data_health_headline",
     "data_health_summary",
     "health_rule_label",
+    "load_notices_summary",
 ]
 
 #: Display names of the tables data_health checks, in page order.
@@ -260,3 +261,45 @@ def data_health_headline(health: pl.DataFrame) -> str:
         f"Largest flag: {health_rule_label(top['table'], top['rule'])}, "
         f"{top['rows']:,} {table} ({format_share(top['share_of_table'])})"
     )
+
+
+def load_notices_summary(notices: pl.DataFrame) -> list[str]:
+    """Sentences on what loading repaired or warned about (``load_notices`` output).
+
+    One sentence for the warnings (rows left out of amounts), one for the
+    repairs (values cleaned), or one saying loading changed nothing.
+    """
+    warnings = notices.filter(pl.col("kind") == "warning")
+    repairs = notices.filter(pl.col("kind") == "repair")
+    lines = []
+    if warnings.height:
+        outliers = warnings.filter(pl.col("rule") == "amount_outlier")
+        n = int(outliers["rows"].sum())
+        if n:
+            files = ", ".join(sorted(set(outliers["file"])))
+            lines.append(
+                _sentence(
+                    "{n} amount[|s] ("
+                    + files
+                    + ") [is|are] more than 1,000 times the median won amount: left out of "
+                    "every amount on these pages (the deal[|s] still count[s|]); the table "
+                    "below lists the rows.",
+                    n,
+                )
+            )
+    if repairs.height:
+        n = int(repairs["rows"].sum())
+        columns = ", ".join(f"{t}.{c}" for t, c in repairs.select("table", "column").rows())
+        lines.append(
+            _sentence(
+                "{n} value[|s] had control or right-to-left override characters, removed on "
+                f"load ({columns}).",
+                n,
+            )
+        )
+    if not lines:
+        lines.append(
+            "Loading repaired nothing and found no implausible amount: every value is shown as "
+            "stored."
+        )
+    return lines

@@ -13,7 +13,7 @@ from alignment_lib.tables.funnel import (
     table_stage_durations,
 )
 from alignment_lib.tables.handoff import table_handoff_by_channel, table_mql_outcomes
-from alignment_lib.tables.health import table_data_health, table_rows_loaded
+from alignment_lib.tables.health import table_data_health, table_load_notices, table_rows_loaded
 from alignment_lib.tables.pipeline import table_pipeline_vs_bookings
 from alignment_lib.tables.scorecard import table_coverage, table_pipeline_needed, table_scorecard
 
@@ -24,6 +24,7 @@ __all__ = [
     "table_funnel_by",
     "table_funnel_cohorts",
     "table_handoff_by_channel",
+    "table_load_notices",
     "table_mql_outcomes",
     "table_pipeline_needed",
     "table_pipeline_vs_bookings",

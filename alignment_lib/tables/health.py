@@ -8,7 +8,7 @@ import polars as pl
 from alignment_lib._frames import collect
 from alignment_lib.narrative.health import HEALTH_RULE_LABELS, HEALTH_TABLE_LABELS
 
-__all__ = ["table_data_health", "table_rows_loaded"]
+__all__ = ["table_data_health", "table_load_notices", "table_rows_loaded"]
 
 _MUTED = "#8C8C8C"
 _API_NOTE = r"\s*\((?:needs|checked on) `full`[^)]*\)"
@@ -104,4 +104,46 @@ def table_data_health(
             style=gt.style.text(weight="bold"),
             locations=gt.loc.body(columns="rows", rows=pl.col("rows") > 0),
         )
+    )
+
+
+_KIND_LABELS = {"warning": "Warning: left out of amounts", "repair": "Repaired on load"}
+
+
+def table_load_notices(
+    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "load-notices"
+) -> gt.GT:
+    """What loading repaired or warned about, with the rows (``load_notices`` output).
+
+    Grouped by kind (warnings first); one row per file, column and rule. An
+    empty frame gives a one-line table saying loading changed nothing.
+    """
+    data = collect(frame)
+    if data.height == 0:
+        data = pl.DataFrame({"what": ["Loading repaired nothing and found no implausible amount."]})
+        return (
+            gt.GT(data, id=table_id)
+            .tab_header(title="Repairs and warnings on load")
+            .cols_label(what="")
+        )
+    data = data.with_columns(
+        pl.col("kind").replace_strict(_KIND_LABELS, default=pl.col("kind")),
+        (pl.col("file") + ", " + pl.col("column")).alias("where"),
+    ).select("kind", "where", "rows", "first_rows", "message", "fix")
+    return (
+        gt.GT(data, id=table_id, groupname_col="kind")
+        .tab_header(
+            title="Repairs and warnings on load",
+            subtitle="Counted over the whole data folder, before filters and the as-of cut; "
+            "rows count from 1 at the first data row under the header",
+        )
+        .cols_label(
+            where="File, column",
+            rows="Rows",
+            first_rows="First rows",
+            message="What was found",
+            fix="Fix in the source",
+        )
+        .fmt_integer(columns="rows")
+        .cols_width(where="16%", rows="7%", first_rows="12%", message="38%", fix="27%")
     )

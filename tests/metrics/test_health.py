@@ -284,3 +284,55 @@ def test_filtered_data_counts_only_the_filtered_rows() -> None:
     assert found[("opportunities", "open_without_amount")] == (1, 0.5)
     assert found[("opportunities", "missing_channel")] == (1, 0.5)
     assert found[("opportunities", "no_stage_history")] == (1, 0.5)
+
+
+def test_load_notices_lists_warnings_then_repairs_with_their_rows() -> None:
+    """Two notices built by hand: a warning on opportunities, a repair on leads."""
+    from dataclasses import replace
+
+    from alignment_lib.exceptions import Problem
+    from alignment_lib.metrics.health import load_notices
+
+    noted = replace(
+        FULL,
+        repairs=(
+            Problem("/x/leads.csv", "campaign", "control_characters_removed", "m", "f", (3, 9), 2),
+        ),
+        warnings=(
+            Problem(
+                "/x/opportunities.csv",
+                "amount",
+                "amount_outlier",
+                "m2",
+                "f2",
+                (1, 2, 3, 4, 5),
+                7,
+            ),
+        ),
+    )
+    got = load_notices(noted)
+    assert got.select("kind", "table", "file", "column", "rule", "rows", "first_rows").rows() == [
+        (
+            "warning",
+            "opportunities",
+            "opportunities.csv",
+            "amount",
+            "amount_outlier",
+            7,
+            "1, 2, 3, 4, 5 ...",
+        ),
+        ("repair", "leads", "leads.csv", "campaign", "control_characters_removed", 2, "3, 9"),
+    ]
+    # the notices survive the filters and the as-of cut (counted on the whole source)
+    assert load_notices(noted.where(segment="SMB").at("2026-02-01")).height == 2
+
+
+def test_load_notices_empty_when_loading_changed_nothing() -> None:
+    from alignment_lib.metrics.health import load_notices
+    from alignment_lib.narrative.health import load_notices_summary
+    from alignment_lib.tables.health import table_load_notices
+
+    got = load_notices(AS_OF)
+    assert got.height == 0 and got.columns[:3] == ["kind", "table", "file"]
+    assert load_notices_summary(got)[0].startswith("Loading repaired nothing")
+    assert "Loading repaired nothing" in table_load_notices(got).as_raw_html()
