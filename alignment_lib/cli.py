@@ -175,6 +175,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         workbooks = {name: title for name, title in WORKBOOKS.items() if name in args.workbook}
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
     data_dir = resolve_data_dir(values["data_dir"]).resolve()
+    print(f"reading {data_dir}", file=sys.stderr, flush=True)
     # Validate the data before any workbook runs: bad input never reaches a page.
     data = load_funnel(data_dir, calendar=calendar)
     quarter = (
@@ -207,7 +208,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     )
     # The scorecard of a filtered render counts the filter's actuals against the
     # company's targets (targets are not split by segment); the index says it is filtered.
-    print(f"rendering {quarter.label} from {data_dir}", file=sys.stderr)
+    print(f"rendering {quarter.label} into {Path(args.out).resolve()}", file=sys.stderr)
     result = render_report(
         quarter=quarter.label,
         parameters=values,
@@ -264,6 +265,19 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code (``argv`` None: the process's arguments)."""
+    try:
+        return _main(argv)
+    finally:
+        if argv is None:
+            # the command line's own process: once the command is done (and has said
+            # so), a signal during interpreter shutdown must not turn the exit code
+            # into "killed by SIGINT"; nothing is left to stop
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     commands = {"report": _cmd_report, "validate": _cmd_validate, "sample": _cmd_sample}
     try:

@@ -44,3 +44,40 @@ def test_quarter_without_targets_says_so() -> None:
         rendered_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
     )
     assert "No targets are set for this quarter." in page
+
+
+def _page(filters: str) -> str:
+    return build_index(
+        quarter="FY2026-Q3",
+        as_of=dt.datetime(2026, 9, 30, tzinfo=dt.UTC),
+        scorecard=pl.DataFrame(),
+        pages=[],
+        rendered_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+        filters=filters,
+    )
+
+
+def test_filtered_index_names_the_filter_in_title_and_heading() -> None:
+    page = _page("Segment: Enterprise · Region: EMEA")
+    assert (
+        "<title>FY2026-Q3 · Segment: Enterprise · Region: EMEA · Marketing and sales "
+        "alignment report</title>"
+    ) in page
+    assert (
+        "<h1>FY2026-Q3 · Segment: Enterprise · Region: EMEA: marketing and sales on one page</h1>"
+    ) in page
+    assert "Filtered report: Segment: Enterprise · Region: EMEA." in page
+    assert "the targets are the whole company's" in page
+
+
+def test_filter_label_is_escaped() -> None:
+    page = _page(f"Segment: {HOSTILE}")
+    assert "<img" not in page and "<script" not in page
+    # title, heading and the notice
+    assert page.count("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;") == 3
+
+
+def test_company_index_says_nothing_of_a_filter() -> None:
+    page = _page("")
+    assert "<title>FY2026-Q3 · Marketing and sales alignment report</title>" in page
+    assert "Filtered report" not in page and "class='filter'" not in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from alignment_lib import RenderError
 from alignment_lib.cli import main
-from alignment_lib.render import NOTEBOOK_DIR, WORKBOOKS, render_report
+from alignment_lib.render import MARKER, NOTEBOOK_DIR, WORKBOOKS, render_report
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,7 @@ def test_sample_report_bundle(rendered: Path) -> None:
     folder = rendered / "FY2026-Q3"
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     pages = [f for f in files if not f.startswith("charts/")]
-    expected = ["index.html"]
+    expected = ["index.html", MARKER]
     for name in WORKBOOKS:
         expected += [f"{name}.html", f"analyst/{name}.html", f"notebooks/{name}.ipynb"]
     assert pages == sorted(expected)
@@ -34,7 +35,13 @@ def test_sample_report_bundle(rendered: Path) -> None:
     for f in images:
         head = (folder / f).read_bytes()[:200]
         assert head.startswith(b"\x89PNG") or b"<svg" in head
-    assert not list(rendered.glob(".tmp-*")) and not (rendered / ".failed").exists()
+    assert not (rendered / ".failed").exists()
+    # <out>/FY2026-Q3 links to the one build; its lock file beside it
+    build = os.readlink(rendered / "FY2026-Q3")
+    assert sorted(p.name for p in rendered.iterdir()) == sorted(
+        ["FY2026-Q3", build, ".FY2026-Q3.lock"]
+    )
+    assert re.fullmatch(r"\.FY2026-Q3\.\d{8}T\d{6}-\d+-[0-9a-f]{6}", build)
 
 
 def test_executive_page_is_offline_and_codeless(rendered: Path) -> None:
@@ -73,8 +80,16 @@ def test_failed_render_leaves_previous_report_untouched(rendered: Path, tmp_path
     assert "RuntimeError: boom in the middle" in message
     after = {p: p.read_bytes() for p in (rendered / "FY2026-Q3").rglob("*") if p.is_file()}
     assert after == before
-    kept = rendered / ".failed" / "FY2026-Q3" / "notebooks" / "pipeline_vs_closes.ipynb"
-    assert "boom in the middle" in kept.read_text()
+    kept = rendered / ".failed" / "FY2026-Q3"
+    assert f"the failed notebook is kept in {kept / 'notebooks'}" in message
+    # only the failed notebook is kept, not a copy of the whole render
+    files = sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*") if p.is_file())
+    assert files == [MARKER, "notebooks/pipeline_vs_closes.ipynb"]
+    assert "boom in the middle" in (kept / "notebooks" / "pipeline_vs_closes.ipynb").read_text()
+    # and no partial build is left beside the report
+    assert sorted(p.name for p in rendered.iterdir()) == sorted(
+        ["FY2026-Q3", os.readlink(rendered / "FY2026-Q3"), ".FY2026-Q3.lock", ".failed"]
+    )
     shutil.rmtree(rendered / ".failed")
 
 
@@ -106,3 +121,31 @@ def test_index_page_has_headline_numbers_and_links(rendered: Path, capsys) -> No
     # the scorecard's bookings row and the workbook's own findings
     assert re.search(r"<td>Bookings</td><td class='num'>\$[\d.]+M</td>", page)
     assert "Bookings in FY2026-Q3 were" in page
+
+
+# ---------------------------------------------------------------- filtered renders
+
+
+def test_filtered_render_lives_apart_and_says_so(rendered: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "reports"
+    shutil.copytree(rendered, out, symlinks=True)
+    company = {p: p.read_bytes() for p in (out / "FY2026-Q3").rglob("*") if p.is_file()}
+    argv = ["report", "--out", str(out), "--workbook", "data_health", "--no-images"]
+    assert main([*argv, "--segment", "Enterprise", "--region", "EMEA"]) == 0
+    folder = out / "FY2026-Q3-segment-Enterprise-region-EMEA"
+    assert capsys.readouterr().out.strip() == str(folder / "index.html")
+    index = (folder / "index.html").read_text()
+    assert "<title>FY2026-Q3 · Segment: Enterprise · Region: EMEA · " in index
+    assert "<h1>FY2026-Q3 · Segment: Enterprise · Region: EMEA: marketing" in index
+    assert "Filtered report: Segment: Enterprise · Region: EMEA." in index
+    page = (folder / "data_health.html").read_text()
+    assert "<title>Data health · FY2026-Q3 · Segment: Enterprise · Region: EMEA</title>" in page
+    # the company report is untouched
+    after = {p: p.read_bytes() for p in (out / "FY2026-Q3").rglob("*") if p.is_file()}
+    assert after == company
+    # a hostile filter value stays inside the output folder
+    assert main([*argv, "--segment", "../../escape me"]) == 0
+    printed = Path(capsys.readouterr().out.strip())
+    assert printed.parent.parent == out and printed.parent.name.startswith("FY2026-Q3-segment-")
+    assert not (tmp_path / "escape me").exists()
+    assert "Segment: ../../escape me" in printed.read_text()
