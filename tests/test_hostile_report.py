@@ -107,7 +107,6 @@ def test_pages_stay_small_with_a_10000_character_name(
         nb = hostile_report / "notebooks" / f"{name}.ipynb"
         before = (clean / "notebooks" / f"{name}.ipynb").stat().st_size
         assert nb.stat().st_size < before + NOTEBOOK_GROWTH, (name, before, nb.stat().st_size)
-        assert "x" * 500 not in nb.read_text(encoding="utf-8"), name
     # the data keep the whole value: the tooltips carry the first 499 characters
     assert any(
         "x" * 450 in (hostile_report / f"{name}.html").read_text(encoding="utf-8")
