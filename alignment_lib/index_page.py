@@ -52,7 +52,8 @@ def findings_of(notebook: str | Path) -> tuple[str, ...]:
             text = output.get("data", {}).get("text/plain")
             if text:
                 text = "".join(text) if isinstance(text, list) else text
-                return tuple(line for line in text.splitlines() if line.strip())
+                # "\n" only: splitlines() would also break a finding at a U+2028 in a name
+                return tuple(line for line in text.split("\n") if line.strip())
     return ()
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 from IPython.display import display
 
+from alignment_lib._text import shorten_words
 from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
@@ -157,7 +158,9 @@ class _Findings:
         self.lines = list(lines)
 
     def _repr_html_(self) -> str:
-        items = "".join(f"<li>{html.escape(line)}</li>" for line in self.lines)
+        # issue 8 (text display): a long name in a finding is cut to 60 characters on the
+        # page (docs/text-display.md); the text/plain output keeps the sentence whole
+        items = "".join(f"<li>{html.escape(shorten_words(line))}</li>" for line in self.lines)
         # the ignore classes keep JupyterLab's MathJax from typesetting "$3.9M ... $3.7M"
         return f'<ul class="alignment-findings tex2jax_ignore mathjax_ignore">{items}</ul>'
 

@@ -12,6 +12,8 @@ same way; and no page grows by more than 100 KB over the clean sample's.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -19,6 +21,7 @@ import pytest
 from _browser import Session, needs_chromium
 from hostile_data import BOLD_MARKER, EVALUATED, LONG, build
 
+from alignment_lib._text import LABEL_LIMIT
 from alignment_lib.cli import main
 from alignment_lib.lab import trust_notebook
 from alignment_lib.render import WORKBOOKS
@@ -36,9 +39,11 @@ pytestmark = pytest.mark.slow
 QUARTER = "FY2026-Q3"
 #: how much bigger than the clean sample's a page may get (docs/text-display.md)
 PAGE_GROWTH = 100_000
-#: the same for an executed notebook, whose static chart pictures (PNG) change with
-#: the text drawn in them
-NOTEBOOK_GROWTH = 200_000
+#: the same for an executed notebook: it carries each chart three times (spec, the
+#: page's snippet, a PNG picture), and the pictures grow with the denser text drawn in
+#: them (60-character labels instead of "rep-007"): about +300 KB on the handoff
+#: workbook. One uncut 10,000-character name in one chart's rows adds ~1 MB.
+NOTEBOOK_GROWTH = 400_000
 VIEWPORT = 1000  # px, tests/_browser.Session
 
 #: anything the data might have injected: elements that load or run, handlers, links
@@ -52,7 +57,10 @@ _INJECTED = """(root) => {
     }
     const href = e.getAttribute('href') || e.getAttribute('xlink:href') || '';
     if (/^\\s*javascript:/i.test(href)) found.push(tag + '[href=' + href.slice(0, 40) + ']');
-    if (tag === 'script' && /alert\\(/.test(e.textContent)) found.push('script with alert');
+    // the page's scripts are all the kit's: the chart library and one per chart
+    if (tag === 'script' && !e.textContent.trimStart().startsWith('(function () {')) {
+      found.push('script ' + e.textContent.slice(0, 60));
+    }
     if (['b', 'strong', 'em', 'i'].includes(tag) && e.textContent.includes('@BOLD@')) {
       found.push(tag + ' from markdown');
     }
@@ -107,7 +115,13 @@ def test_pages_stay_small_with_a_10000_character_name(
         nb = hostile_report / "notebooks" / f"{name}.ipynb"
         before = (clean / "notebooks" / f"{name}.ipynb").stat().st_size
         assert nb.stat().st_size < before + NOTEBOOK_GROWTH, (name, before, nb.stat().st_size)
-        assert "x" * 500 not in nb.read_text(encoding="utf-8"), name
+        # what the notebook shows (HTML, chart specs) is cut; its plain text keeps the
+        # findings' sentences whole
+        for cell in nbformat.read(nb, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                for mime, value in output.get("data", {}).items():
+                    if mime != "text/plain":
+                        assert "x" * 500 not in json.dumps(value), (name, mime)
     # the data keep the whole value: the tooltips carry the first 499 characters
     assert any(
         "x" * 450 in (hostile_report / f"{name}.html").read_text(encoding="utf-8")
@@ -150,7 +164,10 @@ def test_hostile_pages_run_nothing_load_nothing_and_stay_narrow(
     # the payloads are on the pages as plain text
     assert "{{1234*5678}}" in shown
     assert "<img src=x onerror=alert(" in shown
-    assert "x" * 59 + "…" in shown  # a long name, cut
+    # the long names are shown cut, and nowhere longer than a label
+    assert re.search(r"Long-[a-z_]+-<b>x+…", shown)
+    longest = max(len(run) for run in re.findall(r"x+", shown))
+    assert longest < LABEL_LIMIT, longest
 
 
 @in_lab
