@@ -182,7 +182,7 @@ def check_csv(path: Path, table: Table) -> list[str]:
         )
     names = next(csv.reader([header_line]))
     _check_separator(path, header_line, names, table, fix)
-    _check_duplicates(path, names, fix)
+    _check_duplicates(path, names)
     _check_rows(path, len(names), fix)
     return names
 
@@ -266,7 +266,7 @@ def _check_separator(path: Path, header: str, names: list[str], table: Table, fi
             )
 
 
-def _check_duplicates(path: Path, names: list[str], fix: str) -> None:
+def _check_duplicates(path: Path, names: list[str]) -> None:
     stripped = [n.strip() for n in names]
     counts = Counter(stripped)
     dups = [n for n, k in counts.items() if k > 1]
@@ -312,7 +312,7 @@ def _check_rows(path: Path, n_fields: int, fix: str) -> None:
         raise SourceError(f"cannot read '{path}': {_first_line(exc)}; fix: {fix}") from exc
     if stats["odd"]:
         # A quoted field spans lines (or a quote is never closed): count per record.
-        stats = _record_stats(lines, n_fields, path, fix)
+        stats = _record_stats(lines, n_fields, path)
     last = stats["n"]
     problems = []
     if stats["short_n"]:
@@ -363,7 +363,7 @@ def _flagged(name: str, bad: pl.Expr) -> list[pl.Expr]:
     ]
 
 
-def _record_stats(lines: pl.LazyFrame, n_fields: int, path: Path, fix: str) -> dict:
+def _record_stats(lines: pl.LazyFrame, n_fields: int, path: Path) -> dict:
     """Field counts per CSV record when quoted values span lines (a rarer, slower path)."""
     text = pl.col("text")
     quotes = text.str.count_matches('"', literal=True)

@@ -327,3 +327,19 @@ def test_latest_never_passes_the_extract_date() -> None:
     )
     # latest event not after now: 2026-07-02 -> the last complete quarter is FY2026-Q2
     assert latest_complete_quarter(data) == FiscalQuarter(2026, 2)
+
+
+def test_parquet_values_get_the_same_plausibility_and_text_rules(make_data) -> None:
+    import datetime as dt
+
+    folder = make_data()
+    frame = pl.read_csv(folder / "opportunities.csv", infer_schema=False)
+    (folder / "opportunities.csv").unlink()
+    frame.with_columns(
+        pl.lit(float("nan")).alias("amount"),
+        pl.lit(dt.datetime(2200, 1, 1, tzinfo=dt.UTC)).alias("closed_at"),
+        pl.lit("lost").alias("outcome"),
+        pl.lit("rep\x07-1").alias("owner_id"),
+    ).write_parquet(folder / "opportunities.parquet")
+    rules = {(p.rule, p.column) for p in problems_of(folder)}
+    assert rules == {("unparseable_type", "amount"), ("after_extract_window", "closed_at")}
