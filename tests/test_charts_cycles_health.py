@@ -117,8 +117,9 @@ def test_hockey_stick_tooltips_legend_and_axes() -> None:
 def test_hockey_stick_without_bookings_says_so() -> None:
     empty = bookings_by_week(OPPS.clear(), **SPAN)
     d = chart_hockey_stick(empty, title="No bookings").to_dict()
-    assert d["mark"]["type"] == "text"
-    assert rows(d) == [{"text": "No bookings in the quarters shown."}]
+    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert rows(d) == [{"message": "No bookings in the quarters shown"}]
+    assert d["title"] == "No bookings"
 
 
 # -- linearity -------------------------------------------------------------------------------
@@ -270,8 +271,8 @@ def test_slipped_deals_two_panels_stacked_by_outcome() -> None:
 def test_slipped_deals_without_stage_history_says_so() -> None:
     frame = slipped_deals(OPPS, FULL.stage_history.clear(), **SPAN)
     d = chart_slipped_deals(frame, title="Slipped").to_dict()
-    assert d["mark"]["type"] == "text"
-    assert "stage_history" in rows(d)[0]["text"]
+    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert "stage_history" in rows(d)[0]["message"]
 
 
 # -- data health -----------------------------------------------------------------------------

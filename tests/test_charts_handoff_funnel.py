@@ -205,7 +205,9 @@ def test_response_times_limit_and_min_due() -> None:
     d = chart_response_times(frame, by="owner_id", quarter="FY2026-Q1", limit=1).to_dict()
     assert d["hconcat"][0]["layer"][0]["encoding"]["y"]["sort"] == ["r2"]
     d = chart_response_times(frame, by="owner_id", quarter="FY2026-Q1", min_due=4).to_dict()
-    assert d["hconcat"][0]["layer"][0]["encoding"]["y"]["sort"] == []
+    # no rep has 4 MQLs due: the chart says so instead of drawing empty panels
+    assert "hconcat" not in d
+    assert d["description"] == "No MQLs in FY2026-Q1 for any rep with at least 4 MQLs due"
     with pytest.raises(ParameterError, match="by=\\['channel'\\]"):
         chart_response_times(frame, by="channel", quarter="FY2026-Q1")
 
