@@ -334,3 +334,27 @@ def test_group_palette_is_colour_blind_safe_and_never_a_team_colour() -> None:
     }
     assert set(GROUP_COLORS) - {"#6B6B6B"} <= okabe_ito
     assert not set(GROUP_COLORS) & set(SOURCE_COLORS.values())
+
+
+# -- no bookings at all: the charts say so and stay drawable -----------------------------------
+def test_cycle_charts_without_deals_say_so() -> None:
+    import vl_convert
+
+    none = OPPS.clear()
+    linearity = chart_bookings_linearity(bookings_linearity(none, **SPAN), title="Linearity")
+    d = linearity.to_dict()
+    assert rows(d) == [{"message": "No bookings in the quarters shown"}]
+    # before: every share null gave a y scale vl-convert sized as infinite, and the render died
+    assert vl_convert.vegalite_to_png(d).startswith(b"\x89PNG")
+    sized = none.with_columns(deal_size_band(pl.col("amount")))
+    cycle = chart_sales_cycle(
+        sales_cycle(none, **SPAN, by=("segment",)),
+        sales_cycle(sized, **SPAN, by=("deal_size_band",)),
+        by_source=sales_cycle(none, **SPAN, by=("source",)),
+        title="Cycle",
+    ).to_dict()
+    assert rows(cycle) == [{"message": "No deals closed in the quarters shown"}]
+    seasons = chart_seasonality(seasonality(none, FULL.leads.clear(), **SPAN), title="S")
+    assert rows(seasons.to_dict()) == [
+        {"message": "Too few quarters with data to compare the seasons"}
+    ]
