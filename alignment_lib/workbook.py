@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,15 +27,22 @@ from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_o
 
 __all__ = [
     "Workbook",
+    "describe_filters",
     "describe_workbook",
     "latest_complete_quarter",
     "load_uncut",
     "open_workbook",
     "resolve_data_dir",
+    "show_filters",
     "show_findings",
 ]
 
 SAMPLE = "sample"
+#: the columns a report can be filtered on, with their labels on the page, in page order
+FILTER_LABELS = {"segment": "Segment", "region": "Region"}
+#: set to "0" to skip the static PNG picture under every chart (e.g. in tests: the
+#: pictures cost vl-convert time and no exported page uses them)
+STATIC_PICTURES_ENV = "ALIGNMENT_STATIC_PICTURES"
 
 
 @dataclass(frozen=True)
@@ -138,17 +146,90 @@ def open_workbook(
     data = load_funnel(resolve_data_dir(data_dir), calendar=calendar)
     if targets_file:
         data = replace(data, targets=load_targets(targets_file, calendar=calendar))
-    data = data.where(segment=segment, region=region)
+    filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
+    check_filters(data, filters)
+    data = data.where(**filters)
     q = latest_complete_quarter(data) if quarter == "latest" else FiscalQuarter.parse(quarter)
     cutoff = (
         parse_as_of(as_of, calendar) if as_of else parse_as_of(calendar.quarter_end(q), calendar)
     )
     enable_theme()
-    enable_renderer()
-    filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
+    enable_renderer(static_image=os.environ.get(STATIC_PICTURES_ENV, "1") != "0")
     return Workbook(
         data.at(cutoff).materialize(), q, q.shift(-(history_quarters - 1)), cutoff, filters
     )
+
+
+def check_filters(data: FunnelData, filters: Mapping[str, str]) -> None:
+    """A :class:`ParameterError` when a filter value matches no lead and no opportunity.
+
+    ``filters``: column -> value (``Workbook.filters``). Checked on the whole
+    data (before the as-of cut), so a value that exists but has no row in the
+    report's quarter passes: the page then says what is missing. The message
+    lists the values that exist.
+    """
+    for column, value in filters.items():
+        if column not in FILTER_LABELS:
+            raise ParameterError(
+                f"cannot filter on {column!r}; the report filters on: {', '.join(FILTER_LABELS)}"
+            )
+        seen = (
+            pl.concat(
+                [
+                    frame.select(pl.col(column).drop_nulls().unique())
+                    for frame in (data.leads, data.opportunities)
+                ]
+            )
+            .unique()
+            .collect()[column]
+        )
+        if value in seen:
+            continue
+        known = sorted(seen.to_list())
+        listed = ", ".join(repr(v) for v in known) if known else f"none (no row has a {column})"
+        raise ParameterError(
+            f"no lead or opportunity has {column} {value!r}; the {column}s in "
+            f"'{Path(data.source).name}' are: {listed}; fix: pass one of them "
+            f"(spelled exactly, case included), or leave {column} empty for all"
+        )
+
+
+def describe_filters(filters: Mapping[str, str]) -> str:
+    """'Segment: Enterprise · Region: EMEA'; '' without filters (``Workbook.filters``)."""
+    return " · ".join(
+        f"{FILTER_LABELS.get(k, k.capitalize())}: {filters[k]}"
+        for k in [*FILTER_LABELS, *sorted(set(filters) - set(FILTER_LABELS))]
+        if filters.get(k)
+    )
+
+
+class _Filters:
+    """The filter statement at the top of a filtered page (escaped HTML, plain text)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return (
+            '<p class="alignment-filters tex2jax_ignore mathjax_ignore" '
+            'style="font-size:1.15em;font-weight:bold;padding:0.4em 0.6em;'
+            'border-left:4px solid #555555;background:#f3f3f3">'
+            f"Filtered report · {html.escape(self.text)}</p>"
+        )
+
+    def __repr__(self) -> str:
+        return f"Filtered report · {self.text}"
+
+
+def show_filters(workbook: Workbook) -> None:
+    """State the filter at the top of the page ("Segment: Enterprise · Region: EMEA").
+
+    Every workbook calls it right after :func:`open_workbook`; an unfiltered
+    report shows nothing, so the company report is unchanged.
+    """
+    text = describe_filters(workbook.filters)
+    if text:
+        display(_Filters(text))
 
 
 class _Findings:
@@ -183,8 +264,7 @@ def describe_workbook(workbook: Workbook) -> list[str]:
         f"Quarters shown: {workbook.first.label} to {workbook.quarter.label}.",
     ]
     if workbook.filters:
-        shown = ", ".join(f"{k} = {v}" for k, v in workbook.filters.items())
-        lines.append(f"Filtered to {shown}.")
+        lines.append(f"Filtered to {describe_filters(workbook.filters)}.")
     return lines
 
 

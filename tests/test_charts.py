@@ -64,3 +64,25 @@ def test_quarters_in_time_order_not_alphabetical() -> None:
     )
     x = chart_pipeline_vs_bookings(frame).to_dict()["vconcat"][1]["layer"][0]["encoding"]["x"]
     assert x["sort"] == ["FY2024-Q4", "FY2025-Q1"]
+
+
+def test_no_pipeline_and_no_bookings_says_so() -> None:
+    frame = pipeline_vs_bookings(
+        DEALS.clear(), calendar=UTC, first=FiscalQuarter(2026, 1), last=FiscalQuarter(2026, 2)
+    )
+    d = chart_pipeline_vs_bookings(frame, title="Nothing").to_dict()
+    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert d["description"] == "No pipeline created and no bookings in the quarters shown"
+    assert d["title"] == "Nothing"
+
+
+def test_no_data_placeholder_has_a_fixed_size_and_draws() -> None:
+    import vl_convert
+
+    from alignment_lib import chart_no_data
+
+    d = chart_no_data("No MQLs in FY2026-Q3", title="Headline").to_dict()
+    assert (d["width"], d["height"]) == (480, 120)
+    assert [r for v in d["datasets"].values() for r in v] == [{"message": "No MQLs in FY2026-Q3"}]
+    png = vl_convert.vegalite_to_png(d)
+    assert png.startswith(b"\x89PNG")

@@ -117,8 +117,9 @@ def test_hockey_stick_tooltips_legend_and_axes() -> None:
 def test_hockey_stick_without_bookings_says_so() -> None:
     empty = bookings_by_week(OPPS.clear(), **SPAN)
     d = chart_hockey_stick(empty, title="No bookings").to_dict()
-    assert d["mark"]["type"] == "text"
-    assert rows(d) == [{"text": "No bookings in the quarters shown."}]
+    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert rows(d) == [{"message": "No bookings in the quarters shown"}]
+    assert d["title"] == "No bookings"
 
 
 # -- linearity -------------------------------------------------------------------------------
@@ -270,8 +271,8 @@ def test_slipped_deals_two_panels_stacked_by_outcome() -> None:
 def test_slipped_deals_without_stage_history_says_so() -> None:
     frame = slipped_deals(OPPS, FULL.stage_history.clear(), **SPAN)
     d = chart_slipped_deals(frame, title="Slipped").to_dict()
-    assert d["mark"]["type"] == "text"
-    assert "stage_history" in rows(d)[0]["text"]
+    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert "stage_history" in rows(d)[0]["message"]
 
 
 # -- data health -----------------------------------------------------------------------------
@@ -333,3 +334,27 @@ def test_group_palette_is_colour_blind_safe_and_never_a_team_colour() -> None:
     }
     assert set(GROUP_COLORS) - {"#6B6B6B"} <= okabe_ito
     assert not set(GROUP_COLORS) & set(SOURCE_COLORS.values())
+
+
+# -- no bookings at all: the charts say so and stay drawable -----------------------------------
+def test_cycle_charts_without_deals_say_so() -> None:
+    import vl_convert
+
+    none = OPPS.clear()
+    linearity = chart_bookings_linearity(bookings_linearity(none, **SPAN), title="Linearity")
+    d = linearity.to_dict()
+    assert rows(d) == [{"message": "No bookings in the quarters shown"}]
+    # before: every share null gave a y scale vl-convert sized as infinite, and the render died
+    assert vl_convert.vegalite_to_png(d).startswith(b"\x89PNG")
+    sized = none.with_columns(deal_size_band(pl.col("amount")))
+    cycle = chart_sales_cycle(
+        sales_cycle(none, **SPAN, by=("segment",)),
+        sales_cycle(sized, **SPAN, by=("deal_size_band",)),
+        by_source=sales_cycle(none, **SPAN, by=("source",)),
+        title="Cycle",
+    ).to_dict()
+    assert rows(cycle) == [{"message": "No deals closed in the quarters shown"}]
+    seasons = chart_seasonality(seasonality(none, FULL.leads.clear(), **SPAN), title="S")
+    assert rows(seasons.to_dict()) == [
+        {"message": "Too few quarters with data to compare the seasons"}
+    ]

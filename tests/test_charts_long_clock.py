@@ -82,3 +82,25 @@ def test_forecast_chart_uses_no_team_colour() -> None:
     assert not set(colours) & set(SOURCE_COLORS.values())
     assert d["layer"][1]["encoding"]["y2"]["field"] == "forecast_high"
     assert d["layer"][2]["encoding"]["y"]["field"] == "target"
+
+
+def test_long_clock_charts_without_bookings_say_so() -> None:
+    no_share = LAG.with_columns(pl.lit(None, dtype=pl.Float64).alias("share"))
+    lag = chart_creation_to_close_lag(no_share, title="Lag").to_dict()
+    assert lag["description"] == "No bookings in the quarters shown"
+    # cohorts with no created pipeline (size 0) have null shares
+    empty = pl.DataFrame(
+        {
+            "quarter_index": [8105, 8105],
+            "fiscal_quarter": ["Q2", "Q2"],
+            "months_since_creation": [0, 1],
+            "cohort_size": [0.0, 0.0],
+            "won_cumulative": [0.0, 0.0],
+            "share": [None, None],
+            "observed": [True, True],
+            "mature": [True, True],
+        },
+        schema_overrides={"share": pl.Float64},
+    )
+    curves = chart_cohort_curves(empty, title="Curves").to_dict()
+    assert curves["description"] == "No pipeline created in the cohorts shown"

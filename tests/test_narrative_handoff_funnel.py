@@ -95,6 +95,20 @@ def test_handoff_summary_without_mqls() -> None:
     ]
 
 
+def test_handoff_headlines_without_mqls() -> None:
+    # vacuous truths ("every channel was within the SLA", "no MQL leaked") are not said
+    f = handoff_frames(ho.LEADS_LF.clear())
+    assert leaked_mqls_headline(f["outcomes"], quarter=Q1) == (
+        "No MQLs were handed to sales in FY2026-Q1"
+    )
+    assert response_times_headline(f["by_channel"], by="channel", quarter=Q1) == (
+        "No channel in FY2026-Q1 has a first touch to time"
+    )
+    assert mql_outcomes_headline(f["outcomes"], quarter=Q1) == (
+        "No MQLs were handed to sales in FY2026-Q1"
+    )
+
+
 def test_handoff_headlines_worked_by_hand() -> None:
     f = handoff_frames()
     assert mql_outcomes_headline(f["outcomes"], quarter=Q1) == (
@@ -110,8 +124,9 @@ def test_handoff_headlines_worked_by_hand() -> None:
     assert response_times_headline(f["by_owner"], by="owner_id", quarter=Q1, min_due=3) == (
         "Rep r2 took a median 27 h to first touch an MQL, against a 24 h SLA"
     )
+    # no rep has 5 MQLs due: "every rep was within the SLA" would be vacuously true
     assert response_times_headline(f["by_owner"], by="owner_id", quarter=Q1, min_due=5) == (
-        "Every rep's median first touch in FY2026-Q1 was within a 24 h SLA"
+        "No rep with at least 5 MQLs due in FY2026-Q1 has a first touch to time"
     )
     assert leaked_mqls_headline(f["outcomes"], quarter=Q2) == (
         "1 FY2026-Q2 MQL leaked untouched, from Webinar"
@@ -174,8 +189,10 @@ def test_weekly_sla_headline_worked_by_hand() -> None:
 SPAN = {"calendar": fn.UTC, "first": fn.Q1, "last": fn.Q2}
 
 
-def funnel_frames(**by) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def funnel_frames(*, empty: bool = False, **by) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     leads, opps = fn.LEADS_LF, fn.OPPS_LF
+    if empty:
+        leads, opps = leads.clear(), opps.clear()
     return (
         funnel_cohort(leads, opps, **SPAN, as_of=fn.AS_OF, **by).collect(),
         funnel_period(leads, opps, **SPAN, **by).collect(),
@@ -250,4 +267,20 @@ def test_funnel_headlines_worked_by_hand() -> None:
     young = cohorts.filter(pl.col("quarter_index") == fn.Q2I)
     assert funnel_cohort_headline(young, quarter=fn.Q2) == (
         "No cohort up to FY2026-Q2 is mature yet: conversion is still growing"
+    )
+
+
+def test_funnel_findings_without_leads() -> None:
+    cohorts, flows, durations = funnel_frames(empty=True, by=["channel", "segment"])
+    assert funnel_summary(cohorts, flows, durations, quarter=fn.Q2) == [
+        "No lead entered the funnel or any of its stages in FY2026-Q2."
+    ]
+    assert (
+        funnel_cohort_headline(cohorts, quarter=fn.Q2) == "No leads in the cohorts up to FY2026-Q2"
+    )
+    assert funnel_period_headline(flows, quarter=fn.Q2) == (
+        "No lead entered the funnel or any of its stages in FY2026-Q2"
+    )
+    assert stage_durations_headline(durations, quarter=fn.Q2) == (
+        "No lead moved between stages in FY2026-Q2"
     )

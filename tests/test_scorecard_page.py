@@ -108,3 +108,26 @@ def test_tables_read_well() -> None:
     assert "2.0x" in table_coverage(COVERAGE).as_raw_html()
     needed = table_pipeline_needed(NEEDED).as_raw_html()
     assert "Pipeline needed for Q-target" in needed and "$2,000" in needed
+
+
+def no_data(chart) -> str:
+    d = chart.to_dict()
+    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    return d["description"]
+
+
+def test_without_targets_the_page_says_so() -> None:
+    # a targets table with no row for the quarter: the scorecard has no row
+    empty = SCORECARD.clear()
+    sentence = "No targets are set for this quarter: the targets table has no row for it."
+    assert scorecard_summary(empty) == [sentence]
+    assert attention_items(empty, COVERAGE.clear(), NEEDED.clear(), SLA.clear()) == [sentence]
+    assert no_data(chart_scorecard(empty, title="FY2026-Q3")) == "No targets set for this quarter"
+    html = table_scorecard(empty).as_raw_html()
+    assert "No targets set for this quarter" in html and "Attainment" not in html
+    # no bookings target for the quarter two out: nothing is required of any quarter
+    unknown = NEEDED.with_columns(pl.lit(None, dtype=pl.Float64).alias("pipeline_required"))
+    assert no_data(chart_pipeline_needed(unknown, title="Needed")) == (
+        "No bookings target set for Q-target"
+    )
+    assert "No bookings target set for Q-target" in table_pipeline_needed(unknown).as_raw_html()

@@ -157,3 +157,11 @@ def test_data_health_table_escapes_values() -> None:
     hostile = health.with_columns(pl.lit(HOSTILE).alias("effect"))
     html = table_data_health(hostile).as_raw_html()
     assert "<script>" not in html and "&lt;/td&gt;&lt;script&gt;" in html
+
+
+def test_sales_cycle_table_without_closed_deals_says_so() -> None:
+    by_segment, by_band = cycle_frames()
+    html = table_sales_cycle(by_segment, by_band, quarter="FY2025-Q1").as_raw_html()
+    assert "No deals closed in FY2025-Q1" in html
+    assert "Sales cycle of the deals closed in FY2025-Q1" in html
+    assert "Median" not in html

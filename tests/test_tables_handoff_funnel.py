@@ -157,3 +157,48 @@ def test_funnel_by_without_a_mature_cohort_says_so() -> None:
     assert cells(html) == [
         "No cohort up to FY2026-Q2 is mature yet: show more quarters to compare."
     ]
+
+
+# -- empty inputs: one cell that says what is missing ----------------------------------------
+def no_data_table(table) -> tuple[str, list[str]]:
+    html = table.as_raw_html()
+    return re.search(r"gt_title gt_font_normal[^>]*>(.*?)</td>", html, re.S).group(1), cells(html)
+
+
+def test_handoff_tables_without_mqls_say_so() -> None:
+    empty = ho.LEADS_LF.clear()
+    outcomes = mql_outcomes(empty, **TIMED, by=["channel"]).collect()
+    response = response_times(empty, **TIMED, by=["channel"]).collect()
+    assert no_data_table(table_mql_outcomes(outcomes)) == (
+        "What became of the MQLs handed to sales",
+        ["No MQLs in the quarters shown"],
+    )
+    assert no_data_table(table_handoff_by_channel(outcomes, response, quarter="FY2026-Q1")) == (
+        "The handoff by channel, FY2026-Q1",
+        ["No MQLs in FY2026-Q1"],
+    )
+
+
+def test_funnel_tables_without_leads_say_so() -> None:
+    leads, opps = fn.LEADS_LF.clear(), fn.OPPS_LF.clear()
+    split = funnel_cohort(leads, opps, **FUNNEL_SPAN, as_of=fn.AS_OF, by=["channel"]).collect()
+    assert no_data_table(table_funnel_cohorts(split)) == (
+        "Stage conversion by cohort",
+        ["No leads in the quarters shown"],
+    )
+    assert no_data_table(table_funnel_by(split, column="channel", quarter="FY2026-Q2")) == (
+        "Stage conversion by channel",
+        ["No leads in the cohorts up to FY2026-Q2"],
+    )
+    durations = stage_durations(leads, opps, **FUNNEL_SPAN).collect()
+    assert no_data_table(table_stage_durations(durations, quarter="FY2026-Q2")) == (
+        "Time between stages",
+        ["No lead moved between stages in the 4 quarters up to FY2026-Q2"],
+    )
+
+
+def test_no_data_table_escapes_its_message() -> None:
+    from alignment_lib import table_no_data
+
+    html = table_no_data(f"Title {HOSTILE}", f"No MQLs for {HOSTILE}", table_id="x").as_raw_html()
+    assert HOSTILE not in html and "&lt;" in html

@@ -6,6 +6,7 @@ leads there are. Tests assert on ``chart.to_dict()``. One module per
 workbook; shared formats in ``_common``.
 """
 
+from alignment_lib.charts._common import chart_no_data
 from alignment_lib.charts.cycles import (
     chart_bookings_linearity,
     chart_hockey_stick,
@@ -45,6 +46,7 @@ __all__ = [
     "chart_hockey_stick",
     "chart_leaked_mqls",
     "chart_mql_outcomes",
+    "chart_no_data",
     "chart_pipeline_needed",
     "chart_pipeline_vs_bookings",
     "chart_rejection_reasons",

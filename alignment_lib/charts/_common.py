@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import altair as alt
+import polars as pl
+
 from alignment_lib._frames import collect as collect  # the charts import it from here
 from alignment_lib.theme import SOURCE_LABELS
 
@@ -17,3 +20,46 @@ def source_legend_labels() -> str:
     """A Vega expression showing 'Marketing-sourced' etc. for the source codes."""
     cases = " : ".join(f"datum.label === '{k}' ? '{v}'" for k, v in SOURCE_LABELS.items())
     return f"{cases} : datum.label"
+
+
+#: the placeholder's size: about that of the charts it stands in for
+NO_DATA_WIDTH = 480
+NO_DATA_HEIGHT = 120
+
+
+def chart_no_data(
+    message: str,
+    *,
+    title: str | None = None,
+    width: int = NO_DATA_WIDTH,
+    height: int = NO_DATA_HEIGHT,
+) -> alt.LayerChart:
+    """A chart-sized box stating what is missing, in place of a chart with no data.
+
+    ``message`` names what is missing and where, e.g. "No MQLs in FY2026-Q3".
+    ``title`` is the chart's usual headline (default: none, the message says
+    it). A layer chart like most builders', so the page code treats it alike;
+    it has a fixed size (never an empty scale, which vl-convert cannot size).
+    """
+    text = (
+        alt.Chart(pl.DataFrame({"message": [message]}))
+        .mark_text(fontSize=14, color="#555555", align="center", baseline="middle")
+        .encode(
+            text=alt.Text("message:N"),
+            x=alt.value(width / 2),
+            y=alt.value(height / 2),
+        )
+    )
+    chart = (
+        alt.layer(text)
+        .properties(width=width, height=height, description=message)
+        .configure_view(stroke="#cccccc", strokeDash=[4, 4])
+    )
+    return chart.properties(title=title) if title else chart
+
+
+def no_data_message(what: str, *, quarter: str | None = None, where: str | None = None) -> str:
+    """'No MQLs in FY2026-Q3', 'No bookings in the quarters shown' - what a placeholder says."""
+    when = f" in {quarter}" if quarter else ""
+    place = f" {where}" if where else ""
+    return f"No {what}{when}{place}"

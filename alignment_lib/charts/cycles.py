@@ -21,6 +21,7 @@ from alignment_lib.charts._common import (
     COUNT_TOOLTIP,
     SHARE_AXIS,
     SHARE_TOOLTIP,
+    chart_no_data,
     collect,
 )
 from alignment_lib.metrics.cycles import LINEARITY_STATUSES, MONTH3_HEALTHY_MAX, MONTH3_SEVERE_MIN
@@ -77,14 +78,9 @@ def _legend_pick(field: str, name: str) -> alt.Parameter:
     return alt.selection_point(fields=[field], bind="legend", name=name)
 
 
-def _message(text: str, title: str) -> alt.Chart:
+def _message(text: str, title: str) -> alt.LayerChart:
     """A chart that says why there is nothing to draw, instead of an empty frame."""
-    return (
-        alt.Chart(pl.DataFrame({"text": [text]}), title=title)
-        .mark_text(fontSize=13, color=NEUTRAL, align="left")
-        .encode(text="text:N", x=alt.value(0), y=alt.value(20))
-        .properties(width=620, height=40)
-    )
+    return chart_no_data(text, title=title, width=620)
 
 
 def _ramp(n: int) -> list[str]:
@@ -145,7 +141,7 @@ def chart_hockey_stick(
         .drop("quarter_index")
     )
     if not quarters:
-        return _message("No bookings in the quarters shown.", title)
+        return _message("No bookings in the quarters shown", title)
     if report_quarter in quarters:
         past = [q for q in quarters if q != report_quarter]
         colors = [*_ramp(len(past)), HIGHLIGHT]
@@ -254,6 +250,9 @@ def chart_bookings_linearity(
         pl.col("linearity_status").fill_null("no bookings").alias("status"),
         pl.lit("Closed in the last two weeks").alias("marker"),
     )
+    if data.is_empty() or (data["bookings"].fill_null(0) == 0).all():
+        # without bookings every share is null: nothing to draw, and no scale to size
+        return _message("No bookings in the quarters shown", title)
     quarters = _quarters(data)
     top = max(severe_min + 0.1, float(data["month3_share"].max() or 0.0) + 0.05)
     pick = _legend_pick("status", "pick_status")
@@ -386,6 +385,8 @@ def chart_seasonality(
             ).with_columns(pl.Series("mean_text", text, dtype=pl.String))
         )
     data = pl.concat(parts).sort("quarter_of_year", maintain_order=True)
+    if data["index"].is_null().all():
+        return _message("Too few quarters with data to compare the seasons", title)
     measures = list(MEASURE_LABELS.values())
     pick = _legend_pick("measure", "pick_measure")
     bars = (
@@ -467,7 +468,7 @@ def chart_sales_cycle(
         "Median days from creation to close, by the quarter deals closed in. Pick won or "
         "all closed deals below; click a legend entry to pick out a group."
     ),
-) -> alt.HConcatChart:
+) -> alt.HConcatChart | alt.LayerChart:
     """Median days from creation to close per close quarter, by source, segment and deal size.
 
     ``by_segment`` is ``sales_cycle(..., by=("segment",))`` output, ``by_band``
@@ -477,6 +478,8 @@ def chart_sales_cycle(
     long enterprise cycles). A dropdown switches between won deals and all
     closed deals; click a legend entry to pick out a group.
     """
+    if all(collect(f).is_empty() for f in (by_segment, by_band, by_source) if f is not None):
+        return _message("No deals closed in the quarters shown", title)
     panels = []
     measure = alt.param(
         name="cycle_measure",
@@ -547,7 +550,7 @@ def chart_slipped_deals(
         "them by its end. Click an outcome in the legend to pick it out."
     ),
     report_quarter: str | None = None,
-) -> alt.HConcatChart | alt.Chart:
+) -> alt.HConcatChart | alt.LayerChart:
     """Deals expected in each quarter at its start: slipped, still open, lost, won.
 
     ``frame`` is :func:`alignment_lib.metrics.slipped_deals` output. Two

@@ -19,7 +19,14 @@ from collections.abc import Sequence
 import altair as alt
 import polars as pl
 
-from alignment_lib.charts._common import COUNT_TOOLTIP, SHARE_AXIS, SHARE_TOOLTIP, collect
+from alignment_lib.charts._common import (
+    COUNT_TOOLTIP,
+    SHARE_AXIS,
+    SHARE_TOOLTIP,
+    chart_no_data,
+    collect,
+    no_data_message,
+)
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.funnel import FUNNEL_STAGES, LEAD_GROUPINGS
 from alignment_lib.theme import GROUP_LABELS, NEUTRAL, NOT_SET, STAGE_LABELS, step_label
@@ -138,8 +145,12 @@ def chart_funnel_cohorts(
     outline; clicking a quarter in the legend highlights it.
     """
     src = collect(frame)
+    if src.is_empty():  # a split by lead columns has no group at all without leads
+        return chart_no_data(no_data_message("leads", quarter=quarter), title=title)
     last = _quarter_index(src, quarter)
     src = src.filter(pl.col("quarter_index").is_between(last - cohorts + 1, last))
+    if src["entered"].sum() == 0:
+        return chart_no_data(f"No lead reached a stage in the cohorts up to {quarter}", title=title)
     data = (
         _summed(
             src,
@@ -253,8 +264,12 @@ def chart_funnel_period(
     sum), a channel or a segment.
     """
     src = collect(frame)
+    if src.is_empty():
+        return chart_no_data(no_data_message("leads", quarter=quarter), title=title)
     _quarter_index(src, quarter)
     src = src.filter(pl.col("fiscal_quarter") == quarter)
+    if src["entering"].sum() == 0:
+        return chart_no_data(f"No lead entered a stage in {quarter}", title=title)
     previous = pl.col("entering").shift(1).over("group", order_by="stage_order")
     data = (
         _summed(src, keys=_STAGE_KEYS, aggs=[pl.col("entering").sum()])
@@ -332,7 +347,11 @@ def chart_stage_durations(
     picks "All leads" or a group. Dot: median; line to the tick: p90.
     """
     src = collect(frame)
+    if src.is_empty():
+        return chart_no_data(no_data_message("leads", quarter=quarter), title=title)
     _quarter_index(src, quarter)
+    if src.filter((pl.col("fiscal_quarter") == quarter) & (pl.col("records") > 0)).is_empty():
+        return chart_no_data(f"No lead moved between stages in {quarter}", title=title)
     columns = ["step", "from_stage", "to_stage", "records", "median_days", "p90_days"]
     parts = [
         src.filter(pl.col("fiscal_quarter") == quarter)

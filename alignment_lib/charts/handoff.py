@@ -21,7 +21,14 @@ from collections.abc import Sequence
 import altair as alt
 import polars as pl
 
-from alignment_lib.charts._common import COUNT_TOOLTIP, SHARE_AXIS, SHARE_TOOLTIP, collect
+from alignment_lib.charts._common import (
+    COUNT_TOOLTIP,
+    SHARE_AXIS,
+    SHARE_TOOLTIP,
+    chart_no_data,
+    collect,
+    no_data_message,
+)
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.handoff import NO_REASON
 from alignment_lib.theme import GROUP_LABELS, NEUTRAL, NOT_SET
@@ -125,6 +132,8 @@ def chart_mql_outcomes(
     ``report_quarter`` (a label) is outlined.
     """
     src = collect(frame)
+    if src.is_empty() or src["mqls"].sum() == 0:
+        return chart_no_data(no_data_message("MQLs", quarter="the quarters shown"), title=title)
     parts = list(OUTCOME_LABELS)
     grouped = _with_all_channels(src, keys=_QUARTER, counts=["mqls", *parts])
     quarters = _quarters(grouped)
@@ -211,25 +220,29 @@ def chart_rejection_reasons(
     bar means sales is not saying why.
     """
     src = collect(frame).filter(pl.col("fiscal_quarter") == quarter)
-    grouped = _with_all_channels(
-        src, keys=[*_QUARTER, "rejection_reason"], counts=["rejected"]
-    ).with_columns(
-        share=pl.col("rejected") / pl.col("rejected").sum().over("group"),
-        label=pl.format(
-            "{} · {}%",
-            pl.col("rejected"),
-            (pl.col("rejected") * 100 / pl.col("rejected").sum().over("group"))
-            .round(0)
-            .cast(pl.Int64),
-        ),
-        reason=pl.when(pl.col("rejection_reason") == NO_REASON)
-        .then(pl.lit("No reason given"))
-        .otherwise(pl.lit("Reason given")),
+    grouped = (
+        _with_all_channels(src, keys=[*_QUARTER, "rejection_reason"], counts=["rejected"])
+        .with_columns(
+            # a channel without rejections has no shares (0/0): null, and its rows are dropped below
+            share=pl.when(pl.col("rejected").sum().over("group") > 0).then(
+                pl.col("rejected") / pl.col("rejected").sum().over("group")
+            ),
+        )
+        .with_columns(
+            label=pl.format(
+                "{} · {}%", pl.col("rejected"), (pl.col("share") * 100).round(0).cast(pl.Int64)
+            ),
+            reason=pl.when(pl.col("rejection_reason") == NO_REASON)
+            .then(pl.lit("No reason given"))
+            .otherwise(pl.lit("Reason given")),
+        )
     )
     options = _channel_options(grouped, "rejected")
     data = grouped.filter(pl.col("group").is_in(options) & (pl.col("rejected") > 0)).sort(
         "group", "rejection_reason"
     )
+    if data.is_empty():
+        return chart_no_data(no_data_message("MQLs rejected", quarter=quarter), title=title)
     channel = _channel_param(options)
     base = alt.Chart(data).transform_filter(alt.datum.group == channel)
     # One row per reason once filtered to a channel. Layers union their domains, which keeps
@@ -284,7 +297,7 @@ def chart_response_times(
     min_due: int = 1,
     title: str = "How fast sales touched the MQLs",
     subtitle: str | Sequence[str] | None = None,
-) -> alt.HConcatChart:
+) -> alt.HConcatChart | alt.LayerChart:
     """Median and p90 hours to a first touch, and SLA compliance, per ``by`` value.
 
     ``frame`` is :func:`alignment_lib.metrics.response_times` output split by
@@ -319,6 +332,11 @@ def chart_response_times(
     )
     if limit is not None:
         data = data.head(limit)
+    if data.is_empty():
+        due = f" with at least {min_due} MQLs due" if min_due > 1 else ""
+        noun = "rep" if by == "owner_id" else GROUP_LABELS.get(by, by).lower()
+        what = f"{noun}{due}"
+        return chart_no_data(f"No MQLs in {quarter} for any {what}", title=title)
     order = data["label"].to_list()
     group_title = GROUP_LABELS.get(by, by)
     tooltip = [
@@ -426,6 +444,8 @@ def chart_weekly_sla(
         )
         .sort("week_start")
     )
+    if data.is_empty():
+        return chart_no_data("No MQL was due for a first touch in these weeks", title=title)
     # Ticks on the Mondays that name the weeks (every other one), not on d3's Sundays.
     mondays = data["week_start"].to_list()[:: 2 if data.height <= 20 else 3]
     x = alt.X(
@@ -513,6 +533,8 @@ def chart_leaked_mqls(
         .sort(["leaked", "label"], descending=[True, False])
         .select("label", "mqls", "leaked", "leaked_rate", "text")
     )
+    if data.is_empty():
+        return chart_no_data(no_data_message("MQLs", quarter=quarter), title=title)
     order = data["label"].to_list()
     y = alt.Y("label:N", sort=order, title=None)
     base = alt.Chart(data)

@@ -11,7 +11,9 @@ from alignment_lib.charts._common import (
     COUNT_TOOLTIP,
     SHARE_AXIS,
     SHARE_TOOLTIP,
+    chart_no_data,
     collect,
+    no_data_message,
     source_legend_labels,
 )
 from alignment_lib.schema import OPPORTUNITY_SOURCES
@@ -36,7 +38,7 @@ def chart_pipeline_vs_bookings(
     title: str = "Marketing's pipeline today is sales' bookings tomorrow",
     subtitle: str | None = None,
     report_quarter: str | None = None,
-) -> alt.VConcatChart:
+) -> alt.VConcatChart | alt.LayerChart:
     """Two stacked-bar panels over the same quarters: pipeline created, then bookings.
 
     ``frame`` is :func:`alignment_lib.metrics.pipeline_vs_bookings` output (one
@@ -53,6 +55,11 @@ def chart_pipeline_vs_bookings(
         )
         .alias("stack_order"),
     )
+    if data.is_empty() or (data["amount"].fill_null(0) == 0).all():
+        return chart_no_data(
+            no_data_message("pipeline created and no bookings", quarter="the quarters shown"),
+            title=title,
+        )
     quarters = (
         data.select(pl.col("fiscal_quarter").unique(maintain_order=True)).to_series().to_list()
     )
@@ -96,13 +103,15 @@ _LAG_COLORS = ["#C6DBEF", "#6BAED6", "#2171B5", "#08306B"]
 
 def chart_creation_to_close_lag(
     frame: pl.DataFrame | pl.LazyFrame, *, title: str, report_quarter: str | None = None
-) -> alt.Chart:
+) -> alt.Chart | alt.LayerChart:
     """100%-stacked bars: each quarter's bookings by how long before it they were created.
 
     ``frame`` is :func:`alignment_lib.metrics.creation_to_close_lag` output (close
     quarter x lag bucket). Hovering a bucket in the legend highlights it.
     """
     data = collect(frame).filter(pl.col("share").is_not_null())
+    if data.is_empty():
+        return chart_no_data(no_data_message("bookings", quarter="the quarters shown"), title=title)
     quarters = data.select(pl.col("fiscal_quarter").unique(maintain_order=True)).to_series()
     buckets = data.sort("lag_quarters").select(pl.col("lag_bucket").unique(maintain_order=True))
     domain = buckets.to_series().to_list()
@@ -158,7 +167,9 @@ def chart_creation_to_close_lag(
     return alt.layer(bars, outline)
 
 
-def chart_cohort_curves(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> alt.Chart:
+def chart_cohort_curves(
+    frame: pl.DataFrame | pl.LazyFrame, *, title: str
+) -> alt.Chart | alt.LayerChart:
     """One line per creation cohort: cumulative share of its pipeline won, by months since.
 
     ``frame`` is :func:`alignment_lib.metrics.cohort_conversion_curve` output. Only
@@ -175,6 +186,10 @@ def chart_cohort_curves(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> al
             .alias("maturity")
         )
     )
+    if data.filter(pl.col("share").is_not_null()).is_empty():
+        return chart_no_data(
+            no_data_message("pipeline created", quarter="the cohorts shown"), title=title
+        )
     cohorts = data.select(pl.col("fiscal_quarter").unique(maintain_order=True)).to_series()
     pick = alt.selection_point(fields=["fiscal_quarter"], bind="legend")
     return (

@@ -5,7 +5,13 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from alignment_lib.charts._common import AMOUNT_AXIS, AMOUNT_TOOLTIP, SHARE_AXIS, collect
+from alignment_lib.charts._common import (
+    AMOUNT_AXIS,
+    AMOUNT_TOOLTIP,
+    SHARE_AXIS,
+    chart_no_data,
+    collect,
+)
 
 __all__ = ["STATUS_COLORS", "chart_pipeline_needed", "chart_scorecard"]
 
@@ -28,6 +34,8 @@ def chart_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> alt.La
         ).alias("target_name"),
         pl.col("status").fill_null("no data"),
     )
+    if data.is_empty():
+        return chart_no_data("No targets set for this quarter", title=title)
     order = data["target_name"].to_list()
     y = alt.Y("target_name:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
     base = alt.Chart(data)
@@ -83,6 +91,9 @@ def chart_pipeline_needed(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> 
     data = collect(frame).with_columns(
         pl.min_horizontal("pipeline_created_so_far", "pipeline_required").alias("covered")
     )
+    if data.is_empty() or data["pipeline_required"].is_null().all():
+        target = data["target_fiscal_quarter"][0] if data.height else "the target quarter"
+        return chart_no_data(f"No bookings target set for {target}", title=title)
     order = data.sort("quarter_index")["fiscal_quarter"].to_list()
     x = alt.X("fiscal_quarter:O", sort=order, title="Quarter the pipeline is created in")
     tips = [

@@ -90,7 +90,11 @@ def _latest_mature(totals: pl.DataFrame, *, upto: FiscalQuarter) -> pl.DataFrame
 def funnel_cohort_headline(cohorts: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
     """'The funnel narrows most at Opportunity → Won: 29% of FY2026-Q1's opportunities were
     won' (the step with the lowest conversion among the latest mature cohorts)."""
-    latest = _latest_mature(_cohort_totals(cohorts), upto=quarter)
+    totals = _cohort_totals(cohorts)
+    upto = FiscalCalendar.quarter_index(quarter)
+    if totals.filter(pl.col("quarter_index") <= upto)["entered"].sum() == 0:
+        return f"No leads in the cohorts up to {quarter.label}"
+    latest = _latest_mature(totals, upto=quarter)
     if latest.height == 0:
         return f"No cohort up to {quarter.label} is mature yet: conversion is still growing"
     row = latest.sort(["conversion", "step"]).row(0, named=True)
@@ -116,6 +120,8 @@ def funnel_period_headline(flows: pl.DataFrame, *, quarter: FiscalQuarter) -> st
     (period mode: flows in the quarter, not one cohort; the funnel counts leads, so a deal
     with two leads counts twice)."""
     n = _flows(flows, quarter)
+    if not any(n.values()):
+        return f"No lead entered the funnel or any of its stages in {quarter.label}"
     return (
         f"{_count(n['inquiry'], 'inquiry').capitalize()} entered the funnel in "
         f"{quarter.label} and {n['won']:,} {'lead' if n['won'] == 1 else 'leads'} reached Won"
@@ -144,6 +150,8 @@ def stage_durations_headline(durations: pl.DataFrame, *, quarter: FiscalQuarter)
 
 def _period_sentence(flows: pl.DataFrame, quarter: FiscalQuarter) -> str:
     n = _flows(flows, quarter)
+    if not any(n.values()):
+        return f"No lead entered the funnel or any of its stages in {quarter.label}."
     parts = [_count(n[s], s) for s in FUNNEL_STAGES]
     return (
         f"In {quarter.label}, {join_words(parts)} entered their stage (flows in the quarter, "

@@ -147,6 +147,15 @@ def response_times_headline(
     slow = _slow(frame, by=by, quarter=quarter, sla_hours=sla_hours, min_due=min_due)
     sla = f"a {sla_hours:g} h SLA"
     noun = "channel" if by == "channel" else "rep" if by == "owner_id" else by
+    timed = frame.filter(
+        (pl.col("fiscal_quarter") == quarter.label)
+        & (pl.col("mqls_due") >= min_due)
+        & pl.col("median_hours").is_not_null()
+    )
+    if timed.height == 0:
+        # "every channel was within the SLA" would be vacuously true
+        due = f" with at least {min_due} MQLs due" if min_due > 1 else ""
+        return f"No {noun}{due} in {quarter.label} has a first touch to time"
     if slow.height == 0:
         return f"Every {noun}'s median first touch in {quarter.label} was within {sla}"
     names = slow[by].to_list()
@@ -199,6 +208,8 @@ def leaked_mqls_headline(outcomes: pl.DataFrame, *, quarter: FiscalQuarter) -> s
     """
     rows = outcomes.filter(pl.col("fiscal_quarter") == quarter.label)
     leaked = int(rows["leaked"].sum()) if rows.height else 0
+    if not rows.height or rows["mqls"].sum() == 0:
+        return f"No MQLs were handed to sales in {quarter.label}"
     if leaked == 0:
         return f"No {quarter.label} MQL leaked: each was touched or is still inside its SLA"
     if "channel" not in rows.columns:

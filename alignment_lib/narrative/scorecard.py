@@ -6,7 +6,10 @@ import polars as pl
 
 from alignment_lib.narrative._format import format_money, format_share
 
-__all__ = ["attention_items", "scorecard_summary"]
+__all__ = ["NO_TARGETS", "attention_items", "scorecard_summary"]
+
+#: what the page says when the targets table has no row for the quarter
+NO_TARGETS = "No targets are set for this quarter: the targets table has no row for it."
 
 
 def _value(kind: str, value: float) -> str:
@@ -22,6 +25,8 @@ def scorecard_summary(scorecard: pl.DataFrame) -> list[str]:
 
     ``scorecard``: :func:`alignment_lib.metrics.shared_scorecard` output.
     """
+    if scorecard.is_empty():
+        return [NO_TARGETS]
     lines = []
     for r in scorecard.iter_rows(named=True):
         if r["actual"] is None:
@@ -55,6 +60,8 @@ def attention_items(
     the target (target - compliance).
     """
     items: list[tuple[float, str]] = []
+    if scorecard.is_empty():
+        items.append((1.0, NO_TARGETS))
     for r in scorecard.iter_rows(named=True):
         if r["status"] not in ("behind", "at risk") or r["actual"] is None:
             continue

@@ -6,6 +6,7 @@ table gets a fixed id so a re-render produces the same HTML. One module per
 workbook.
 """
 
+from alignment_lib.tables._empty import table_no_data
 from alignment_lib.tables.cycles import table_business_cycles, table_sales_cycle
 from alignment_lib.tables.funnel import (
     table_funnel_by,
@@ -26,6 +27,7 @@ __all__ = [
     "table_handoff_by_channel",
     "table_load_notices",
     "table_mql_outcomes",
+    "table_no_data",
     "table_pipeline_needed",
     "table_pipeline_vs_bookings",
     "table_rows_loaded",

@@ -8,6 +8,7 @@ import polars as pl
 from alignment_lib._frames import collect
 from alignment_lib.metrics.cycles import MONTH3_HEALTHY_MAX, MONTH3_SEVERE_MIN
 from alignment_lib.metrics.deals import DEAL_SIZE_BANDS
+from alignment_lib.tables._empty import table_no_data
 from alignment_lib.theme import SOURCE_LABELS
 
 __all__ = ["table_business_cycles", "table_sales_cycle"]
@@ -169,6 +170,12 @@ def table_sales_cycle(
             ),
         )
     data = pl.concat(parts)
+    if data.is_empty():
+        return table_no_data(
+            f"Sales cycle of the deals closed in {quarter}",
+            f"No deals closed in {quarter}",
+            table_id=table_id,
+        )
     table = (
         gt.GT(data, id=table_id, rowname_col="group", groupname_col="split")
         .tab_header(

@@ -10,6 +10,7 @@ import polars as pl
 from alignment_lib._frames import collect
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
+from alignment_lib.tables._empty import table_no_data
 from alignment_lib.theme import GROUP_LABELS, NOT_SET, step_label
 
 __all__ = ["table_funnel_by", "table_funnel_cohorts", "table_stage_durations"]
@@ -61,6 +62,10 @@ def table_funnel_cohorts(
     column splits are summed).
     """
     totals = _totals(collect(frame), [])
+    if totals.is_empty() or totals["entered"].sum() == 0:
+        return table_no_data(
+            "Stage conversion by cohort", "No leads in the quarters shown", table_id=table_id
+        )
     steps = sorted(totals["step"].unique().to_list())
     wide = (
         totals.pivot(
@@ -143,6 +148,12 @@ def table_funnel_by(
         .sort("step")
     )
     title = GROUP_LABELS.get(column, column)
+    if everyone.filter(pl.col("quarter_index") <= last)["entered"].sum() == 0:
+        return table_no_data(
+            f"Stage conversion by {title.lower()}",
+            f"No leads in the cohorts up to {quarter}",
+            table_id=table_id or f"funnel-by-{column.replace('_', '-')}",
+        )
     if latest.height == 0:
         note = pl.DataFrame(
             {"note": [f"No cohort up to {quarter} is mature yet: show more quarters to compare."]}
@@ -218,6 +229,12 @@ def table_stage_durations(
     found = data.filter(pl.col("fiscal_quarter") == quarter)["quarter_index"]
     last = int(found[0]) if found.len() else int(data["quarter_index"].max() or 0)
     shown = data.filter(pl.col("quarter_index").is_between(last - quarters + 1, last))
+    if shown.filter(pl.col("records") > 0).is_empty():
+        return table_no_data(
+            "Time between stages",
+            f"No lead moved between stages in the {quarters} quarters up to {quarter}",
+            table_id=table_id,
+        )
     labels = shown.sort("quarter_index")["fiscal_quarter"].unique(maintain_order=True).to_list()
     medians = shown.pivot(
         "fiscal_quarter", index="step", values="median_days", aggregate_function="first"

@@ -6,6 +6,7 @@ import great_tables as gt
 import polars as pl
 
 from alignment_lib._frames import collect
+from alignment_lib.tables._empty import table_no_data
 from alignment_lib.theme import NOT_SET
 
 __all__ = ["table_handoff_by_channel", "table_mql_outcomes"]
@@ -40,6 +41,12 @@ def table_mql_outcomes(
         .with_columns(_share(p).alias(f"{p}_share") for p in _PARTS)
         .select("fiscal_quarter", "mqls", *(c for p in _PARTS for c in (p, f"{p}_share")))
     )
+    if wide.is_empty() or wide["mqls"].sum() == 0:
+        return table_no_data(
+            "What became of the MQLs handed to sales",
+            "No MQLs in the quarters shown",
+            table_id=table_id,
+        )
     table = (
         gt.GT(wide, id=table_id)
         .tab_header(
@@ -116,6 +123,10 @@ def table_handoff_by_channel(
             "sla_compliance",
         )
     )
+    if wide.is_empty():
+        return table_no_data(
+            f"The handoff by channel, {quarter}", f"No MQLs in {quarter}", table_id=table_id
+        )
     return (
         gt.GT(wide, id=table_id)
         .tab_header(

@@ -7,6 +7,7 @@ import polars as pl
 
 from alignment_lib._frames import collect
 from alignment_lib.narrative._format import format_money, format_share
+from alignment_lib.tables._empty import table_no_data
 
 __all__ = ["table_coverage", "table_pipeline_needed", "table_scorecard"]
 
@@ -24,6 +25,8 @@ def _fmt(kind: str, value: float | None) -> str:
 def table_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "scorecard") -> gt.GT:
     """One row per shared target: target, actual, attainment, pacing, status, contributions."""
     data = collect(frame)
+    if data.is_empty():
+        return table_no_data("Shared targets", "No targets set for this quarter", table_id=table_id)
     rows = [
         {
             "target_name": r["label"] + ("" if r["team"] == "shared" else f" ({r['team']})"),
@@ -127,6 +130,13 @@ def table_pipeline_needed(
 ) -> gt.GT:
     """The reverse waterfall as a table: per creation quarter, pipeline and MQLs required."""
     data = collect(frame)
+    if data.is_empty() or data["pipeline_required"].is_null().all():
+        target = data["target_fiscal_quarter"][0] if data.height else "the target quarter"
+        return table_no_data(
+            f"Pipeline needed for {target}",
+            f"No bookings target set for {target}",
+            table_id=table_id,
+        )
     table = data.sort("quarter_index").select(
         "fiscal_quarter",
         "lag_share",

@@ -1,0 +1,54 @@
+"""The filter statement on the pages, and filter values that match nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alignment_lib import ParameterError, describe_filters, open_workbook
+from alignment_lib.workbook import _Filters
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+def test_describe_filters_names_segment_then_region() -> None:
+    assert describe_filters({}) == ""
+    assert describe_filters({"segment": "", "region": ""}) == ""
+    assert describe_filters({"region": "EMEA", "segment": "Enterprise"}) == (
+        "Segment: Enterprise · Region: EMEA"
+    )
+    assert describe_filters({"region": "EMEA"}) == "Region: EMEA"
+
+
+def test_filter_statement_is_escaped() -> None:
+    shown = _Filters(describe_filters({"segment": "<b>Big</b> & co"}))
+    assert repr(shown) == "Filtered report · Segment: <b>Big</b> & co"
+    assert "Filtered report · Segment: &lt;b&gt;Big&lt;/b&gt; &amp; co</p>" in shown._repr_html_()
+    assert "<b>" not in shown._repr_html_()
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "listed"),
+    [
+        ("segment", "Nope", "'Enterprise', 'Mid-Market', 'SMB'"),
+        ("region", "emea", "'APAC', 'EMEA', 'LATAM', 'NA'"),
+    ],
+)
+def test_filter_value_that_matches_nothing_is_a_parameter_error(
+    column: str, value: str, listed: str
+) -> None:
+    with pytest.raises(ParameterError) as info:
+        open_workbook(quarter="FY2026-Q3", data_dir=str(SAMPLE), **{column: value})
+    assert str(info.value) == (
+        f"no lead or opportunity has {column} {value!r}; the {column}s in 'sample' are: "
+        f"{listed}; fix: pass one of them (spelled exactly, case included), or leave "
+        f"{column} empty for all"
+    )
+
+
+def test_filter_that_exists_keeps_its_rows() -> None:
+    wb = open_workbook(quarter="FY2026-Q3", data_dir=str(SAMPLE), segment="Enterprise")
+    assert wb.filters == {"segment": "Enterprise"}
+    segments = wb.data.opportunities.select("segment").unique().collect()["segment"].to_list()
+    assert segments == ["Enterprise"]
