@@ -233,7 +233,7 @@ def _output_error(exc: BaseException, out_dir: Path) -> OutputError | None:
         return OutputError(
             f"the disk holding {out_dir} is full ({os.strerror(exc.errno)} writing {where}); "
             "the previous report is untouched and the partial render was removed; fix: free "
-            "some space (a full report with images takes about 25 MB, --no-images about 10 MB) "
+            "some space (a report needs a few tens of MB; --no-images needs less) "
             "or pass --out a folder on another disk"
         )
     if not (_inside(exc.filename, out_dir) or _inside(exc.filename2, out_dir)):
