@@ -59,5 +59,12 @@ bench: $(VENV)/.dev ## benchmarks: bundle render time against the naive papermil
 nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
 	$(BIN)/python tests/refresh_notebooks.py
 
-clean: ## remove the virtual environment and rendered reports
-	rm -rf $(VENV) $(OUT)/FY* $(OUT)/.tmp-* $(OUT)/.failed
+# Only what the kit wrote: links to and folders with its marker (.alignment-report), and
+# its lock files; a folder of yours under $(OUT) stays (docs/rendering.md).
+clean: ## remove the virtual environment and the reports the kit rendered
+	rm -rf $(VENV)
+	@for f in $(OUT)/FY* $(OUT)/.FY* $(OUT)/.failed/*; do \
+	  if [ -L "$$f" ]; then [ -e "$$f/.alignment-report" ] && rm -f "$$f"; \
+	  elif [ -d "$$f" ]; then [ -e "$$f/.alignment-report" ] && rm -rf "$$f"; \
+	  elif [ -f "$$f" ] && [ "$${f%.lock}" != "$$f" ]; then rm -f "$$f"; fi; \
+	done; rmdir $(OUT)/.failed 2>/dev/null; true

@@ -161,10 +161,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
     from alignment_lib.load import load_funnel, load_targets, parse_as_of
     from alignment_lib.metrics.scorecard import shared_scorecard
-    from alignment_lib.render import WORKBOOKS, Headline, render_report
+    from alignment_lib.render import WORKBOOKS, Headline, check_output_folder, render_report
     from alignment_lib.workbook import latest_complete_quarter, resolve_data_dir
 
     values = _merge(args, _read_params(args.params))
+    check_output_folder(args.out)  # before the data is read: a wrong --out fails at once
     workbooks = None
     if args.workbook:
         unknown = sorted(set(args.workbook) - set(WORKBOOKS))

@@ -63,6 +63,7 @@ __all__ = [
     "WORKBOOKS",
     "Headline",
     "ReportResult",
+    "check_output_folder",
     "check_parameters",
     "filter_label",
     "render_report",
@@ -232,7 +233,7 @@ def _output_error(exc: BaseException, out_dir: Path) -> OutputError | None:
         return OutputError(
             f"the disk holding {out_dir} is full ({os.strerror(exc.errno)} writing {where}); "
             "the previous report is untouched and the partial render was removed; fix: free "
-            "some space (a full report with images takes about 25 MB, --no-images about 10 MB) "
+            "some space (a report needs a few tens of MB; --no-images needs less) "
             "or pass --out a folder on another disk"
         )
     if not (_inside(exc.filename, out_dir) or _inside(exc.filename2, out_dir)):
@@ -267,8 +268,15 @@ def _environment_errors(out_dir: Path) -> Iterator[None]:
         raise problem from exc
 
 
-def _prepare_out(out_dir: Path) -> None:
-    """Create ``out_dir``; a file in its way or no permission is an OutputError."""
+def check_output_folder(out_dir: str | Path) -> Path:
+    """Check, without writing anything, that a report can be written under ``out_dir``.
+
+    Returns the absolute path. Raises :class:`OutputError` when a file is in
+    the way (``out_dir`` or one of its parents is a file), or the nearest
+    existing folder is read-only or not writable. The command line calls it
+    before reading the data, so a wrong ``--out`` fails at once.
+    """
+    out_dir = Path(os.path.abspath(out_dir))
     for folder in (out_dir, *out_dir.parents):
         if folder.exists() or folder.is_symlink():
             if not folder.is_dir():
@@ -276,7 +284,20 @@ def _prepare_out(out_dir: Path) -> None:
                     f"cannot write the report to {out_dir}: {folder} is a file, not a folder; "
                     "fix: pass --out a folder path, or move that file away"
                 )
+            if not os.access(folder, os.W_OK | os.X_OK):
+                error = OSError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
+                if os.statvfs(folder).f_flag & os.ST_RDONLY:
+                    error = OSError(errno.EROFS, os.strerror(errno.EROFS), str(folder))
+                problem = _output_error(error, folder)
+                assert problem is not None
+                raise OutputError(str(problem).replace(str(folder), str(out_dir), 1))
             break
+    return out_dir
+
+
+def _prepare_out(out_dir: Path) -> None:
+    """Create ``out_dir``; a file in its way or no permission is an OutputError."""
+    check_output_folder(out_dir)
     with _environment_errors(out_dir):
         out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -624,6 +645,8 @@ def render_report(
                 headline=headline,
                 jobs=jobs,
             )
+            # again: something of the user's may have appeared there while rendering
+            _current_build(out_dir, folder)
             try:
                 _swap_in(build, final)
             except KeyboardInterrupt:
@@ -636,10 +659,11 @@ def render_report(
         except RenderError as exc:
             failed = [build / "notebooks" / f"{name}.ipynb" for name in exc.workbooks]
             kept = _keep_failed(out_dir, folder, failed)
+            what = "notebook is" if len(failed) == 1 else "notebooks are"
             where = (
-                f"the failed notebook is kept in {kept / 'notebooks'}"
+                f"the failed {what} kept in {kept / 'notebooks'}"
                 if kept
-                else "the failed notebook could not be kept"
+                else f"the failed {what} not kept (no room, or .failed/ is not the kit's)"
             )
             raise RenderError(
                 f"{exc}\nThe previous report, if any, is untouched; {where}.",

@@ -28,13 +28,26 @@ CHROMIUM = next(
     ),
     None,
 )
-if CHROMIUM is None and os.environ.get("CI", "").lower() == "true":
-    # In CI a missing browser is a broken setup (.ci/run installs it), never a skip.
-    raise RuntimeError("CI=true but no Chromium binary: .ci/run must apt-get install chromium")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium binary (apt-get install chromium, or set ALIGNMENT_CHROMIUM)",
+#: the one line a missing browser gets, with the fix
+MISSING_CHROMIUM = (
+    "no Chromium binary: apt-get install -y chromium fonts-dejavu-core "
+    "(or set ALIGNMENT_CHROMIUM to its path)"
 )
+# In CI a missing browser is a broken setup (.ci/run installs it), never a skip: the
+# browser tests then request the browser fixture, which stops the run with one line.
+_REQUIRED = CHROMIUM is None and os.environ.get("CI", "").lower() == "true"
+needs_chromium = (
+    pytest.mark.usefixtures("browser")
+    if _REQUIRED
+    else pytest.mark.skipif(CHROMIUM is None, reason=MISSING_CHROMIUM)
+)
+
+
+def _no_chromium() -> None:
+    if _REQUIRED:
+        pytest.exit(f"CI=true but {MISSING_CHROMIUM}", returncode=pytest.ExitCode.USAGE_ERROR)
+    pytest.skip(MISSING_CHROMIUM)
+
 
 # Flags that keep Chromium itself quiet on the network and work as root.
 CHROMIUM_ARGS = [
@@ -88,7 +101,7 @@ class Session:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if CHROMIUM is None:
-        pytest.skip("no Chromium binary (apt-get install chromium, or set ALIGNMENT_CHROMIUM)")
+        _no_chromium()
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="the playwright package is not installed"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,43 @@ def test_bad_targets_file_exits_3_before_rendering(tmp_path: Path, capsys) -> No
     assert code == 3
     assert "plan.csv" in err and "fiscal quarter labels" in err
     assert not (tmp_path / "out" / "FY2026-Q3").exists()
+
+
+def test_every_exit_code_is_documented() -> None:
+    from alignment_lib import exceptions
+    from alignment_lib.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED
+
+    family = [
+        cls
+        for cls in vars(exceptions).values()
+        if isinstance(cls, type) and issubclass(cls, exceptions.AlignmentError)
+    ]
+    codes = {cls.exit_code for cls in family if cls is not exceptions.AlignmentError}
+    codes |= {EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED}
+    assert len(codes) == len(family) - 1 + 3  # no two errors share a code
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "rendering.md").read_text()
+    table = doc.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.M)}
+    assert documented == codes | {0}
+    assert EXIT_INTERNAL == 70 and 70 not in {cls.exit_code for cls in family}
+
+
+def test_output_folder_is_checked_before_the_data_is_read(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    # a data folder that does not exist: the output problem is reported first, at once
+    code = main(["report", "--data", str(tmp_path / "nowhere"), "--out", str(blocker / "r")])
+    err = capsys.readouterr().err
+    assert code == 6
+    assert err.strip() == (
+        f"error: cannot write the report to {blocker / 'r'}: {blocker} is a file, not a "
+        "folder; fix: pass --out a folder path, or move that file away"
+    )
+    assert blocker.read_text() == "x"
+
+
+def test_unknown_workbook_exits_4(tmp_path: Path, capsys) -> None:
+    assert main(["report", "--workbook", "funel", "--out", str(tmp_path)]) == 4
+    err = capsys.readouterr().err
+    assert "unknown workbook funel" in err and "funnel" in err
+    assert not any(tmp_path.iterdir())
