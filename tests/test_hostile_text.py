@@ -347,3 +347,11 @@ def test_in_notebook_picture_falls_back_to_text_with_a_warning(
     html = bundle["text/html"]
     assert 'class="alignment-chart-static"' not in html
     assert "Interactive chart: open the exported HTML report to see it." in html
+
+
+def test_the_documented_limits_are_the_code_s() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "text-display.md").read_text(
+        encoding="utf-8"
+    )
+    assert f"**{LABEL_LIMIT} characters** (`LABEL_LIMIT`)" in doc
+    assert f"**{TEXT_LIMIT} characters** (`TEXT_LIMIT`)" in doc
