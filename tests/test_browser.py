@@ -87,9 +87,11 @@ def test_charts_render_offline_without_errors_or_injection(
         assert chart["svgs"] >= 1, chart
         assert chart["marks"] > 0, chart
 
-    # the hostile campaign names are drawn as text, in two charts
-    assert sum(HOSTILE in c["text"] for c in charts) == 2
-    assert sum(HOSTILE_2.split("\u2028")[0].strip() in c["text"] for c in charts) == 2
+    # the hostile campaign names are drawn as text, in two charts (their start: Vega
+    # cuts an axis label at 180 px, which "</script><img src=x onerror=alert(1)>"
+    # passes or not depending on the fonts installed)
+    assert sum(HOSTILE[:24] in c["text"] for c in charts) == 2
+    assert sum(HOSTILE_2.split("\u2028")[0].strip()[:24] in c["text"] for c in charts) == 2
     injected = s.page.evaluate(
         "() => document.querySelectorAll('img, [onerror], [onmouseover], main b').length"
     )

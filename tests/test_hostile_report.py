@@ -26,7 +26,9 @@ from alignment_lib.cli import main
 from alignment_lib.lab import trust_notebook
 from alignment_lib.render import WORKBOOKS
 from tests.test_lab import (  # the JupyterLab harness (its fixtures start one server here)
+    _PICTURES,
     OPEN_TIMEOUT,
+    _chart_outputs,
     _LabPage,
     _write,
     in_lab,
@@ -184,8 +186,9 @@ def test_hostile_notebook_in_lab_runs_nothing_and_typesets_nothing(
     assert trust_notebook(path, data_dir=lab.data_dir) is True  # type: ignore[attr-defined]
     s = _LabPage(lab_browser, lab, path.name)  # type: ignore[arg-type]
     try:
-        s.page.locator(".jp-Notebook .jp-OutputArea-output").first.wait_for(timeout=OPEN_TIMEOUT)
-        s.page.wait_for_timeout(1500)  # outputs, MathJax
+        # every chart's picture is there: the outputs are drawn
+        s.wait_for(_PICTURES, _chart_outputs(executed), OPEN_TIMEOUT / 1000)
+        s.page.wait_for_timeout(1500)  # MathJax
         notebook = s.page.locator(".jp-Notebook").first.element_handle()
         assert s.page.evaluate(_INJECTED, notebook) == [], name
         assert s.page.locator(".jp-Notebook .jp-OutputArea-output img").count() == 0

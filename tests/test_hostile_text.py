@@ -7,6 +7,7 @@ data, in Chromium and JupyterLab, is tests/test_hostile_report.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -30,12 +31,15 @@ from alignment_lib._text import (
     image_safe_spec,
     shorten,
     shorten_table,
+    shorten_words,
     strip_xml_invalid,
 )
 from alignment_lib.charts.cycles import chart_bookings_linearity
 from alignment_lib.export import VEGALITE_JSON_MIME, _renderer, _static_picture
+from alignment_lib.index_page import FINDINGS_TAG, PageLink, build_index, findings_of
 from alignment_lib.slides import export_chart_images
 from alignment_lib.theme import THEME_NAME
+from alignment_lib.workbook import _Findings
 
 #: every character vl-convert 1.9 aborts the process on, one of each kind
 CONTROL = "\x00\x07\x08\x0b\x0c\x1b\x1f\ufffe\uffff"
@@ -347,3 +351,64 @@ def test_in_notebook_picture_falls_back_to_text_with_a_warning(
     html = bundle["text/html"]
     assert 'class="alignment-chart-static"' not in html
     assert "Interactive chart: open the exported HTML report to see it." in html
+
+
+def test_the_documented_limits_are_the_code_s() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "text-display.md").read_text(
+        encoding="utf-8"
+    )
+    assert f"**{LABEL_LIMIT} characters** (`LABEL_LIMIT`)" in doc
+    assert f"**{TEXT_LIMIT} characters** (`TEXT_LIMIT`)" in doc
+
+
+# ---------------------------------------------------------------------------
+# findings and the index
+# ---------------------------------------------------------------------------
+
+
+def test_shorten_words_cuts_only_long_runs_without_a_space() -> None:
+    sentence = "By segment, SMB " + "x" * 100 + " 27% and " + "y" * 60 + " ok"
+    assert shorten_words(sentence) == (
+        "By segment, SMB " + "x" * 59 + "… 27% and " + "y" * 60 + " ok"
+    )
+    assert shorten_words("a b c") == "a b c"
+    assert shorten_words("z" * 12, 5) == "zzzz…"
+
+
+def test_findings_show_long_names_cut_and_keep_their_plain_text() -> None:
+    line = "Most rejections: " + "<b>" + "r" * 200 + " 34%"
+    findings = _Findings([line])
+    html = findings._repr_html_()
+    assert "r" * 60 not in html and "&lt;b&gt;" + "r" * 56 + "…" in html
+    assert " 34%" in html
+    assert repr(findings) == line  # the text the index and the tests read
+
+
+def test_index_cuts_long_names_in_findings_and_splits_them_at_newlines_only(
+    tmp_path: Path,
+) -> None:
+    finding = "Top campaign " + "c" * 10_000 + " \u2028 with 40%"
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "al.show_findings(findings)",
+                metadata={"tags": [FINDINGS_TAG]},
+                outputs=[
+                    new_output("display_data", data={"text/plain": f"{finding}\nSecond one."})
+                ],
+            )
+        ]
+    )
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    found = findings_of(tmp_path / "n.ipynb")
+    assert found == (finding, "Second one.")  # U+2028 is not a new finding
+    page = build_index(
+        quarter="FY2026-Q3",
+        as_of=dt.datetime(2026, 9, 30, tzinfo=dt.UTC),
+        scorecard=pl.DataFrame(),
+        pages=[PageLink("Funnel", "funnel.html", "analyst/funnel.html", found)],
+        rendered_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+    )
+    assert "<li>Top campaign " + "c" * 59 + "… \u2028 with 40%</li>" in page
+    assert "c" * 60 not in page
+    assert len(page) < 10_000
