@@ -170,6 +170,11 @@ def check_csv(path: Path, table: Table) -> list[str]:
             f"again with its header row ({', '.join(table.column_names[:3])}, ...), even when it "
             "has no rows"
         )
+    if b"\n" not in text_head and b"\r" in text_head.rstrip(b"\r"):
+        raise SourceError(
+            f"'{path}': the lines end in carriage returns only (an old Mac line ending), so "
+            f"the whole file reads as one line; fix: {fix}"
+        )
     first = text_head.split(b"\n", 1)[0].rstrip(b"\r")
     try:
         header_line = first.decode("utf-8")
@@ -180,7 +185,17 @@ def check_csv(path: Path, table: Table) -> list[str]:
             f"'{path}', line 1: is blank, but the header row must come first; fix: delete the "
             "blank lines above the header"
         )
-    names = next(csv.reader([header_line]))
+    if header_line.lower().startswith("sep="):
+        raise SourceError(
+            f"'{path}', line 1: is Excel's separator hint ({header_line[:8]!r}), not the header; "
+            "fix: delete the first line so that the header row comes first"
+        )
+    try:
+        names = next(csv.reader([header_line]))
+    except csv.Error as exc:
+        raise SourceError(
+            f"'{path}', line 1: the header cannot be read ({exc}); fix: {fix}"
+        ) from exc
     _check_separator(path, header_line, names, table, fix)
     _check_duplicates(path, names)
     _check_rows(path, len(names), fix)

@@ -464,8 +464,18 @@ def validate_table(
     """
     missing = [c for c in table.columns if c.name not in raw.columns]
     if missing:
+        # a header name that differs only by spaces or case: say so, not just "missing"
+        near = {n.strip().lower(): n for n in raw.columns}
         problems = [
             Problem(
+                raw.location,
+                c.name,
+                "misnamed_column",
+                f"is written {near[c.name]!r} in the header",
+                f"rename the column to exactly {c.name!r} (lower case, no spaces around it)",
+            )
+            if c.name in near
+            else Problem(
                 raw.location,
                 c.name,
                 "missing_column",

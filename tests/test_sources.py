@@ -63,6 +63,8 @@ def refused(path: Path) -> str:
         ((f"{HEADER}\n{ROW}\n").encode("utf-16"), "looks like UTF-16 little-endian"),
         ((f"{HEADER}\n{ROW}\n").encode("utf-16-be"), "UTF-16 without a byte-order mark"),
         ((f"{HEADER}\n{ROW}\n").encode("utf-32"), "looks like UTF-32"),
+        (f"sep=,\n{HEADER}\n{ROW}\n", "line 1: is Excel's separator hint"),
+        (f"{HEADER}\r{ROW}\r", "the lines end in carriage returns only"),
     ],
     ids=[
         "duplicate_header",
@@ -82,6 +84,8 @@ def refused(path: Path) -> str:
         "utf16_bom",
         "utf16_no_bom",
         "utf32",
+        "sep_hint",
+        "cr_only",
     ],
 )
 def test_structural_problem_is_named_with_its_line(tmp_path, content, expected) -> None:

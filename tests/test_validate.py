@@ -343,3 +343,12 @@ def test_parquet_values_get_the_same_plausibility_and_text_rules(make_data) -> N
     ).write_parquet(folder / "opportunities.parquet")
     rules = {(p.rule, p.column) for p in problems_of(folder)}
     assert rules == {("unparseable_type", "amount"), ("after_extract_window", "closed_at")}
+
+
+def test_header_name_with_spaces_or_capitals_is_named_as_such(make_data) -> None:
+    folder = make_data()
+    path = folder / "targets.csv"
+    text = path.read_text(encoding="utf-8").replace("value", " Value", 1)
+    path.write_text(text, encoding="utf-8")
+    p = only(problems_of(folder), "misnamed_column")
+    assert (p.column, p.message) == ("value", "is written ' Value' in the header")

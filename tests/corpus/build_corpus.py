@@ -170,6 +170,21 @@ def _crlf(folder: Path) -> None:
         _write_lines(path, _lines(path), end="\r\n")
 
 
+def _sep_hint(folder: Path) -> None:
+    path = folder / "targets.csv"
+    path.write_bytes(b"sep=,\n" + path.read_bytes())
+
+
+def _cr_only(folder: Path) -> None:
+    path = folder / "targets.csv"
+    _write_lines(path, _lines(path), end="\r")
+
+
+def _spaced_header(folder: Path) -> None:
+    path = folder / "opportunities.csv"
+    _edit_line(path, 1, lambda s: s.replace("amount", " Amount "))
+
+
 def _valid(folder: Path) -> None:
     pass
 
@@ -239,6 +254,11 @@ CASES: dict[str, Case] = {
         _amount("NaN"), 3, ("opportunities.csv", "column 'amount'", "'NaN'", "NaN and inf")
     ),
     "inf_amount": Case(_amount("inf"), 3, ("opportunities.csv", "column 'amount'", "'inf'")),
+    "excel_sep_hint": Case(_sep_hint, 2, ("targets.csv", "line 1", "separator hint", "fix:")),
+    "cr_line_endings": Case(_cr_only, 2, ("targets.csv", "carriage returns only", "fix:")),
+    "spaced_header": Case(
+        _spaced_header, 3, ("opportunities.csv", "column 'amount'", "' Amount '", "fix:")
+    ),
     "utf8_bom": Case(_bom, 0, ("valid",)),
     "crlf_line_endings": Case(_crlf, 0, ("valid",)),
 }
