@@ -52,3 +52,18 @@ def test_filter_that_exists_keeps_its_rows() -> None:
     assert wb.filters == {"segment": "Enterprise"}
     segments = wb.data.opportunities.select("segment").unique().collect()["segment"].to_list()
     assert segments == ["Enterprise"]
+
+
+def test_kernels_skip_the_rfc3987_grammar() -> None:
+    # every kernel imports the kit; the grammar cost ~1.7 s of CPU each (alignment_lib/_startup)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, alignment_lib, altair, jsonschema; "
+        "print(sys.modules.get('rfc3987_syntax', 'absent'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() in ("None", "absent")
