@@ -455,8 +455,8 @@ def _remove_stale(out_dir: Path, folder: str, current: Path | None) -> list[str]
 
 def _publish(build: Path, final: Path) -> None:
     """Point ``final`` at ``build`` with one rename of a new link over the old one."""
-    link = final.with_name(f"{build.name}.link")
-    link.unlink(missing_ok=True)
+    # a name of its own per call: two publishers of one build must not share the link
+    link = final.with_name(f"{build.name}.{secrets.token_hex(4)}.link")
     os.symlink(build.name, link)
     try:
         os.replace(link, final)
