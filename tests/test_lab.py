@@ -526,7 +526,9 @@ def test_live_session_draws_interactive_charts_and_saves_small(
         assert s.page.locator(".jp-Notebook .alignment-chart.vega-embed").count() == N_CHARTS
         assert s.page.evaluate("() => typeof window.vegaEmbed") == "function"
         text = " ".join(s.page.locator(".jp-Notebook .alignment-chart svg").all_text_contents())
-        assert HOSTILE in text  # drawn as text, not markup
+        # drawn as text, not markup (its start: Vega cuts an axis label at 180 px, which
+        # the whole name passes or not depending on the fonts installed)
+        assert HOSTILE[:24] in text
         assert s.page.locator(f"{_OUTPUTS} img").count() == 0
         s.page.locator(".jp-Notebook .alignment-chart").first.scroll_into_view_if_needed()
         s.shot("live")
