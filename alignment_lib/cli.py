@@ -162,7 +162,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.load import load_funnel, load_targets, parse_as_of
     from alignment_lib.metrics.scorecard import shared_scorecard
     from alignment_lib.render import WORKBOOKS, Headline, check_output_folder, render_report
-    from alignment_lib.workbook import latest_complete_quarter, resolve_data_dir
+    from alignment_lib.workbook import check_filters, latest_complete_quarter, resolve_data_dir
 
     values = _merge(args, _read_params(args.params))
     check_output_folder(args.out)  # before the data is read: a wrong --out fails at once
@@ -179,6 +179,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"reading {data_dir}", file=sys.stderr, flush=True)
     # Validate the data before any workbook runs: bad input never reaches a page.
     data = load_funnel(data_dir, calendar=calendar)
+    # a filter value no row has is a parameter error (exit 4) before any workbook runs
+    check_filters(
+        data, {k: values[k] for k in ("segment", "region") if values.get(k) not in (None, "")}
+    )
     quarter = (
         latest_complete_quarter(data)
         if values["quarter"] == "latest"

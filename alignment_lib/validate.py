@@ -400,7 +400,9 @@ _EXTRACT_EVENTS = {
     "opportunities": ("created_at", "closed_at"),
     "stage_history": ("changed_at",),
 }
-_REQUIRES_ROWS = ("leads", "opportunities", "targets")
+#: tables that must hold rows: an empty one is a broken export, not a company without
+#: leads or deals (a header-only targets table means no targets yet; the pages say so)
+_REQUIRES_ROWS = ("leads", "opportunities")
 
 
 def _time_columns(table: Table) -> list[Column]:

@@ -123,3 +123,13 @@ def test_unknown_workbook_exits_4(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "unknown workbook funel" in err and "funnel" in err
     assert not any(tmp_path.iterdir())
+
+
+def test_filter_value_no_row_has_exits_4_before_rendering(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    code = main(["report", "--segment", "Nope", "--out", str(out), "--no-images"])
+    assert code == 4
+    err = capsys.readouterr().err
+    assert "no lead or opportunity has segment 'Nope'" in err
+    assert "'Enterprise', 'Mid-Market', 'SMB'" in err and "fix:" in err
+    assert not any(p.name.startswith("FY") for p in out.glob("*"))

@@ -33,8 +33,8 @@ def _header_only(folder: Path, *tables: str) -> None:
         path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
 
 
-def _rewrite_leads(folder: Path, change: Callable[[int, dict[str, str]], None]) -> None:
-    path = folder / "leads.csv"
+def _rewrite(folder: Path, table: str, change: Callable[[int, dict[str, str]], None]) -> None:
+    path = folder / f"{table}.csv"
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     for i, row in enumerate(rows):
         change(i, row)
@@ -45,8 +45,11 @@ def _rewrite_leads(folder: Path, change: Callable[[int, dict[str, str]], None]) 
     path.write_text(out.getvalue(), encoding="utf-8")
 
 
-def _unlink(_: int, row: dict[str, str]) -> None:
-    row["opportunity_id"] = ""
+def _antarctica(i: int, row: dict[str, str]) -> None:
+    # a region that only some outbound deals (no lead behind them) have: the filter
+    # leaves opportunities and no lead
+    if i % 20 == 0 and not row["lead_id"]:
+        row["region"] = "Antarctica"
 
 
 def _startup(i: int, row: dict[str, str]) -> None:
@@ -62,17 +65,12 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., dic
     def make(name: str) -> Path:
         folder = base / name
         shutil.copytree(SAMPLE, folder)
-        if name == "leads":
-            _header_only(folder, "leads")
-        elif name == "opportunities":
-            # stage history and the leads' links name opportunities: a CRM export with no
-            # opportunities has neither
-            _header_only(folder, "opportunities", "stage_history")
-            _rewrite_leads(folder, _unlink)
+        if name == "antarctica":
+            _rewrite(folder, "opportunities", _antarctica)
         elif name in ("stage_history", "targets"):
             _header_only(folder, name)
         elif name == "startup":
-            _rewrite_leads(folder, _startup)
+            _rewrite(folder, "leads", _startup)
         return folder
 
     def render(name: str, workbooks: list[str], **params: str) -> dict[str, str]:
@@ -97,10 +95,13 @@ def _says(page: str, *statements: str) -> None:
         assert html.escape(s) in page or s in page, s
 
 
-def test_header_only_leads(case) -> None:
-    pages = case("leads", ["funnel", "handoff"])
+def test_filter_that_leaves_no_lead(case) -> None:
+    # header-only leads.csv or opportunities.csv are refused by validate (no_rows,
+    # docs/bad-input.md); empty leads reach the pages through a filter
+    pages = case("antarctica", ["funnel", "handoff"], region="Antarctica")
     _says(
         pages["funnel"],
+        "Filtered report · Region: Antarctica",
         f"No lead entered the funnel or any of its stages in {Q}.",
         f"No leads in the cohorts up to {Q}",  # the cohort chart's placeholder
         "No leads in the quarters shown",  # the cohort table's
@@ -108,28 +109,12 @@ def test_header_only_leads(case) -> None:
     )
     _says(
         pages["handoff"],
+        "Filtered report · Region: Antarctica",
         f"No MQLs were handed to sales in {Q}.",
         "No MQLs in the quarters shown",
         "No MQL was due for a first touch in these weeks",
         f"No channel in {Q} has a first touch to time",
     )
-
-
-def test_header_only_opportunities(case) -> None:
-    pages = case("opportunities", ["pipeline_vs_closes", "business_cycles", "scorecard"])
-    _says(
-        pages["pipeline_vs_closes"],
-        f"No pipeline was created in {Q}.",
-        "No pipeline created and no bookings in the quarters shown",
-        "No bookings in the quarters shown",
-    )
-    _says(
-        pages["business_cycles"],
-        f"No bookings closed in {Q}.",
-        "No bookings in the quarters shown",
-        f"No deals closed in {Q}",
-    )
-    _says(pages["scorecard"], "Bookings is behind: $0 against $3.7M.")
 
 
 def test_header_only_stage_history(case) -> None:
@@ -151,10 +136,21 @@ def test_header_only_targets(case) -> None:
 
 
 def test_filter_that_leaves_no_opportunities(case) -> None:
-    pages = case("startup", ["pipeline_vs_closes", "funnel"], segment="Startup")
+    pages = case("startup", ["pipeline_vs_closes", "funnel", "business_cycles"], segment="Startup")
     for page in pages.values():
         _says(page, "Filtered report · Segment: Startup")
-    _says(pages["pipeline_vs_closes"], f"No pipeline was created in {Q}.")
+    _says(
+        pages["pipeline_vs_closes"],
+        f"No pipeline was created in {Q}.",
+        "No pipeline created and no bookings in the quarters shown",
+        "No bookings in the quarters shown",
+    )
+    _says(
+        pages["business_cycles"],
+        f"No bookings closed in {Q}.",
+        "No bookings in the quarters shown",
+        f"No deals closed in {Q}",
+    )
 
 
 def test_quarter_with_no_deals(case) -> None:

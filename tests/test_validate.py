@@ -275,6 +275,16 @@ def test_header_only_required_table_is_an_error(make_data) -> None:
     assert p.file.endswith("leads.csv") and "no data rows" in p.message
 
 
+def test_header_only_targets_is_no_targets_yet(make_data) -> None:
+    data = load_funnel(make_data(targets=[]))
+    assert data.targets.collect().height == 0
+    with pytest.raises(DataValidationError) as info:
+        load_funnel(make_data(opportunities=[]))
+    assert [p.rule for p in info.value.problems if p.file.endswith("opportunities.csv")] == [
+        "no_rows"
+    ]
+
+
 def test_latest_never_passes_the_extract_date() -> None:
     import datetime as dt
 
