@@ -56,6 +56,7 @@ from jupyter_core.utils import ensure_event_loop
 
 from alignment_lib.exceptions import OutputError, ParameterError, RenderError, ReportBusyError
 from alignment_lib.lab import trust_notebook
+from alignment_lib.workbook import describe_filters
 
 __all__ = [
     "MARKER",
@@ -200,14 +201,10 @@ def report_folder(quarter: str, *, segment: str | None = None, region: str | Non
 def filter_label(*, segment: str | None = None, region: str | None = None) -> str:
     """The filter in words for page titles: ``Segment: Enterprise · Region: EMEA`` ('' if none).
 
-    Not escaped: the pages escape it where they put it.
+    Not escaped: the pages escape it where they put it. The same words as the
+    banner on every page (:func:`alignment_lib.workbook.describe_filters`).
     """
-    parts = [
-        f"{name}: {value}"
-        for name, value in (("Segment", segment), ("Region", region))
-        if value not in (None, "")
-    ]
-    return " · ".join(parts)
+    return describe_filters({"segment": segment or "", "region": region or ""})
 
 
 _FULL = {errno.ENOSPC, errno.EDQUOT}
