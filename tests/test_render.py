@@ -16,6 +16,8 @@ from alignment_lib.render import MARKER, NOTEBOOK_DIR, WORKBOOKS, render_report
 
 pytestmark = pytest.mark.slow
 
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
 
 @pytest.fixture(scope="module")
 def rendered(sample_report: Path) -> Path:
@@ -143,8 +145,18 @@ def test_filtered_render_lives_apart_and_says_so(rendered: Path, tmp_path: Path,
     # the company report is untouched
     after = {p: p.read_bytes() for p in (out / "FY2026-Q3").rglob("*") if p.is_file()}
     assert after == company
-    # a hostile filter value stays inside the output folder
-    assert main([*argv, "--segment", "../../escape me"]) == 0
+    # a hostile filter value stays inside the output folder (a filter must match some
+    # row, so a copy of the sample gives a few leads that segment)
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data)
+    lines = (data / "leads.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    column = lines[0].rstrip("\n").split(",").index("segment")
+    for i in range(1, 6):
+        fields = lines[i].rstrip("\n").split(",")
+        fields[column] = "../../escape me"
+        lines[i] = ",".join(fields) + "\n"
+    (data / "leads.csv").write_text("".join(lines), encoding="utf-8")
+    assert main([*argv, "--data", str(data), "--segment", "../../escape me"]) == 0
     printed = Path(capsys.readouterr().out.strip())
     assert printed.parent.parent == out and printed.parent.name.startswith("FY2026-Q3-segment-")
     assert not (tmp_path / "escape me").exists()
