@@ -36,9 +36,11 @@ __all__ = [
     "TEXT_LIMIT",
     "display_spec",
     "image_safe_spec",
+    "one_line_error",
     "shorten",
     "shorten_table",
     "shorten_words",
+    "spec_title",
     "strip_xml_invalid",
 ]
 
@@ -129,6 +131,21 @@ def _map_strings(
 
 def _line_safe(text: str) -> str:
     return text.translate(_LINE_SEPARATORS)
+
+
+def spec_title(spec: dict[str, Any]) -> str:
+    """A Vega-Lite spec's title as plain text (a title object's text, lines joined)."""
+    title = spec.get("title", "")
+    if isinstance(title, dict):
+        title = title.get("text", "")
+    if isinstance(title, list):
+        title = " ".join(map(str, title))
+    return str(title)
+
+
+def one_line_error(exc: BaseException, *, limit: int = 300) -> str:
+    """``Type: message`` on one line, the message cut at ``limit`` characters (for warnings)."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:limit]}"
 
 
 def image_safe_spec(spec: dict[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,14 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets.config import Config
 
-from alignment_lib._text import display_spec, image_safe_spec, shorten_table
+from alignment_lib._text import (
+    display_spec,
+    image_safe_spec,
+    one_line_error,
+    shorten_table,
+    spec_title,
+    strip_xml_invalid,
+)
 from alignment_lib.exceptions import ParameterError, RenderError
 
 __all__ = ["RENDERER_NAME", "enable_renderer", "export_html"]
@@ -257,7 +264,8 @@ def _static_picture(spec: dict[str, Any]) -> str | None:
             image_safe_spec(spec), vl_version=_vl_version(), scale=1, allowed_base_urls=[]
         )
     except Exception as exc:  # a static copy is a convenience, never a reason to fail
-        log.warning("chart %r: no static picture (%s)", _spec_title(spec), _one_line(exc))
+        title = " ".join(strip_xml_invalid(spec_title(spec)).split())[:80]
+        log.warning("chart %r: no static picture (%s)", title, one_line_error(exc))
         return None
     if not png.startswith(_PNG_SIGNATURE) or len(png) < 24:
         return None
@@ -272,21 +280,6 @@ def _static_picture(spec: dict[str, Any]) -> str | None:
         f"background-image:url(data:image/png;base64,{data});"
         'background-size:100% 100%;background-repeat:no-repeat"></div></div>'
     )
-
-
-def _spec_title(spec: dict[str, Any]) -> str:
-    """A chart's title text, for messages (at most 80 characters)."""
-    title = spec.get("title", "")
-    if isinstance(title, dict):
-        title = title.get("text", "")
-    if isinstance(title, list):
-        title = " ".join(map(str, title))
-    return image_safe_spec({"t": str(title)})["t"][:80]
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}"
 
 
 def _embed_options(extra: dict[str, Any] | None) -> dict[str, Any]:

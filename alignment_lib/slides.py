@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from alignment_lib._text import image_safe_spec
+from alignment_lib._text import image_safe_spec, one_line_error, spec_title
 
 __all__ = ["export_chart_images"]
 
@@ -34,15 +34,6 @@ _VEGALITE = re.compile(r"^application/vnd\.vegalite\.v\d+[.+]json$")
 def _slug(text: str, *, limit: int = 48) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:limit].rstrip("-") or "chart"
-
-
-def _title(spec: dict) -> str:
-    title = spec.get("title", "")
-    if isinstance(title, dict):
-        title = title.get("text", "")
-    if isinstance(title, list):
-        title = " ".join(map(str, title))
-    return str(title)
 
 
 def export_chart_images(
@@ -77,15 +68,14 @@ def export_chart_images(
                 spec = json.loads(spec)
             spec = image_safe_spec(spec)
             n += 1
-            stem = f"{prefix}-{n:02d}-{_slug(_title(spec))}"
+            stem = f"{prefix}-{n:02d}-{_slug(spec_title(spec))}"
             try:
                 svg_text = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
                 png_bytes = vl_convert.vegalite_to_png(spec, scale=2, allowed_base_urls=[])
             except Exception as exc:  # an image never ends a render
-                message = " ".join(str(exc).split())[:300]
                 (warn or log.warning)(
                     f"chart image {stem} skipped (the pages keep the interactive chart): "
-                    f"{type(exc).__name__}: {message}"
+                    f"{one_line_error(exc)}"
                 )
                 continue
             out.mkdir(parents=True, exist_ok=True)
