@@ -13,7 +13,9 @@ from alignment_lib._text import SHORT_LABEL_EXPR
 
 __all__ = [
     "GROUP_LABELS",
+    "MESSAGE_GREY",
     "NOT_SET",
+    "PLACEHOLDER_FRAME",
     "SOURCE_COLORS",
     "SOURCE_LABELS",
     "STAGE_LABELS",
@@ -36,6 +38,9 @@ SOURCE_LABELS: dict[str, str] = {
     "partner": "Partner-sourced",
 }
 NEUTRAL = "#6B6B6B"
+#: the text of a "no data" placeholder, in charts and tables alike, and its chart's frame
+MESSAGE_GREY = "#555555"
+PLACEHOLDER_FRAME = "#cccccc"
 #: funnel stage codes -> the labels every chart, table and sentence uses
 STAGE_LABELS: dict[str, str] = {
     "inquiry": "Inquiry",

@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from alignment_lib._frames import collect as collect  # the charts import it from here
-from alignment_lib.theme import SOURCE_LABELS
+from alignment_lib.theme import MESSAGE_GREY, PLACEHOLDER_FRAME, SOURCE_LABELS
 
 #: d3 formats: axis ticks "$1.2M"; tooltips "$1,234,567"
 AMOUNT_AXIS = "$~s"
@@ -43,7 +43,7 @@ def chart_no_data(
     """
     text = (
         alt.Chart(pl.DataFrame({"message": [message]}))
-        .mark_text(fontSize=14, color="#555555", align="center", baseline="middle")
+        .mark_text(fontSize=14, color=MESSAGE_GREY, align="center", baseline="middle")
         .encode(
             text=alt.Text("message:N"),
             x=alt.value(width / 2),
@@ -53,7 +53,7 @@ def chart_no_data(
     chart = (
         alt.layer(text)
         .properties(width=width, height=height, description=message)
-        .configure_view(stroke="#cccccc", strokeDash=[4, 4])
+        .configure_view(stroke=PLACEHOLDER_FRAME, strokeDash=[4, 4])
     )
     return chart.properties(title=title) if title else chart
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import great_tables as gt
 import polars as pl
 
+from alignment_lib.theme import MESSAGE_GREY
+
 __all__ = ["table_no_data"]
 
 
@@ -20,7 +22,7 @@ def table_no_data(title: str, message: str, *, table_id: str) -> gt.GT:
         .tab_header(title=title)
         .cols_label(message="")
         .tab_style(
-            style=gt.style.text(style="italic", color="#555555"),
+            style=gt.style.text(style="italic", color=MESSAGE_GREY),
             locations=gt.loc.body(columns="message"),
         )
     )
