@@ -301,21 +301,14 @@ def _check_rows(path: Path, n_fields: int, fix: str) -> None:
     """Every line holds ``n_fields`` fields: one vectorised pass over the raw lines."""
     text = pl.col("text")
     quotes = text.str.count_matches('"', literal=True)
-    unquoted = pl.when(quotes > 0).then(text.str.replace_all(r'"[^"]*"', "")).otherwise(text)
     lines = pl.scan_lines(path, name="text").with_row_index("line", offset=1)
     try:
         stats = (
-            lines.with_columns(
-                fields=unquoted.str.count_matches(",", literal=True) + 1,
-                blank=text.str.strip_chars().str.len_bytes() == 0,
-                quotes=quotes,
-            )
+            lines.with_columns(**_shape(text, quotes), quotes=quotes)
             .select(
                 pl.len().alias("n"),
                 (pl.col("quotes") % 2 == 1).any().alias("odd"),
-                *_flagged("short", (pl.col("fields") < n_fields) & ~pl.col("blank")),
-                *_flagged("long", pl.col("fields") > n_fields),
-                *_flagged("blank", pl.col("blank") & (pl.col("line") > 1)),
+                *_line_checks(n_fields),
             )
             .collect()
             .row(0, named=True)
@@ -370,6 +363,24 @@ def _check_rows(path: Path, n_fields: int, fix: str) -> None:
         )
 
 
+def _shape(text: pl.Expr, quotes: pl.Expr) -> dict[str, pl.Expr]:
+    """A line's (or record's) field count, quoted commas not counted, and whether it is blank."""
+    unquoted = pl.when(quotes > 0).then(text.str.replace_all(r'"[^"]*"', "")).otherwise(text)
+    return {
+        "fields": unquoted.str.count_matches(",", literal=True) + 1,
+        "blank": text.str.strip_chars().str.len_bytes() == 0,
+    }
+
+
+def _line_checks(n_fields: int) -> list[pl.Expr]:
+    """Short, long and blank lines (records): their count, first lines and field counts."""
+    return [
+        *_flagged("short", (pl.col("fields") < n_fields) & ~pl.col("blank")),
+        *_flagged("long", pl.col("fields") > n_fields),
+        *_flagged("blank", pl.col("blank") & (pl.col("line") > 1)),
+    ]
+
+
 def _flagged(name: str, bad: pl.Expr) -> list[pl.Expr]:
     return [
         bad.sum().alias(f"{name}_n"),
@@ -393,19 +404,14 @@ def _record_stats(lines: pl.LazyFrame, n_fields: int, path: Path) -> dict:
             pl.col("quotes").sum(),
             pl.col("line").last().alias("last_line"),
         )
-        .with_columns(
-            fields=text.str.replace_all(r'"[^"]*"', "").str.count_matches(",", literal=True) + 1,
-            blank=text.str.strip_chars().str.len_bytes() == 0,
-        )
+        .with_columns(**_shape(text, pl.col("quotes")))
     )
     stats = (
         records.select(
             pl.col("last_line").max().alias("n"),
             (pl.col("quotes").sum() % 2 == 1).alias("open"),
             pl.col("line").last().alias("open_line"),
-            *_flagged("short", (pl.col("fields") < n_fields) & ~pl.col("blank")),
-            *_flagged("long", pl.col("fields") > n_fields),
-            *_flagged("blank", pl.col("blank") & (pl.col("line") > 1)),
+            *_line_checks(n_fields),
         )
         .collect()
         .row(0, named=True)
