@@ -32,6 +32,8 @@ class FunnelData:
     counted over the whole source, before any filter or as-of cut, and listed
     on the data-health page. ``extract_date`` is the latest creation, change or
     close in the data at or before the check (see ``docs/bad-input.md``).
+    ``currency``, ``dimensions``, ``has_leads`` and ``untracked`` describe what
+    the source holds (see ``docs/mapping.md`` and ``docs/partial-data.md``).
     """
 
     leads: pl.LazyFrame
@@ -45,6 +47,14 @@ class FunnelData:
     warnings: tuple[Problem, ...] = ()
     repairs: tuple[Problem, ...] = ()
     extract_date: dt.datetime | None = None
+    #: ISO 4217 code of every amount (from the mapping file; the sample is USD)
+    currency: str = "USD"
+    #: extra dimension columns kept in leads and/or opportunities (from the mapping)
+    dimensions: tuple[str, ...] = ()
+    #: False when the source has no leads table (an opportunities-only export)
+    has_leads: bool = True
+    #: canonical columns absent or empty in every row of the whole source ("not tracked")
+    untracked: tuple[str, ...] = ()
 
     def where(self, **equals: str | None) -> FunnelData:
         """Only the leads and opportunities whose columns equal the given values.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,15 @@ import polars as pl
 from alignment_lib.exceptions import SourceError
 from alignment_lib.schema import Table
 
-__all__ = ["DirectorySource", "RawTable", "Source", "open_source", "scan_file"]
+__all__ = [
+    "DirectorySource",
+    "RawTable",
+    "Source",
+    "SourceOptions",
+    "Window",
+    "open_source",
+    "scan_file",
+]
 
 Format = Literal["csv", "parquet"]
 _SUFFIXES: dict[str, Format] = {".csv": "csv", ".parquet": "parquet"}
@@ -58,12 +67,48 @@ class RawTable:
     columns: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class SourceOptions:
+    """What a source says about its data beyond the tables (a mapping file sets these).
+
+    ``timezone``: the zone naive timestamps are read in (None: the calendar's);
+    ``currency``: ISO 4217 code of every amount; ``dimensions``: extra columns
+    to keep; ``date_format`` / ``datetime_format``: strftime formats the export
+    uses (None: ISO 8601); ``day_first``: ambiguous dates like 03/04/2026 are
+    read as 3 April.
+    """
+
+    timezone: str | None = None
+    currency: str = "USD"
+    dimensions: tuple[str, ...] = ()
+    date_format: str | None = None
+    datetime_format: str | None = None
+    day_first: bool = False
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a report needs from a source: rows up to ``until`` (UTC), pushed into the scan.
+
+    ``since`` (UTC, or None for all history) bounds creation dates from below.
+    A source may ignore a window (the result must not change, only the cost).
+    """
+
+    until: dt.datetime | None = None
+    since: dt.datetime | None = None
+
+
 class Source(Protocol):
-    """Anything that can hand out the canonical tables as raw lazy scans."""
+    """Anything that can hand out the canonical tables as raw lazy scans.
+
+    ``description`` is the data location shown on pages and in messages: it
+    never holds a credential.
+    """
 
     description: str
+    options: SourceOptions
 
-    def scan(self, table: Table) -> RawTable | None:
+    def scan(self, table: Table, window: Window | None = None) -> RawTable | None:
         """The table, or ``None`` when the source does not have it."""
         ...
 
@@ -74,6 +119,7 @@ class DirectorySource:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.description = str(self.path)
+        self.options = SourceOptions()
         if not self.path.exists():
             raise SourceError(
                 f"data folder '{self.path}' does not exist; "
@@ -100,7 +146,7 @@ class DirectorySource:
             )
         return found[0] if found else None
 
-    def scan(self, table: Table) -> RawTable | None:
+    def scan(self, table: Table, window: Window | None = None) -> RawTable | None:
         hit = self._find(table)
         if hit is None:
             return None
