@@ -68,7 +68,6 @@ def _parse_timestamp_text(text: pl.Expr, timezone: str) -> pl.Expr:
 def _parse_any_timestamp(text: pl.Expr, timezone: str) -> pl.Expr:
     aware = [text.str.strptime(TIMESTAMP, f, strict=False) for f in _TS_AWARE]
     naive = [text.str.strptime(pl.Datetime("us"), f, strict=False) for f in _TS_NAIVE]
-    naive.append(text.str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us")))
     # Naive values are wall-clock times in the company's time zone; a time that
     # does not exist (DST gap) becomes null and is reported as unparseable.
     local = (
@@ -76,7 +75,24 @@ def _parse_any_timestamp(text: pl.Expr, timezone: str) -> pl.Expr:
         .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
         .dt.convert_time_zone("UTC")
     )
-    return pl.coalesce(*aware, local)
+    return pl.coalesce(*aware, local, _start_of_local_day(text, timezone))
+
+
+def _start_of_local_day(text: pl.Expr, timezone: str) -> pl.Expr:
+    """A date-only value (2026-03-31) as the first instant of that day in ``timezone``.
+
+    Where local midnight does not exist (a daylight-saving start at 00:00, e.g.
+    2017-10-15 in America/Sao_Paulo), the day starts when the clocks jump: that
+    is midnight read with the previous day's UTC offset (00:00 -03:00 = 01:00 -02:00).
+    """
+    midnight = text.str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+    exact = midnight.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+    eve = (midnight - pl.duration(hours=12)).dt.replace_time_zone(
+        timezone, ambiguous="earliest", non_existent="null"
+    )
+    offset = eve.dt.base_utc_offset() + eve.dt.dst_offset()
+    gap = (midnight - offset).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return pl.coalesce(exact.dt.convert_time_zone("UTC"), gap)
 
 
 def _trimmed(frame: pl.LazyFrame, table: Table, schema: pl.Schema) -> pl.LazyFrame:

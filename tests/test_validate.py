@@ -127,6 +127,40 @@ def test_timestamps_with_offsets_and_naive_values(make_data, tmp_path: Path) -> 
     assert got.collect().to_series().to_list() == ["2026-03-01 08:00", "2026-03-01 15:00"]
 
 
+def test_date_only_value_on_a_dst_start_day_is_the_first_instant_of_that_day(make_data) -> None:
+    """Sao Paulo's clocks jumped from 00:00 to 01:00 on 2017-10-15: the day starts at 01:00
+    local (03:00 UTC). A date-only value is that day, not an error; a wall-clock time inside
+    the gap does not exist and stays an error."""
+    from alignment_lib import FiscalCalendar
+
+    sao_paulo = FiscalCalendar(1, "America/Sao_Paulo")
+    rows = [
+        lead(lead_id="L1", created_at="2017-10-15"),  # midnight does not exist
+        lead(lead_id="L2", created_at="2017-10-14"),  # an ordinary day: local midnight, -03:00
+        lead(lead_id="L3", created_at="2017-10-16"),  # after the change: midnight at -02:00
+    ]
+    data = load_funnel(make_data(leads=rows), calendar=sao_paulo)
+    got = data.leads.sort("lead_id").select(pl.col("created_at").dt.to_string("%Y-%m-%d %H:%M"))
+    assert got.collect().to_series().to_list() == [
+        "2017-10-15 03:00",
+        "2017-10-14 03:00",
+        "2017-10-16 02:00",
+    ]
+    # every value is a day of the local calendar it was written for
+    local = data.leads.sort("lead_id").select(
+        pl.col("created_at").dt.convert_time_zone("America/Sao_Paulo").dt.date()
+    )
+    assert [d.isoformat() for d in local.collect().to_series()] == [
+        "2017-10-15",
+        "2017-10-14",
+        "2017-10-16",
+    ]
+    gap = [lead(lead_id="L1", created_at="2017-10-15 00:30:00")]
+    with pytest.raises(DataValidationError) as info:
+        load_funnel(make_data(leads=gap), calendar=sao_paulo)
+    assert "created_at" in str(info.value)
+
+
 def test_parquet_source(make_data, tmp_path: Path) -> None:
     folder = make_data()
     frame = pl.read_csv(folder / "opportunities.csv", infer_schema=False)
