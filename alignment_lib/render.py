@@ -54,6 +54,7 @@ import polars as pl
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_event_loop
 
+from alignment_lib._resources import notebook_dir
 from alignment_lib.exceptions import OutputError, ParameterError, RenderError, ReportBusyError
 from alignment_lib.lab import trust_notebook
 from alignment_lib.workbook import describe_filters
@@ -71,7 +72,7 @@ __all__ = [
     "report_folder",
 ]
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = notebook_dir()
 
 #: workbook file stem -> page title, in the order the report lists them
 WORKBOOKS: dict[str, str] = {

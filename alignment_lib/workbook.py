@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 from IPython.display import display
 
+from alignment_lib._resources import sample_dir
 from alignment_lib._text import shorten_words
 from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
@@ -66,9 +67,9 @@ class Workbook:
 
 
 def resolve_data_dir(data_dir: str | Path) -> Path:
-    """A data folder path; ``"sample"`` means the bundled sample data of this checkout."""
+    """A data folder path; ``"sample"`` means the sample data bundled with the kit."""
     if str(data_dir) == SAMPLE:
-        candidate = Path(__file__).resolve().parents[1] / "data" / "sample"
+        candidate = sample_dir()
         if not candidate.is_dir():
             raise SourceError(
                 "the bundled sample data is not next to this installation of alignment_lib; "
