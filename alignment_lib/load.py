@@ -33,7 +33,8 @@ class FunnelData:
     on the data-health page. ``extract_date`` is the latest creation, change or
     close in the data at or before the check (see ``docs/bad-input.md``).
     ``currency``, ``dimensions``, ``has_leads`` and ``untracked`` describe what
-    the source holds (see ``docs/mapping.md`` and ``docs/partial-data.md``).
+    the source holds; loading does not set them yet (mapped sources and partial
+    exports will), so today they keep their defaults.
     """
 
     leads: pl.LazyFrame

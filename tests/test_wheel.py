@@ -16,18 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from alignment_lib.render import WORKBOOKS
+from alignment_lib.schema import TABLES
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
-
-WORKBOOKS = (
-    "scorecard",
-    "pipeline_vs_closes",
-    "handoff",
-    "funnel",
-    "business_cycles",
-    "data_health",
-)
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -45,16 +38,23 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_wheel_ships_the_workbooks_and_the_sample(wheel: Path) -> None:
-    names = set(zipfile.ZipFile(wheel).namelist())
-    for name in WORKBOOKS:
-        assert f"alignment_lib/_bundled/notebooks/{name}.ipynb" in names
-    for table in ("leads", "opportunities", "stage_history", "targets"):
-        assert f"alignment_lib/_bundled/sample/{table}.csv" in names
-    assert "alignment_lib/templates/alignment/index.html.j2" in names
-    # the copies are the files, not links back into a checkout
+    # the wheel holds the files themselves (not links back into a checkout), byte for byte
+    shipped = {
+        f"alignment_lib/_bundled/notebooks/{name}.ipynb": REPO / "notebooks" / f"{name}.ipynb"
+        for name in WORKBOOKS
+    }
+    shipped |= {
+        f"alignment_lib/_bundled/sample/{table}.csv": REPO / "data" / "sample" / f"{table}.csv"
+        for table in TABLES
+    }
+    shipped["alignment_lib/templates/alignment/index.html.j2"] = (
+        REPO / "alignment_lib" / "templates" / "alignment" / "index.html.j2"
+    )
     with zipfile.ZipFile(wheel) as zf:
-        shipped = zf.read("alignment_lib/_bundled/notebooks/scorecard.ipynb")
-    assert shipped == (REPO / "notebooks" / "scorecard.ipynb").read_bytes()
+        names = set(zf.namelist())
+        for member, original in shipped.items():
+            assert member in names
+            assert zf.read(member) == original.read_bytes(), member
 
 
 def test_installed_wheel_renders_the_sample_from_an_empty_folder(
