@@ -126,6 +126,7 @@ from alignment_lib.tables import (
     table_scorecard,
     table_stage_durations,
 )
+from alignment_lib.tracking import NEEDS, Tracking
 from alignment_lib.workbook import (
     Workbook,
     check_filters,
@@ -141,6 +142,7 @@ from alignment_lib.workbook import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "NEEDS",
     "AlignmentError",
     "DataValidationError",
     "FiscalCalendar",
@@ -150,6 +152,7 @@ __all__ = [
     "Problem",
     "RenderError",
     "SourceError",
+    "Tracking",
     "Workbook",
     "__version__",
     "attainment",

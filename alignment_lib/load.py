@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +13,13 @@ from alignment_lib.exceptions import DataValidationError, ParameterError, Proble
 from alignment_lib.fiscal import FiscalCalendar
 from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TABLES, TARGETS, Table
 from alignment_lib.sources import Source, open_source, scan_file
-from alignment_lib.validate import check_plausibility, validate_references, validate_table
+from alignment_lib.tracking import Tracking
+from alignment_lib.validate import (
+    TableCheck,
+    check_plausibility,
+    validate_references,
+    validate_table,
+)
 
 __all__ = ["FunnelData", "load_funnel", "load_targets", "parse_as_of"]
 
@@ -32,9 +38,12 @@ class FunnelData:
     counted over the whole source, before any filter or as-of cut, and listed
     on the data-health page. ``extract_date`` is the latest creation, change or
     close in the data at or before the check (see ``docs/bad-input.md``).
-    ``currency``, ``dimensions``, ``has_leads`` and ``untracked`` describe what
-    the source holds; loading does not set them yet (mapped sources and partial
-    exports will), so today they keep their defaults.
+    ``currency`` (ISO 4217 code of every amount) and ``dimensions`` (extra
+    columns kept in leads and/or opportunities, for splits and filters) come
+    from the source's options (a mapping file sets them). ``tracking`` says
+    what the whole source holds: which columns have values, whether it has a
+    leads table, lost deals, ... (:mod:`alignment_lib.tracking`); pages state
+    what the data cannot show from it.
     """
 
     leads: pl.LazyFrame
@@ -52,10 +61,8 @@ class FunnelData:
     currency: str = "USD"
     #: extra dimension columns kept in leads and/or opportunities (from the mapping)
     dimensions: tuple[str, ...] = ()
-    #: False when the source has no leads table (an opportunities-only export)
-    has_leads: bool = True
-    #: canonical columns absent or empty in every row of the whole source ("not tracked")
-    untracked: tuple[str, ...] = ()
+    #: what the whole source tracks (default: everything, e.g. for frames built by hand)
+    tracking: Tracking = field(default_factory=Tracking)
 
     def where(self, **equals: str | None) -> FunnelData:
         """Only the leads and opportunities whose columns equal the given values.
@@ -66,25 +73,27 @@ class FunnelData:
         opportunities. An unknown column is a :class:`ParameterError`.
         """
         active = {k: v for k, v in equals.items() if v not in (None, "")}
-        known = set(LEADS.column_names) | set(OPPORTUNITIES.column_names)
+        known = set(LEADS.column_names) | set(OPPORTUNITIES.column_names) | set(self.dimensions)
         unknown = sorted(set(active) - known)
         if unknown:
             raise ParameterError(
                 f"cannot filter on {', '.join(unknown)}: not a column of leads or opportunities"
+                + (f" (dimensions: {', '.join(self.dimensions)})" if self.dimensions else "")
             )
         if not active:
             return self
 
-        def keep(frame: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+        def keep(frame: pl.LazyFrame) -> pl.LazyFrame:
+            columns = frame.collect_schema().names()
             for name, value in active.items():
                 if name in columns:
                     frame = frame.filter(pl.col(name) == value)
             return frame
 
-        opps = keep(self.opportunities, OPPORTUNITIES.column_names)
+        opps = keep(self.opportunities)
         return replace(
             self,
-            leads=keep(self.leads, LEADS.column_names),
+            leads=keep(self.leads),
             opportunities=opps,
             stage_history=self.stage_history.join(
                 opps.select("opportunity_id"), on="opportunity_id", how="semi"
@@ -122,7 +131,21 @@ class FunnelData:
             )
         c = pl.lit(cutoff, dtype=pl.Datetime("us", "UTC"))
         history = self.stage_history.filter(pl.col("changed_at") <= c)
-        opps = self.opportunities.filter(pl.col("created_at") <= c)
+        # Without a creation date (not tracked) a deal is known from its first recorded
+        # event: a close at or before the cutoff, a stage change, or, still open now, it
+        # is taken as known (docs/data-model.md, "Partial exports").
+        first_seen = pl.coalesce(
+            pl.col("created_at"),
+            pl.min_horizontal(pl.col("closed_at"), pl.col("_first_change")),
+        )
+        changes = history.group_by("opportunity_id").agg(
+            pl.col("changed_at").min().alias("_first_change")
+        )
+        opps = (
+            self.opportunities.join(changes, on="opportunity_id", how="left")
+            .filter(first_seen.is_null() | (first_seen <= c))
+            .drop("_first_change")
+        )
         closed_later = pl.col("closed_at") > c
         # Open at the cutoff: closed later, or not closed at all (a null closed_at
         # makes closed_later null, so it must be spelled out).
@@ -188,8 +211,8 @@ class FunnelData:
         )
         return replace(
             self,
-            leads=leads.select(LEADS.column_names),
-            opportunities=opps.select(OPPORTUNITIES.column_names),
+            leads=leads.select(_with_dimensions(LEADS, self.leads)),
+            opportunities=opps.select(_with_dimensions(OPPORTUNITIES, self.opportunities)),
             stage_history=history,
             as_of=cutoff,
         )
@@ -214,6 +237,12 @@ def parse_as_of(value: dt.datetime | dt.date | str, calendar: FiscalCalendar) ->
         return aware.astimezone(dt.UTC)
     end = dt.datetime.combine(value + dt.timedelta(days=1), dt.time(), tzinfo=tz)
     return (end - dt.timedelta(microseconds=1)).astimezone(dt.UTC)
+
+
+def _with_dimensions(table: Table, frame: pl.LazyFrame) -> list[str]:
+    """The canonical columns of ``table`` followed by the extra ones ``frame`` carries."""
+    names = frame.collect_schema().names()
+    return [*table.column_names, *(n for n in names if n not in table.column_names)]
 
 
 def _empty(table: Table) -> pl.LazyFrame:
@@ -261,7 +290,7 @@ def load_funnel(
             if table.required:
                 missing.append(table.name)
             continue
-        checks[table.name] = check = validate_table(raw, table, calendar)
+        checks[table.name] = check = validate_table(raw, table, calendar, options=source.options)
         problems += check.problems
     if missing:
         raise SourceError(
@@ -290,16 +319,38 @@ def load_funnel(
                     .otherwise(pl.col("amount"))
                     .alias("amount")
                 )
+    kept = {n for t in ("leads", "opportunities") if t in typed for n in typed[t].collect_schema()}
+    dimensions = tuple(d for d in source.options.dimensions if d in kept)
     data = FunnelData(
-        leads=typed["leads"],
+        leads=typed.get("leads", _empty(LEADS)),
         opportunities=typed["opportunities"],
         stage_history=typed.get("stage_history", _empty(STAGE_HISTORY)),
-        targets=typed["targets"],
+        targets=typed.get("targets", _empty(TARGETS)),
         calendar=calendar,
         source=source.description,
         has_stage_history="stage_history" in typed,
         warnings=tuple(plausible.warnings),
         repairs=tuple(r for c in checks.values() for r in c.repairs),
         extract_date=plausible.extract_date,
+        currency=source.options.currency,
+        dimensions=dimensions,
+        tracking=_tracking(checks),
     )
     return data.at(as_of) if as_of is not None else data
+
+
+def _tracking(checks: dict[str, TableCheck]) -> Tracking:
+    """What the source holds, from the figures validation collected (no extra read)."""
+    tracked = frozenset(
+        f"{name}.{column}" for name, check in checks.items() for column in check.stats["tracked"]
+    )
+    opps = checks["opportunities"].stats
+    return Tracking(
+        tracked=tracked,
+        has_leads="leads" in checks,
+        has_stage_history="stage_history" in checks,
+        has_targets="targets" in checks and checks["targets"].stats["rows"] > 0,
+        has_won_deals=bool(opps["has_won"]),
+        has_lost_deals=bool(opps["has_lost"]),
+        has_open_deals=bool(opps["has_open"]),
+    )

@@ -84,12 +84,20 @@ class Table:
     grain: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+    #: the source must have this table (leads, stage_history and targets may be absent)
     required: bool = True
     checks: tuple[str, ...] = field(default=())
+    #: columns the table must have; every other column may be absent from an export, and
+    #: then reads as "not tracked" (docs/data-model.md, "Partial exports")
+    required_columns: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def requires_column(self, name: str) -> bool:
+        """Whether an export must have column ``name`` (the key and the few others listed)."""
+        return name in self.key or name in self.required_columns
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -106,6 +114,8 @@ LEADS = Table(
     name="leads",
     grain="one row per lead (an Inquiry: a person who raised a hand)",
     key=("lead_id",),
+    required=False,
+    required_columns=("created_at",),
     columns=(
         Column("lead_id", "id", False, "Unique lead id.", "Lead.Id", "Contact: hs_object_id"),
         Column(
@@ -354,6 +364,7 @@ STAGE_HISTORY = Table(
     grain="one row per change of an opportunity's stage, amount or expected close date",
     key=("opportunity_id", "changed_at"),
     required=False,
+    required_columns=("stage",),
     columns=(
         Column(
             "opportunity_id",
@@ -403,6 +414,8 @@ TARGETS = Table(
     name="targets",
     grain="one row per fiscal quarter, metric and team",
     key=("fiscal_quarter", "metric", "team"),
+    required=False,
+    required_columns=("value",),
     columns=(
         Column(
             "fiscal_quarter",

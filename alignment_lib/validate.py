@@ -27,7 +27,7 @@ from alignment_lib.schema import (
     Column,
     Table,
 )
-from alignment_lib.sources import RawTable
+from alignment_lib.sources import RawTable, SourceOptions
 from alignment_lib.text import has_unsafe_text, safe_text
 
 __all__ = [
@@ -57,17 +57,53 @@ def _clean_label(expr: pl.Expr) -> pl.Expr:
     return _clean_text(safe_text(expr))
 
 
-def _parse_timestamp_text(text: pl.Expr, timezone: str) -> pl.Expr:
+@dataclass(frozen=True)
+class _Formats:
+    """How time values are written in a source: its zone and any non-ISO formats.
+
+    ``timezone``: the zone of values without an offset. ``datetimes`` and
+    ``dates``: strftime formats tried after ISO 8601 (from the mapping's
+    ``datetime_format``, ``date_format`` and ``day_first``).
+    """
+
+    timezone: str
+    datetimes: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, calendar: FiscalCalendar, options: SourceOptions | None) -> _Formats:
+        options = options or SourceOptions()
+        datetimes = [options.datetime_format] if options.datetime_format else []
+        dates = [options.date_format] if options.date_format else []
+        if options.day_first:
+            for sep in "/.-":
+                day = f"%d{sep}%m{sep}%Y"
+                dates.append(day)
+                datetimes += [f"{day} %H:%M:%S", f"{day} %H:%M"]
+        return cls(options.timezone or calendar.timezone, tuple(datetimes), tuple(dates))
+
+    def described(self) -> str:
+        """The formats tried, for messages."""
+        extra = [*self.datetimes, *self.dates]
+        return "ISO 8601" + (f" or {', '.join(repr(f) for f in extra)}" if extra else "")
+
+
+def _parse_timestamp_text(text: pl.Expr, formats: _Formats) -> pl.Expr:
     # Fast path: the usual export format (2026-03-31T17:45:00Z) is parsed once; the
     # slower formats see only the values it could not read (the rest are null, which
     # the parsers skip). Same result as trying every format on every value, ~7x faster.
     fast = text.str.strptime(TIMESTAMP, "%Y-%m-%dT%H:%M:%SZ", strict=False)
-    return pl.coalesce(fast, _parse_any_timestamp(pl.when(fast.is_null()).then(text), timezone))
+    return pl.coalesce(fast, _parse_any_timestamp(pl.when(fast.is_null()).then(text), formats))
 
 
-def _parse_any_timestamp(text: pl.Expr, timezone: str) -> pl.Expr:
+def _parse_any_timestamp(text: pl.Expr, formats: _Formats) -> pl.Expr:
+    timezone = formats.timezone
     aware = [text.str.strptime(TIMESTAMP, f, strict=False) for f in _TS_AWARE]
-    naive = [text.str.strptime(pl.Datetime("us"), f, strict=False) for f in _TS_NAIVE]
+    custom = [f for f in formats.datetimes if "%z" not in f and "%#z" not in f]
+    aware += [
+        text.str.strptime(TIMESTAMP, f, strict=False) for f in formats.datetimes if f not in custom
+    ]
+    naive = [text.str.strptime(pl.Datetime("us"), f, strict=False) for f in (*_TS_NAIVE, *custom)]
     # Naive values are wall-clock times in the company's time zone; a time that
     # does not exist (DST gap) becomes null and is reported as unparseable.
     local = (
@@ -75,17 +111,25 @@ def _parse_any_timestamp(text: pl.Expr, timezone: str) -> pl.Expr:
         .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
         .dt.convert_time_zone("UTC")
     )
-    return pl.coalesce(*aware, local, _start_of_local_day(text, timezone))
+    day = _start_of_local_day(_parse_date_text(text, formats), timezone)
+    return pl.coalesce(*aware, local, day)
 
 
-def _start_of_local_day(text: pl.Expr, timezone: str) -> pl.Expr:
-    """A date-only value (2026-03-31) as the first instant of that day in ``timezone``.
+def _parse_date_text(text: pl.Expr, formats: _Formats) -> pl.Expr:
+    """A date-only value (ISO, or one of the source's date formats) as a Date."""
+    return pl.coalesce(
+        text.str.strptime(pl.Date, f, strict=False) for f in ("%Y-%m-%d", *formats.dates)
+    )
+
+
+def _start_of_local_day(day: pl.Expr, timezone: str) -> pl.Expr:
+    """A date as the first instant of that day in ``timezone``.
 
     Where local midnight does not exist (a daylight-saving start at 00:00, e.g.
     2017-10-15 in America/Sao_Paulo), the day starts when the clocks jump: that
     is midnight read with the previous day's UTC offset (00:00 -03:00 = 01:00 -02:00).
     """
-    midnight = text.str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+    midnight = day.cast(pl.Datetime("us"))
     exact = midnight.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
     eve = (midnight - pl.duration(hours=12)).dt.replace_time_zone(
         timezone, ambiguous="earliest", non_existent="null"
@@ -109,15 +153,26 @@ def _trimmed(frame: pl.LazyFrame, table: Table, schema: pl.Schema) -> pl.LazyFra
     return frame.with_columns(trim) if trim else frame
 
 
-def parse_column(column: Column, raw_dtype: pl.DataType, calendar: FiscalCalendar) -> pl.Expr:
+def parse_column(
+    column: Column,
+    raw_dtype: pl.DataType | None,
+    calendar: FiscalCalendar,
+    options: SourceOptions | None = None,
+) -> pl.Expr:
     """Expression turning the stored column into the canonical dtype.
 
     Text timestamps and dates are expected trimmed (:func:`typed_frame` and
-    :func:`validate_table` trim them first).
+    :func:`validate_table` trim them first). ``raw_dtype`` None: the source has
+    no such column (an all-null column of the canonical dtype). ``options``:
+    the source's time zone for values without an offset (default: the
+    calendar's) and its non-ISO date formats.
 
     Values that cannot be parsed become null; :func:`validate_table` reports
     them by comparing with the stored value.
     """
+    if raw_dtype is None:
+        return pl.lit(None, dtype=column.dtype)
+    formats = _Formats.of(calendar, options)
     col = pl.col(column.name)
     kind = column.kind
     if kind in ("id", "string", "category"):
@@ -136,20 +191,16 @@ def parse_column(column: Column, raw_dtype: pl.DataType, calendar: FiscalCalenda
             if raw_dtype.time_zone is None:
                 return (
                     col.dt.replace_time_zone(
-                        calendar.timezone, ambiguous="earliest", non_existent="null"
+                        formats.timezone, ambiguous="earliest", non_existent="null"
                     )
                     .dt.convert_time_zone("UTC")
                     .cast(TIMESTAMP)
                 )
             return col.dt.convert_time_zone("UTC").cast(TIMESTAMP)
         if raw_dtype == pl.Date:
-            return (
-                col.cast(pl.Datetime("us"))
-                .dt.replace_time_zone(calendar.timezone, non_existent="null")
-                .dt.convert_time_zone("UTC")
-            )
+            return _start_of_local_day(col, formats.timezone)
         # text is trimmed once by _trimmed (the parsers read each value several times)
-        return _parse_timestamp_text(col.cast(pl.String), calendar.timezone)
+        return _parse_timestamp_text(col.cast(pl.String), formats)
     if kind == "date":
         if raw_dtype == pl.Date:
             return col
@@ -159,8 +210,8 @@ def parse_column(column: Column, raw_dtype: pl.DataType, calendar: FiscalCalenda
         # A full timestamp in a date column is accepted: its calendar date in the
         # company's time zone is what a CRM "close date" means.
         return pl.coalesce(
-            text.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-            calendar.local_date_expr(_parse_timestamp_text(text, calendar.timezone)),
+            _parse_date_text(text, formats),
+            calendar.local_date_expr(_parse_timestamp_text(text, formats)),
         )
     raise AssertionError(f"unknown column kind {kind!r}")
 
@@ -192,18 +243,31 @@ def _raw(name: str) -> str:
     return f"__raw_{name}"
 
 
-def _column_rules(table: Table, raw: RawTable, calendar: FiscalCalendar) -> list[_Rule]:
+def _expected(kind: str, formats: _Formats) -> str:
+    if kind == "timestamp" and formats.datetimes + formats.dates:
+        return f"date-times in the formats tried ({formats.described()})"
+    if kind == "date" and formats.dates:
+        return f"dates in the formats tried ({formats.described()})"
+    return _EXPECTED[kind]
+
+
+def _column_rules(table: Table, formats: _Formats, absent: Sequence[str]) -> list[_Rule]:
     rules: list[_Rule] = []
     for c in table.columns:
+        if c.name in absent:
+            continue  # not in the export: not tracked (tracking.py), nothing to check
         typed, stored = pl.col(c.name), pl.col(_raw(c.name))
         stored_text = stored.cast(pl.String).str.strip_chars()
         present = stored.is_not_null() & (stored_text.str.len_chars() > 0).fill_null(True)
         if not c.nullable:
+            # a column the export may leave out may also be empty in every row (the same:
+            # not tracked); once it holds values, every row needs one
+            empty = ~present if table.requires_column(c.name) else ~present & present.any()
             rules.append(
                 _Rule(
                     c.name,
                     "missing_value",
-                    ~present,
+                    empty,
                     "is empty but every row needs a value",
                     f"fill in {c.name} for these rows, or remove the rows",
                 )
@@ -214,7 +278,7 @@ def _column_rules(table: Table, raw: RawTable, calendar: FiscalCalendar) -> list
                 c.name,
                 f"unparseable_{kind_label}",
                 present & typed.is_null(),
-                f"has values that are not {_EXPECTED[c.kind]}",
+                f"has values that are not {_expected(c.kind, formats)}",
                 f"correct the values in {c.name} (or leave them empty where the column allows it)",
                 values=stored_text,
             )
@@ -326,7 +390,10 @@ def _table_rules(table: Table) -> list[_Rule]:
             _Rule(
                 "amount",
                 "won_without_amount",
-                (pl.col("outcome") == "won") & pl.col("amount").is_null(),
+                # an export without amounts is "amounts not tracked" (tracking.py), not this
+                (pl.col("outcome") == "won")
+                & pl.col("amount").is_null()
+                & pl.col("amount").is_not_null().any(),
                 "is empty on won deals; bookings would be understated",
                 "fill in the amount of every won deal",
             ),
@@ -373,12 +440,35 @@ def _table_rules(table: Table) -> list[_Rule]:
     return []
 
 
-def typed_frame(raw: RawTable, table: Table, calendar: FiscalCalendar) -> pl.LazyFrame:
-    """The raw scan with every canonical column parsed to its dtype (extras dropped)."""
+def typed_frame(
+    raw: RawTable,
+    table: Table,
+    calendar: FiscalCalendar,
+    options: SourceOptions | None = None,
+) -> pl.LazyFrame:
+    """The raw scan with every canonical column parsed to its dtype.
+
+    A canonical column the source lacks is all null; of the other columns only
+    the source's extra dimensions (``options.dimensions``) are kept, as text
+    made safe like every label (:func:`dimension_columns`).
+    """
     schema = raw.frame.collect_schema()
     return _trimmed(raw.frame, table, schema).select(
-        parse_column(c, schema[c.name], calendar).alias(c.name) for c in table.columns
+        *(
+            parse_column(c, schema.get(c.name), calendar, options).alias(c.name)
+            for c in table.columns
+        ),
+        *(
+            _clean_label(pl.col(d).cast(pl.String)).alias(d)
+            for d in dimension_columns(raw, options)
+        ),
     )
+
+
+def dimension_columns(raw: RawTable, options: SourceOptions | None) -> list[str]:
+    """The extra dimensions (``options.dimensions``) that ``raw`` has, in the options' order."""
+    wanted = options.dimensions if options else ()
+    return [d for d in wanted if d in raw.columns]
 
 
 @dataclass(frozen=True)
@@ -436,6 +526,21 @@ def _as_instant(column: Column) -> pl.Expr:
 def _stats_aggs(table: Table, now: dt.datetime) -> list[pl.Expr]:
     cutoff = pl.lit(now, dtype=TIMESTAMP)
     aggs = [pl.len().alias("rows")]
+    # which columns hold a value anywhere (tracking.py): one list, from the same query
+    aggs.append(
+        pl.concat_list(
+            pl.when(pl.col(c.name).is_not_null().any()).then(pl.lit(c.name)) for c in table.columns
+        )
+        .list.drop_nulls()
+        .alias("tracked")
+    )
+    if table.name == "opportunities":
+        outcome = pl.col("outcome")
+        aggs += [
+            (outcome == "won").any().alias("has_won"),
+            (outcome == "lost").any().alias("has_lost"),
+            outcome.is_null().any().alias("has_open"),
+        ]
     events = [
         pl.col(c).filter(pl.col(c) <= cutoff).max() for c in _EXTRACT_EVENTS.get(table.name, ())
     ]
@@ -452,7 +557,7 @@ def _stats_aggs(table: Table, now: dt.datetime) -> list[pl.Expr]:
     return aggs
 
 
-def _repair_rules(table: Table) -> list[_Rule]:
+def _repair_rules(table: Table, absent: Sequence[str] = ()) -> list[_Rule]:
     return [
         _Rule(
             c.name,
@@ -464,7 +569,7 @@ def _repair_rules(table: Table) -> list[_Rule]:
             f"clean {c.name} in the source system; the report shows the cleaned values",
         )
         for c in table.columns
-        if c.kind in ("id", "string", "category")
+        if c.kind in ("id", "string", "category") and c.name not in absent
     ]
 
 
@@ -474,50 +579,66 @@ def validate_table(
     calendar: FiscalCalendar,
     *,
     now: dt.datetime | None = None,
+    options: SourceOptions | None = None,
 ) -> TableCheck:
     """Check one raw table: its typed lazy frame, problems, repairs and plausibility figures.
 
     ``now`` (aware UTC, default: the time of the call) bounds the extract date:
     no event in the data can be later than the moment it is checked.
+    ``options``: how the source writes times (zone, formats) and which extra
+    dimension columns to keep. Only the columns the table requires
+    (``Table.requires_column``) must be present; an absent column is all null
+    and not tracked (``stats['tracked']``, :mod:`alignment_lib.tracking`).
     """
-    missing = [c for c in table.columns if c.name not in raw.columns]
-    if missing:
-        # a header name that differs only by spaces or case: say so, not just "missing"
-        near = {n.strip().lower(): n for n in raw.columns}
-        problems = [
-            Problem(
-                raw.location,
-                c.name,
-                "misnamed_column",
-                f"is written {near[c.name]!r} in the header",
-                f"rename the column to exactly {c.name!r} (lower case, no spaces around it)",
-            )
-            if c.name in near
-            else Problem(
-                raw.location,
-                c.name,
-                "missing_column",
-                f"is missing (expected columns: {', '.join(table.column_names)})",
-                f"add a {c.name} column ({c.meaning.rstrip('.')}"
-                + ("; it may be left empty" if c.nullable else "")
-                + "), or rename the column that holds it; see docs/data-model.md",
-            )
-            for c in missing
-        ]
+    # a header name that differs only by spaces or case: say so, not just "missing"
+    near = {n.strip().lower(): n for n in raw.columns}
+    absent = [c.name for c in table.columns if c.name not in raw.columns]
+    problems = [
+        Problem(
+            raw.location,
+            name,
+            "misnamed_column",
+            f"is written {near[name]!r} in the header",
+            f"rename the column to exactly {name!r} (lower case, no spaces around it)",
+        )
+        if name in near
+        else Problem(
+            raw.location,
+            name,
+            "missing_column",
+            f"is missing; the {table.name} table needs "
+            f"{', '.join(c for c in table.column_names if table.requires_column(c))} (every "
+            "other column may be left out)",
+            f"add a {name} column ({table.column(name).meaning.rstrip('.')}), or rename the "
+            "column that holds it; see docs/data-model.md",
+        )
+        for name in absent
+        if name in near or table.requires_column(name)
+    ]
+    if problems:
         return TableCheck(raw, table, None, None, problems, [], {})
     now = now or dt.datetime.now(dt.UTC)
     schema = raw.frame.collect_schema()
+    formats = _Formats.of(calendar, options)
     checked = (
         _trimmed(raw.frame, table, schema)
         .with_row_index(ROW, offset=1)
         .select(
             pl.col(ROW),
-            *(parse_column(c, schema[c.name], calendar).alias(c.name) for c in table.columns),
-            *(pl.col(c.name).alias(_raw(c.name)) for c in table.columns),
+            *(
+                parse_column(c, schema.get(c.name), calendar, options).alias(c.name)
+                for c in table.columns
+            ),
+            *(
+                (pl.col(c.name) if c.name in schema else pl.lit(None, pl.String)).alias(
+                    _raw(c.name)
+                )
+                for c in table.columns
+            ),
         )
     )
-    rules = _column_rules(table, raw, calendar)
-    repairs = _repair_rules(table)
+    rules = _column_rules(table, formats, absent)
+    repairs = _repair_rules(table, absent)
     found, stats = _run_rules(raw.location, checked, [*rules, *repairs], _stats_aggs(table, now))
     problems = [p for p in found if p.rule != "control_characters_removed"]
     if stats["rows"] == 0 and table.name in _REQUIRES_ROWS:
@@ -536,7 +657,7 @@ def validate_table(
     return TableCheck(
         raw,
         table,
-        typed_frame(raw, table, calendar),
+        typed_frame(raw, table, calendar, options),
         checked,
         problems,
         [p for p in found if p.rule == "control_characters_removed"],

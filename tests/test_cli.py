@@ -25,7 +25,13 @@ def test_validate_sample_is_valid(capsys) -> None:
         ([opp(source="events")], "column 'source': has values outside the allowed set"),
         ([opp(), opp()], "column 'opportunity_id': has duplicate ids"),
         ([opp(closed_at="2026-01-01T00:00:00Z", outcome="lost")], "is earlier than created_at"),
-        ([opp(closed_at="2026-02-01T00:00:00Z", outcome="won")], "is empty on won deals"),
+        (
+            [
+                opp(closed_at="2026-02-01T00:00:00Z", outcome="won"),
+                opp(opportunity_id="O2", amount="900"),
+            ],
+            "is empty on won deals",
+        ),
         ([opp(created_at="yesterday")], "column 'created_at': has values that are not ISO 8601"),
         ([opp(amount="12k")], "column 'amount': has values that are not plain numbers"),
     ],
@@ -44,9 +50,14 @@ def test_report_on_bad_data_exits_3_and_writes_nothing(
 
 
 def test_missing_table_exits_2(make_data, tmp_path: Path, capsys) -> None:
-    code = main(["report", "--data", str(make_data(skip=("leads",))), "--out", str(tmp_path)])
+    code = main(
+        ["report", "--data", str(make_data(skip=("opportunities",))), "--out", str(tmp_path)]
+    )
     assert code == 2
-    assert "no leads table (leads.csv or leads.parquet)" in capsys.readouterr().err
+    assert (
+        "no opportunities table (opportunities.csv or opportunities.parquet)"
+        in capsys.readouterr().err
+    )
 
 
 def test_bad_quarter_and_unknown_parameter_exit_4(tmp_path: Path, capsys) -> None:

@@ -18,6 +18,8 @@ def test_data_model_doc_lists_every_column_with_its_type(table) -> None:
     section = DATA_MODEL.split(f"## `{table.name}`", 1)[1].split("\n## ", 1)[0]
     documented = re.findall(r"^\| `(\w+)` \| (\w+) \| (yes|no) \|", section, flags=re.M)
     assert documented == [(c.name, c.kind, "yes" if c.nullable else "no") for c in table.columns]
+    required = ", ".join(f"`{c}`" for c in table.column_names if table.requires_column(c))
+    assert f"Required columns: {required}; every other column" in section
 
 
 def _metric_docs() -> str:

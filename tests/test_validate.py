@@ -43,12 +43,53 @@ def test_missing_file(make_data) -> None:
     assert "fix:" in str(info.value)
 
 
-def test_missing_column(make_data) -> None:
+def test_missing_required_column(make_data) -> None:
+    folder = make_data()
+    write_table(folder, "leads", [c for c in LEADS.column_names if c != "created_at"], [lead()])
+    p = only(problems_of(folder), "missing_column")
+    assert (p.column, Path(p.file).name) == ("created_at", "leads.csv")
+    assert "needs lead_id, created_at (every other column may be left out)" in p.message
+    assert p.fix.startswith("add a created_at column (When the lead was created")
+
+
+def test_absent_optional_column_is_not_tracked(make_data) -> None:
+    # an export without the column: all null, not tracked, no error (docs/data-model.md)
     folder = make_data()
     write_table(folder, "leads", [c for c in LEADS.column_names if c != "mql_at"], [lead()])
-    p = only(problems_of(folder), "missing_column")
-    assert (p.column, Path(p.file).name) == ("mql_at", "leads.csv")
-    assert "may be left empty" in p.fix
+    columns = [c for c in OPPORTUNITIES.column_names if c not in ("created_at", "source")]
+    write_table(folder, "opportunities", columns, [opp()])
+    data = load_funnel(folder)
+    assert data.leads.collect_schema() == LEADS.polars_schema
+    assert data.leads.collect()["mql_at"].null_count() == 1
+    assert data.opportunities.collect()["created_at"].null_count() == 1
+    assert not data.tracking.tracks("mql")
+    assert not data.tracking.tracks("opportunity_created")
+    assert not data.tracking.tracks("source")
+    assert data.tracking.tracks("closes") is False  # closed_at is empty in the one row
+    assert data.tracking.tracks("channel")
+
+
+def test_required_when_tracked_column_empty_in_some_rows(make_data) -> None:
+    # created_at may be left out entirely; once it has values, every row needs one
+    rows = [opp(opportunity_id="O1"), opp(opportunity_id="O2", created_at="")]
+    p = only(problems_of(make_data(opportunities=rows)), "missing_value")
+    assert (p.column, p.rows) == ("created_at", (2,))
+    rows = [opp(opportunity_id="O1", created_at=""), opp(opportunity_id="O2", created_at="")]
+    data = load_funnel(make_data(opportunities=rows))
+    assert not data.tracking.tracks("opportunity_created")
+
+
+def test_opportunities_only_export(make_data) -> None:
+    data = load_funnel(make_data(skip=("leads", "targets")))
+    assert data.leads.collect().height == 0
+    assert data.targets.collect().height == 0
+    assert not data.tracking.has_leads
+    assert not data.tracking.tracks("mql")
+    assert data.tracking.missing("mql", "sal", "leads") == [
+        "This data has no leads table, so the marketing side of the funnel (leads, MQLs and "
+        "the handoff to sales) cannot be shown."
+    ]
+    assert data.tracking.missing("targets")[0].startswith("This data has no targets table")
 
 
 def test_wrong_type(make_data) -> None:
@@ -82,10 +123,21 @@ def test_closed_before_created(make_data) -> None:
 
 
 def test_won_without_amount(make_data) -> None:
-    rows = [opp(closed_at="2026-02-01T09:00:00Z", outcome="won")]
+    rows = [
+        opp(opportunity_id="O1", closed_at="2026-02-01T09:00:00Z", outcome="won"),
+        opp(opportunity_id="O2", amount="5000"),
+    ]
     p = only(problems_of(make_data(opportunities=rows)), "won_without_amount")
-    assert p.column == "amount"
+    assert (p.column, p.rows) == ("amount", (1,))
     assert "bookings would be understated" in p.message
+
+
+def test_no_amount_anywhere_is_not_tracked(make_data) -> None:
+    # an export without amounts at all: amounts are not tracked, not "won without amount"
+    rows = [opp(closed_at="2026-02-01T09:00:00Z", outcome="won")]
+    data = load_funnel(make_data(opportunities=rows))
+    assert not data.tracking.tracks("amount")
+    assert data.tracking.has_won_deals and not data.tracking.has_lost_deals
 
 
 def test_negative_amount(make_data) -> None:
