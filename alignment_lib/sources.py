@@ -116,10 +116,10 @@ class Source(Protocol):
 class DirectorySource:
     """A folder holding one ``<table>.csv`` or ``<table>.parquet`` per table."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, options: SourceOptions | None = None) -> None:
         self.path = Path(path)
         self.description = str(self.path)
-        self.options = SourceOptions()
+        self.options = options or SourceOptions()
         if not self.path.exists():
             raise SourceError(
                 f"data folder '{self.path}' does not exist; "
