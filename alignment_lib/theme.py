@@ -10,6 +10,7 @@ from __future__ import annotations
 import altair as alt
 
 from alignment_lib._text import SHORT_LABEL_EXPR
+from alignment_lib.money import vega_number_locale
 
 __all__ = [
     "GROUP_LABELS",
@@ -80,7 +81,7 @@ def source_color_scale() -> alt.Scale:
 
 @alt.theme.register(THEME_NAME, enable=False)
 def _theme() -> alt.theme.ThemeConfig:
-    return {
+    theme: alt.theme.ThemeConfig = {
         "config": {
             "font": FONT,
             "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 220},
@@ -122,6 +123,12 @@ def _theme() -> alt.theme.ThemeConfig:
             "bar": {"cornerRadiusTopLeft": 1, "cornerRadiusTopRight": 1},
         }
     }
+    # Read when a chart is serialised: the session's reporting currency (set by
+    # open_workbook) writes the "$" of every d3 format ("$~s", "$,.0f") as its symbol.
+    number = vega_number_locale()
+    if number is not None:
+        theme["config"]["locale"] = {"number": number}
+    return theme
 
 
 def enable_theme() -> None:
