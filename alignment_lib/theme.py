@@ -19,6 +19,7 @@ __all__ = [
     "PLACEHOLDER_FRAME",
     "SOURCE_COLORS",
     "SOURCE_LABELS",
+    "SPLIT_COLORS",
     "STAGE_LABELS",
     "THEME_NAME",
     "enable_theme",
@@ -39,6 +40,8 @@ SOURCE_LABELS: dict[str, str] = {
     "partner": "Partner-sourced",
 }
 NEUTRAL = "#6B6B6B"
+#: the measures of a "By <dimension>" chart (not the team colours: they are not teams)
+SPLIT_COLORS: tuple[str, ...] = ("#56B4E9", "#D55E00", "#CC79A7", "#F0E442")
 #: the text of a "no data" placeholder, in charts and tables alike, and its chart's frame
 MESSAGE_GREY = "#555555"
 PLACEHOLDER_FRAME = "#cccccc"
