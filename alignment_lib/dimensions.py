@@ -81,12 +81,19 @@ __all__ = [
     "ALL",
     "MAX_VALUES",
     "Dimension",
+    "Section",
+    "cycles_sections",
     "dimensions_of",
+    "funnel_sections",
+    "handoff_sections",
+    "pipeline_sections",
+    "scorecard_sections",
     "show_cycles_by_dimension",
     "show_funnel_by_dimension",
     "show_handoff_by_dimension",
     "show_pipeline_by_dimension",
     "show_scorecard_by_dimension",
+    "show_sections",
 ]
 
 #: values of a dimension shown one by one; the rest are one "Other" group
@@ -260,6 +267,24 @@ def _in_quarter(frame: pl.DataFrame, quarter: str) -> pl.DataFrame:
 
 
 # -- what a section shows -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Section:
+    """One dimension's part of a page: a heading, a sentence, a chart and a table.
+
+    ``table_data`` / ``chart_data`` are the aggregated frames the table and
+    the chart are built from (``group_code`` 0 is :data:`ALL`), for tests and
+    for analysts. ``chart`` is None when the data tracks none of its figures.
+    """
+
+    dimension: Dimension
+    heading: str
+    text: str
+    table: gt.GT
+    table_data: pl.DataFrame
+    chart: alt.TopLevelMixin | None = None
+    chart_data: pl.DataFrame | None = None
+
+
 class _Heading:
     """The section heading and its one-paragraph introduction (escaped HTML; plain text)."""
 
@@ -278,7 +303,17 @@ class _Heading:
         return f"{self.title}\n{self.text}"
 
 
-def _introduce(dim: Dimension, *, rows: str) -> None:
+def show_sections(sections: Sequence[Section]) -> None:
+    """Display each section: heading and sentence, chart (if any), table."""
+    for section in sections:
+        display(_Heading(section.heading, section.text))
+        if section.chart is not None:
+            display(section.chart)
+        display(section.table)
+
+
+def _introduction(dim: Dimension, *, rows: str) -> str:
+    """What the section splits: 'Product is a column of the opportunities: 4 values. ...'"""
     where = " and ".join(dim.tables)
     count = len(dim.values) + dim.other_values
     text = f"{dim.label} is a column of the {where}: {count} value{'s' * (count != 1)}"
@@ -290,8 +325,28 @@ def _introduce(dim: Dimension, *, rows: str) -> None:
     text += "."
     if dim.unset:
         text += f" {rows.capitalize()} without a {dim.phrase} are shown as {NOT_SET}."
-    text += f" {ALL}: every {rows[:-1]}, whatever its {dim.phrase}."
-    display(_Heading(f"By {dim.phrase}", text))
+    return text + f" {ALL}: every {rows[:-1]}, whatever its {dim.phrase}."
+
+
+def _section(
+    dim: Dimension,
+    *,
+    rows: str,
+    table: gt.GT,
+    table_data: pl.DataFrame,
+    chart_data: pl.DataFrame | None = None,
+    chart: Callable[[pl.DataFrame], alt.TopLevelMixin] | None = None,
+) -> Section:
+    drawn = chart(chart_data) if chart is not None and chart_data is not None else None
+    return Section(
+        dimension=dim,
+        heading=f"By {dim.phrase}",
+        text=_introduction(dim, rows=rows),
+        table=table,
+        table_data=table_data,
+        chart=drawn,
+        chart_data=chart_data if drawn is not None else None,
+    )
 
 
 def _and(names: list[str]) -> str:
@@ -299,14 +354,19 @@ def _and(names: list[str]) -> str:
     return names[0] + "".join(f" and {n[:1].lower()}{n[1:]}" for n in names[1:])
 
 
-def _show(items: Sequence[alt.TopLevelMixin | gt.GT | None]) -> None:
-    for item in items:
-        if item is not None:
-            display(item)
+def _joined(frames: Sequence[pl.LazyFrame], keys: list[str]) -> pl.DataFrame:
+    """Per-key figures of several metrics side by side (a key missing in one: nulls)."""
+    joined = frames[0]
+    for frame in frames[1:]:
+        joined = joined.join(frame, on=keys, how="full", nulls_equal=True, coalesce=True)
+    return joined.sort(keys, nulls_last=True).collect()
+
+
+_Kind = Literal["amount", "count", "share", "days", "hours"]
 
 
 # -- the five workbooks ----------------------------------------------------------------------
-def show_pipeline_by_dimension(workbook: Workbook) -> None:
+def pipeline_sections(workbook: Workbook) -> list[Section]:
     """'Pipeline vs closes', by each dimension of the opportunities.
 
     Table (report quarter): pipeline created, bookings, marketing-sourced
@@ -318,99 +378,80 @@ def show_pipeline_by_dimension(workbook: Workbook) -> None:
     created = amount and t.tracks("opportunity_created")
     won = t.tracks("closes") and t.tracks("won_deals")
     booked = amount and won
-    rated = won and t.tracks("lost_deals")
-    quarter = workbook.quarter.label
-    for dim in dimensions_of(workbook.data, tables=("opportunities",)):
-        opps = dim.grouped(workbook.data.opportunities)
-        figures = _pipeline_figures(opps, dim, workbook)
-        columns: dict[str, tuple[str, Literal["amount", "count", "share"]]] = {}
-        if created:
-            columns["pipeline_created"] = ("Pipeline created", "amount")
-        if booked:
-            columns["bookings"] = ("Bookings", "amount")
-            if t.tracks("source"):
-                columns["marketing_share"] = ("Marketing-sourced share", "share")
-        if won:
-            columns["won"] = ("Won deals", "count")
-        if rated:
+    columns: dict[str, tuple[str, _Kind]] = {}
+    if created:
+        columns["pipeline_created"] = ("Pipeline created", "amount")
+    if booked:
+        columns["bookings"] = ("Bookings", "amount")
+        if t.tracks("source"):
+            columns["marketing_share"] = ("Marketing-sourced share", "share")
+    if won:
+        columns["won"] = ("Won deals", "count")
+        if t.tracks("lost_deals"):
             columns["win_rate_count"] = ("Win rate (deals)", "share")
-        if not columns:
-            continue
-        _introduce(dim, rows="deals")
-        in_quarter = _split(
-            dim,
-            _in_quarter(figures.per_group, quarter),
-            _in_quarter(figures.total, quarter),
-            complete=True,
-        ).with_columns(pl.col("pipeline_created", "bookings", "won").fill_null(0))
-        measures = {
-            k: v
-            for k, v in (("pipeline_created", "Pipeline created"), ("bookings", "Bookings"))
-            if k in columns
-        }
-        chart = (
-            chart_by_dimension(
-                _long(_split(dim, figures.per_group, figures.total), measures, x="fiscal_quarter"),
-                dimension=dim.label,
-                kind="amount",
-                title=f"{_and(list(measures.values()))} by quarter, one {dim.phrase} at a time",
-                subtitle=[
-                    "Pipeline by the quarter a deal was created, bookings by the quarter it "
-                    f"closed. Pick a {dim.phrase} in the list; {ALL} is every deal."
+    measures = {k: columns[k][0] for k in ("pipeline_created", "bookings") if k in columns}
+    quarter = workbook.quarter.label
+    sections = []
+    for dim in dimensions_of(workbook.data, tables=("opportunities",)) if columns else []:
+        opps = dim.grouped(workbook.data.opportunities)
+
+        def figures(by: list[str], opps: pl.LazyFrame = opps) -> pl.DataFrame:
+            keys = [*_QUARTER_KEYS, *by]
+            created = marketing_share(pipeline_created(opps, **workbook.span, by=by), by=by)
+            booked = marketing_share(bookings(opps, **workbook.span, by=by), by=by)
+            wins = win_rates(opps, **workbook.span, by=by)
+            return _joined(
+                [
+                    created.select(*keys, pl.col("total").alias("pipeline_created")),
+                    booked.select(
+                        *keys,
+                        pl.col("total").alias("bookings"),
+                        pl.col("share").alias("marketing_share"),
+                    ),
+                    wins.select(*keys, "won", "win_rate_count"),
                 ],
-                x_title=None,
-                y_title="Amount",
+                keys,
             )
-            if measures
-            else None
-        )
-        table = table_by_dimension(
-            in_quarter,
-            dimension=dim.label,
-            columns=columns,
-            title=f"Pipeline and bookings by {dim.phrase}, {quarter}",
-            subtitle="Pipeline by creation quarter, bookings and win rate by close quarter",
-            table_id=f"pipeline-by-{dim.slug}",
-        )
-        _show([chart, table])
 
-
-@dataclass(frozen=True)
-class _Figures:
-    per_group: pl.DataFrame
-    total: pl.DataFrame
-
-
-def _pipeline_figures(opps: pl.LazyFrame, dim: Dimension, workbook: Workbook) -> _Figures:
-    """Per quarter (and group): pipeline created, bookings, marketing's share of them, wins."""
-
-    def figures(by: list[str]) -> pl.DataFrame:
-        keys = [*_QUARTER_KEYS, *by]
-        created = marketing_share(pipeline_created(opps, **workbook.span, by=by), by=by)
-        booked = marketing_share(bookings(opps, **workbook.span, by=by), by=by)
-        wins = win_rates(opps, **workbook.span, by=by).select(*keys, "won", "win_rate_count")
-        return (
-            created.select(*keys, pl.col("total").alias("pipeline_created"))
-            .join(
-                booked.select(
-                    *keys,
-                    pl.col("total").alias("bookings"),
-                    pl.col("share").alias("marketing_share"),
+        per_group, total = figures([dim.name]), figures([])
+        rows = _split(
+            dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
+        ).with_columns(pl.col("pipeline_created", "bookings", "won").fill_null(0))
+        sections.append(
+            _section(
+                dim,
+                rows="deals",
+                table=table_by_dimension(
+                    rows,
+                    dimension=dim.label,
+                    columns=columns,
+                    title=f"Pipeline and bookings by {dim.phrase}, {quarter}",
+                    subtitle="Pipeline by creation quarter; bookings and win rate by close quarter",
+                    table_id=f"pipeline-by-{dim.slug}",
                 ),
-                on=keys,
-                how="full",
-                nulls_equal=True,
-                coalesce=True,
+                table_data=rows,
+                chart_data=(
+                    _long(_split(dim, per_group, total), measures, x="fiscal_quarter")
+                    if measures
+                    else None
+                ),
+                chart=lambda data, dim=dim: chart_by_dimension(
+                    data,
+                    dimension=dim.label,
+                    kind="amount",
+                    title=f"{_and(list(measures.values()))} by quarter, one {dim.phrase} at a time",
+                    subtitle=[
+                        "Pipeline by the quarter a deal was created, bookings by the quarter it "
+                        f"closed. Pick a {dim.phrase} in the list; {ALL} is every deal."
+                    ],
+                    y_title="Amount",
+                ),
             )
-            .join(wins, on=keys, how="full", nulls_equal=True, coalesce=True)
-            .sort("quarter_index", *by, nulls_last=True)
-            .collect()
         )
+    return sections
 
-    return _Figures(figures([dim.name]), figures([]))
 
-
-def show_cycles_by_dimension(workbook: Workbook) -> None:
+def cycles_sections(workbook: Workbook) -> list[Section]:
     """'Business cycles', by each dimension of the opportunities.
 
     Table (report quarter): won deals, bookings, month-3 share of bookings,
@@ -419,169 +460,171 @@ def show_cycles_by_dimension(workbook: Workbook) -> None:
     """
     t = workbook.data.tracking
     won = t.tracks("closes") and t.tracks("won_deals")
-    booked = won and t.tracks("amount")
     cycles = t.tracks("closes") and t.tracks("opportunity_created")
+    columns: dict[str, tuple[str, _Kind]] = {}
+    if won:
+        columns["won"] = ("Won deals", "count")
+        if t.tracks("amount"):
+            columns["bookings"] = ("Bookings", "amount")
+            columns["month3_share"] = ("Month-3 share", "share")
+        if cycles:
+            columns["median_days_won"] = ("Median cycle, won (days)", "days")
+    if cycles:
+        columns["median_days_closed"] = ("Median cycle, all closed (days)", "days")
+    labels = {"median_days_won": "Won deals", "median_days_closed": "All closed deals"}
+    measures = {k: v for k, v in labels.items() if k in columns}
     quarter = workbook.quarter.label
-    for dim in dimensions_of(workbook.data, tables=("opportunities",)):
+    sections = []
+    for dim in dimensions_of(workbook.data, tables=("opportunities",)) if columns else []:
         opps = dim.grouped(workbook.data.opportunities)
 
         def figures(by: list[str], opps: pl.LazyFrame = opps) -> pl.DataFrame:
-            cycle = sales_cycle(opps, **workbook.span, by=by).select(
-                *_QUARTER_KEYS, *by, "won", "median_days_won", "median_days_closed"
-            )
-            linearity = bookings_linearity(opps, **workbook.span, by=by).select(
-                *_QUARTER_KEYS, *by, "bookings", "month3_share"
-            )
-            return (
-                cycle.join(
-                    linearity, on=[*_QUARTER_KEYS, *by], how="full", nulls_equal=True, coalesce=True
-                )
-                .sort("quarter_index", *by, nulls_last=True)
-                .collect()
-            )
-
-        columns: dict[str, tuple[str, Literal["amount", "count", "share", "days"]]] = {}
-        if won:
-            columns["won"] = ("Won deals", "count")
-        if booked:
-            columns["bookings"] = ("Bookings", "amount")
-            columns["month3_share"] = ("Month-3 share", "share")
-        if cycles and won:
-            columns["median_days_won"] = ("Median cycle, won (days)", "days")
-        if cycles:
-            columns["median_days_closed"] = ("Median cycle, all closed (days)", "days")
-        if not columns:
-            continue
-        _introduce(dim, rows="deals")
-        per_group, total = figures([dim.name]), figures([])
-        measures = {
-            k: v
-            for k, v in (
-                ("median_days_won", "Won deals"),
-                ("median_days_closed", "All closed deals"),
-            )
-            if k in columns
-        }
-        chart = (
-            chart_by_dimension(
-                _long(_split(dim, per_group, total), measures, x="fiscal_quarter"),
-                dimension=dim.label,
-                kind="days",
-                title=f"Median sales cycle by quarter closed, one {dim.phrase} at a time",
-                subtitle=[
-                    "Days from a deal's creation to its close, median of the deals closed "
-                    f"in each quarter. Pick a {dim.phrase} in the list; {ALL} is every deal."
+            keys = [*_QUARTER_KEYS, *by]
+            return _joined(
+                [
+                    sales_cycle(opps, **workbook.span, by=by).select(
+                        *keys, "won", "median_days_won", "median_days_closed"
+                    ),
+                    bookings_linearity(opps, **workbook.span, by=by).select(
+                        *keys, "bookings", "month3_share"
+                    ),
                 ],
-                y_title="Days",
+                keys,
             )
-            if measures
-            else None
+
+        per_group, total = figures([dim.name]), figures([])
+        rows = _split(
+            dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
+        ).with_columns(pl.col("won", "bookings").fill_null(0))
+        sections.append(
+            _section(
+                dim,
+                rows="deals",
+                table=table_by_dimension(
+                    rows,
+                    dimension=dim.label,
+                    columns=columns,
+                    title=f"Bookings and sales cycles by {dim.phrase}, {quarter}",
+                    subtitle="Deals closed in the quarter",
+                    table_id=f"cycles-by-{dim.slug}",
+                ),
+                table_data=rows,
+                chart_data=(
+                    _long(_split(dim, per_group, total), measures, x="fiscal_quarter")
+                    if measures
+                    else None
+                ),
+                chart=lambda data, dim=dim: chart_by_dimension(
+                    data,
+                    dimension=dim.label,
+                    kind="days",
+                    title=f"Median sales cycle by quarter closed, one {dim.phrase} at a time",
+                    subtitle=[
+                        "Days from a deal's creation to its close, median of the deals closed "
+                        f"in each quarter. Pick a {dim.phrase} in the list; {ALL} is every deal."
+                    ],
+                    y_title="Days",
+                ),
+            )
         )
-        table = table_by_dimension(
-            _split(
-                dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
-            ).with_columns(pl.col("won", "bookings").fill_null(0)),
-            dimension=dim.label,
-            columns=columns,
-            title=f"Bookings and sales cycles by {dim.phrase}, {quarter}",
-            subtitle="Deals closed in the quarter",
-            table_id=f"cycles-by-{dim.slug}",
-        )
-        _show([chart, table])
+    return sections
 
 
-def show_handoff_by_dimension(workbook: Workbook, *, sla_hours: float = 24.0) -> None:
+def handoff_sections(workbook: Workbook, *, sla_hours: float = 24.0) -> list[Section]:
     """'The handoff', by each dimension of the leads.
 
-    Table (report quarter's MQLs): MQLs, accepted, rejected and leaked
+    Table (the report quarter's MQLs): MQLs, accepted, rejected and leaked
     shares, median response hours, SLA compliance, per value. Chart: the
     accepted share and SLA compliance per quarter, one value at a time.
     ``sla_hours`` as on the page (24 h).
     """
     t = workbook.data.tracking
     if not (t.tracks("leads") and t.tracks("mql")):
-        return
-    touched = t.tracks("first_touch")
+        return []
+    columns: dict[str, tuple[str, _Kind]] = {"mqls": ("MQLs", "count")}
+    if t.tracks("sal"):
+        columns["acceptance_rate"] = ("Accepted", "share")
+    if t.tracks("rejection"):
+        columns["rejection_rate"] = ("Rejected", "share")
+    if t.tracks("first_touch"):
+        # leaked = never touched past the SLA: only meaningful when touches are recorded
+        columns["leaked_rate"] = ("Leaked", "share")
+        columns["median_hours"] = ("Median response (h)", "hours")
+        columns["sla_compliance"] = (f"Within {sla_hours:g} h SLA", "share")
+    labels = {
+        "acceptance_rate": "Accepted by sales",
+        "sla_compliance": f"Touched within {sla_hours:g} h",
+    }
+    measures = {k: v for k, v in labels.items() if k in columns}
     quarter = workbook.quarter.label
     timing = {"as_of": workbook.as_of, "sla_hours": sla_hours, **workbook.span}
+    sections = []
     for dim in dimensions_of(workbook.data, tables=("leads",)):
         leads = dim.grouped(workbook.data.leads)
 
         def figures(by: list[str], leads: pl.LazyFrame = leads) -> pl.DataFrame:
-            outcomes = mql_outcomes(leads, **timing, by=by).select(
-                *_QUARTER_KEYS, *by, "mqls", "acceptance_rate", "rejection_rate", "leaked_rate"
-            )
-            response = response_times(leads, **timing, by=by).select(
-                *_QUARTER_KEYS, *by, "median_hours", "sla_compliance"
-            )
-            return (
-                outcomes.join(
-                    response, on=[*_QUARTER_KEYS, *by], how="full", nulls_equal=True, coalesce=True
-                )
-                .sort("quarter_index", *by, nulls_last=True)
-                .collect()
-            )
-
-        columns: dict[str, tuple[str, Literal["count", "share", "hours"]]] = {
-            "mqls": ("MQLs", "count")
-        }
-        if t.tracks("sal"):
-            columns["acceptance_rate"] = ("Accepted", "share")
-        if t.tracks("rejection"):
-            columns["rejection_rate"] = ("Rejected", "share")
-        if touched:
-            columns["leaked_rate"] = ("Leaked", "share")
-            columns["median_hours"] = ("Median response (h)", "hours")
-            columns["sla_compliance"] = (f"Within {sla_hours:g} h SLA", "share")
-        _introduce(dim, rows="leads")
-        per_group, total = figures([dim.name]), figures([])
-        measures = {
-            k: v
-            for k, v in (
-                ("acceptance_rate", "Accepted by sales"),
-                ("sla_compliance", f"Touched within {sla_hours:g} h"),
-            )
-            if k in columns
-        }
-        chart = (
-            chart_by_dimension(
-                _long(_split(dim, per_group, total), measures, x="fiscal_quarter"),
-                dimension=dim.label,
-                kind="share",
-                title=f"The handoff by MQL quarter, one {dim.phrase} at a time",
-                subtitle=[
-                    "Shares of each quarter's MQLs. "
-                    f"Pick a {dim.phrase} in the list; {ALL} is every MQL."
+            keys = [*_QUARTER_KEYS, *by]
+            return _joined(
+                [
+                    mql_outcomes(leads, **timing, by=by).select(
+                        *keys, "mqls", "acceptance_rate", "rejection_rate", "leaked_rate"
+                    ),
+                    response_times(leads, **timing, by=by).select(
+                        *keys, "median_hours", "sla_compliance"
+                    ),
                 ],
-                y_title="Share of MQLs",
+                keys,
             )
-            if measures
-            else None
+
+        per_group, total = figures([dim.name]), figures([])
+        rows = _split(
+            dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
+        ).with_columns(pl.col("mqls").fill_null(0))
+        sections.append(
+            _section(
+                dim,
+                rows="leads",
+                table=table_by_dimension(
+                    rows,
+                    dimension=dim.label,
+                    columns=columns,
+                    title=f"The handoff by {dim.phrase}, {quarter} MQLs",
+                    subtitle="Shares of the quarter's MQLs; response times over touched MQLs",
+                    table_id=f"handoff-by-{dim.slug}",
+                ),
+                table_data=rows,
+                chart_data=(
+                    _long(_split(dim, per_group, total), measures, x="fiscal_quarter")
+                    if measures
+                    else None
+                ),
+                chart=lambda data, dim=dim: chart_by_dimension(
+                    data,
+                    dimension=dim.label,
+                    kind="share",
+                    title=f"The handoff by MQL quarter, one {dim.phrase} at a time",
+                    subtitle=[
+                        "Shares of each quarter's MQLs. "
+                        f"Pick a {dim.phrase} in the list; {ALL} is every MQL."
+                    ],
+                    y_title="Share of MQLs",
+                ),
+            )
         )
-        table = table_by_dimension(
-            _split(
-                dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
-            ).with_columns(pl.col("mqls").fill_null(0)),
-            dimension=dim.label,
-            columns=columns,
-            title=f"The handoff by {dim.phrase}, {quarter} MQLs",
-            subtitle="Shares of the quarter's MQLs; response times over touched MQLs",
-            table_id=f"handoff-by-{dim.slug}",
-        )
-        _show([chart, table])
+    return sections
 
 
-def show_funnel_by_dimension(workbook: Workbook) -> None:
+def funnel_sections(workbook: Workbook) -> list[Section]:
     """'The funnel', by each dimension of the leads.
 
     Table: each step's conversion per value, in the latest mature cohort of
     the step (as the page's channel and segment tables). Chart: leads
     entering each stage in the report quarter, one value at a time. Only
-    steps between stages the data tracks are shown.
+    steps between two stages the data tracks are shown.
     """
     t = workbook.data.tracking
     if not t.tracks("leads"):
-        return
+        return []
     stages = t.funnel_stages(FUNNEL_STAGES)
     steps = [
         i + 1
@@ -590,18 +633,19 @@ def show_funnel_by_dimension(workbook: Workbook) -> None:
     ]
     quarter = workbook.quarter.label
     opps = workbook.data.opportunities
+    sections = []
     for dim in dimensions_of(workbook.data, tables=("leads",)):
         leads = dim.grouped(workbook.data.leads)
-        _introduce(dim, rows="leads")
-        cohorts = funnel_cohort(
-            leads, opps, **workbook.span, as_of=workbook.as_of, by=[dim.name]
-        ).filter(pl.col("step").is_in(steps))
+        cohorts = (
+            funnel_cohort(leads, opps, **workbook.span, as_of=workbook.as_of, by=[dim.name])
+            .filter(pl.col("step").is_in(steps))
+            .collect()
+        )
 
         def flows(by: list[str], leads: pl.LazyFrame = leads) -> pl.DataFrame:
             return (
                 funnel_period(leads, opps, **workbook.span, by=by)
-                .filter(pl.col("fiscal_quarter") == quarter)
-                .filter(pl.col("stage").is_in(list(stages)))
+                .filter(pl.col("fiscal_quarter") == quarter, pl.col("stage").is_in(list(stages)))
                 .with_columns(
                     pl.col("stage").replace_strict(STAGE_LABELS).alias("stage_label"),
                     pl.col("entering").cast(pl.Float64).alias("leads"),
@@ -611,35 +655,48 @@ def show_funnel_by_dimension(workbook: Workbook) -> None:
                 .collect()
             )
 
-        chart = chart_by_dimension(
-            _long(_split(dim, flows([dim.name]), flows([])), {"leads": "Leads"}, x="stage_label"),
-            dimension=dim.label,
-            kind="count",
-            title=f"Leads entering each stage in {quarter}, one {dim.phrase} at a time",
-            subtitle=[
-                "Period mode: leads whose stage date falls in the quarter (different leads "
-                f"at each stage). Pick a {dim.phrase} in the list; {ALL} is every lead."
-            ],
-            x="stage_label",
-            x_title="Stage",
-            y_title="Leads",
+        sections.append(
+            _section(
+                dim,
+                rows="leads",
+                table=table_funnel_by(
+                    cohorts,
+                    column=dim.name,
+                    quarter=quarter,
+                    label=dim.label,
+                    table_id=f"funnel-by-{dim.slug}",
+                ),
+                table_data=cohorts,
+                chart_data=_long(
+                    _split(dim, flows([dim.name]), flows([])),
+                    {"leads": "Leads entering"},
+                    x="stage_label",
+                ),
+                chart=lambda data, dim=dim: chart_by_dimension(
+                    data,
+                    dimension=dim.label,
+                    kind="count",
+                    title=f"Leads entering each stage in {quarter}, one {dim.phrase} at a time",
+                    subtitle=[
+                        "Period mode: leads whose stage date falls in the quarter (different "
+                        f"leads at each stage). Pick a {dim.phrase} in the list; {ALL} is every "
+                        "lead."
+                    ],
+                    x="stage_label",
+                    x_title="Stage",
+                    y_title="Leads",
+                ),
+            )
         )
-        table = table_funnel_by(
-            cohorts,
-            column=dim.name,
-            quarter=quarter,
-            label=dim.label,
-            table_id=f"funnel-by-{dim.slug}",
-        )
-        _show([chart, table])
+    return sections
 
 
-def show_scorecard_by_dimension(workbook: Workbook) -> None:
+def scorecard_sections(workbook: Workbook) -> list[Section]:
     """'Shared scorecard', by each dimension: each value's part of the quarter's numbers.
 
-    Table (report quarter): bookings and their share of all bookings,
+    Table (report quarter): bookings and their share of all bookings and
     pipeline created (dimensions of the opportunities), MQLs (dimensions of
-    the leads), per value. No chart: the pages of each figure have one.
+    the leads), per value. No chart: the page of each figure has one.
     """
     t = workbook.data.tracking
     amount = t.tracks("amount")
@@ -648,52 +705,45 @@ def show_scorecard_by_dimension(workbook: Workbook) -> None:
     mqls = t.tracks("leads") and t.tracks("mql")
     quarter = workbook.quarter.label
     span = {**workbook.span, "first": workbook.quarter}
+    keys = list(_QUARTER_KEYS)
+    sections = []
     for dim in dimensions_of(workbook.data):
-        parts: list[Callable[[list[str]], pl.LazyFrame]] = []
-        columns: dict[str, tuple[str, Literal["amount", "count", "share"]]] = {}
-        if "opportunities" in dim.tables and (booked or created):
-            opps = dim.grouped(workbook.data.opportunities)
-
-            def deals(by: list[str], opps: pl.LazyFrame = opps) -> pl.LazyFrame:
-                keys = [*_QUARTER_KEYS, *by]
-                created = marketing_share(pipeline_created(opps, **span, by=by), by=by)
-                booked = marketing_share(bookings(opps, **span, by=by), by=by)
-                return created.select(*keys, pl.col("total").alias("pipeline_created")).join(
-                    booked.select(*keys, pl.col("total").alias("bookings")),
-                    on=keys,
-                    how="full",
-                    nulls_equal=True,
-                    coalesce=True,
-                )
-
-            parts.append(deals)
-            if booked:
-                columns["bookings"] = ("Bookings", "amount")
-                columns["bookings_share"] = ("Share of bookings", "share")
-            if created:
-                columns["pipeline_created"] = ("Pipeline created", "amount")
+        columns: dict[str, tuple[str, _Kind]] = {}
+        deals = "opportunities" in dim.tables and (booked or created)
+        if deals and booked:
+            columns["bookings"] = ("Bookings", "amount")
+            columns["bookings_share"] = ("Share of bookings", "share")
+        if deals and created:
+            columns["pipeline_created"] = ("Pipeline created", "amount")
         if "leads" in dim.tables and mqls:
-            leads = dim.grouped(workbook.data.leads)
-
-            def marketing(by: list[str], leads: pl.LazyFrame = leads) -> pl.LazyFrame:
-                return mql_outcomes(leads, **span, as_of=workbook.as_of, by=by).select(
-                    *_QUARTER_KEYS, *by, "mqls"
-                )
-
-            parts.append(marketing)
             columns["mqls"] = ("MQLs", "count")
         if not columns:
             continue
+        opps = dim.grouped(workbook.data.opportunities) if deals else None
+        leads = dim.grouped(workbook.data.leads) if "mqls" in columns else None
 
         def figures(
-            by: list[str], parts: list[Callable[..., pl.LazyFrame]] = parts
+            by: list[str],
+            opps: pl.LazyFrame | None = opps,
+            leads: pl.LazyFrame | None = leads,
         ) -> pl.DataFrame:
-            joined = parts[0](by)
-            for part in parts[1:]:
-                joined = joined.join(
-                    part(by), on=[*_QUARTER_KEYS, *by], how="full", nulls_equal=True, coalesce=True
+            frames = []
+            if opps is not None:
+                frames += [
+                    marketing_share(pipeline_created(opps, **span, by=by), by=by).select(
+                        *keys, *by, pl.col("total").alias("pipeline_created")
+                    ),
+                    marketing_share(bookings(opps, **span, by=by), by=by).select(
+                        *keys, *by, pl.col("total").alias("bookings")
+                    ),
+                ]
+            if leads is not None:
+                frames.append(
+                    mql_outcomes(leads, **span, as_of=workbook.as_of, by=by).select(
+                        *keys, *by, "mqls"
+                    )
                 )
-            return joined.collect()
+            return _joined(frames, [*keys, *by])
 
         rows = _split(
             dim,
@@ -704,22 +754,47 @@ def show_scorecard_by_dimension(workbook: Workbook) -> None:
             pl.col(c).fill_null(0) for c in ("bookings", "pipeline_created", "mqls") if c in columns
         )
         if "bookings" in columns:
-            total = rows["bookings"][0]
-            rows = rows.with_columns(
-                (pl.col("bookings") / total if total else pl.lit(None, dtype=pl.Float64)).alias(
-                    "bookings_share"
-                )
-            )
-        _introduce(dim, rows="leads" if dim.tables == ("leads",) else "deals")
-        _show(
-            [
-                table_by_dimension(
+            everything = rows["bookings"][0]
+            share = pl.col("bookings") / everything if everything else pl.lit(None, pl.Float64)
+            rows = rows.with_columns(share.alias("bookings_share"))
+        sections.append(
+            _section(
+                dim,
+                rows="deals" if deals else "leads",
+                table=table_by_dimension(
                     rows,
                     dimension=dim.label,
                     columns=columns,
                     title=f"{quarter} by {dim.phrase}",
                     subtitle="Each value's part of the quarter's numbers",
                     table_id=f"scorecard-by-{dim.slug}",
-                )
-            ]
+                ),
+                table_data=rows,
+            )
         )
+    return sections
+
+
+def show_pipeline_by_dimension(workbook: Workbook) -> None:
+    """The 'By <dimension>' section of 'Pipeline vs closes' (:func:`pipeline_sections`)."""
+    show_sections(pipeline_sections(workbook))
+
+
+def show_cycles_by_dimension(workbook: Workbook) -> None:
+    """The 'By <dimension>' section of 'Business cycles' (:func:`cycles_sections`)."""
+    show_sections(cycles_sections(workbook))
+
+
+def show_handoff_by_dimension(workbook: Workbook) -> None:
+    """The 'By <dimension>' section of 'The handoff' (:func:`handoff_sections`)."""
+    show_sections(handoff_sections(workbook))
+
+
+def show_funnel_by_dimension(workbook: Workbook) -> None:
+    """The 'By <dimension>' section of 'The funnel' (:func:`funnel_sections`)."""
+    show_sections(funnel_sections(workbook))
+
+
+def show_scorecard_by_dimension(workbook: Workbook) -> None:
+    """The 'By <dimension>' section of 'Shared scorecard' (:func:`scorecard_sections`)."""
+    show_sections(scorecard_sections(workbook))
