@@ -626,6 +626,10 @@ def funnel_sections(workbook: Workbook) -> list[Section]:
     if not t.tracks("leads"):
         return []
     stages = t.funnel_stages(FUNNEL_STAGES)
+    if not t.tracks("lead_opportunity"):
+        # the funnel follows leads into deals through the link: without it, no lead
+        # reaches "opportunity" or "won" (0 would read as a result)
+        stages = tuple(s for s in stages if s not in ("opportunity", "won"))
     steps = [
         i + 1
         for i, (a, b) in enumerate(itertools.pairwise(FUNNEL_STAGES))
