@@ -387,3 +387,8 @@ def test_source_options_from_the_environment(monkeypatch, tmp_path: Path) -> Non
         data_source(folder)
     monkeypatch.delenv(SOURCE_OPTIONS_ENV)
     assert data_source(folder).options == SourceOptions()
+
+
+def test_docs_state_the_code_limit() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "metrics.md").read_text()
+    assert f"at most {dims.MAX_VALUES} per dimension" in doc
