@@ -79,6 +79,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALL",
+    "KEY",
     "MAX_VALUES",
     "Dimension",
     "Section",
@@ -100,6 +101,8 @@ __all__ = [
 MAX_VALUES = 12
 #: the first row of a split table and the first entry of its dropdown: every value
 ALL = "All"
+#: the column the metrics split by: a dimension's value as shown (Dimension.grouped)
+KEY = "_dimension"
 #: the column of a split frame that numbers the groups (0 = ALL)
 CODE = "group_code"
 #: the column of a split frame that names the groups
@@ -141,21 +144,25 @@ class Dimension:
         return f"{readable}-{digest}" if readable else digest
 
     def grouped(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """``frame`` with the dimension's column as shown: the values kept, the rest
-        as the "Other" group, missing values left missing."""
-        if self.other is None:
-            return frame
-        column = pl.col(self.name)
-        return frame.with_columns(
-            pl.when(column.is_null() | column.is_in(list(self.values)))
-            .then(column)
-            .otherwise(pl.lit(self.other))
-            .alias(self.name)
-        )
+        """``frame`` with the column :data:`KEY`: the dimension's value as shown (the
+        values kept, the rest as the "Other" group, missing values left missing).
+
+        The metrics split by :data:`KEY`, never by the dimension's own name, so a
+        dimension may be called anything (``group``, ``bookings``, markup) without
+        meeting a column of a metric's result.
+        """
+        column = pl.col(self.name).cast(pl.String)
+        if self.other is not None:
+            column = (
+                pl.when(column.is_null() | column.is_in(list(self.values)))
+                .then(column)
+                .otherwise(pl.lit(self.other))
+            )
+        return frame.with_columns(column.alias(KEY))
 
     def groups(self) -> pl.DataFrame:
-        """Every group but ALL, in page order: the dimension's value (null for
-        "(not set)"), its number (1...) and its name on the page."""
+        """Every group but ALL, in page order: the value as shown (:data:`KEY`; null
+        for "(not set)"), its number (``group_code``, 1...) and its name on the page."""
         values: list[str | None] = list(self.values)
         names = list(self.values)
         if self.other is not None:
@@ -166,11 +173,11 @@ class Dimension:
             names.append(NOT_SET)
         return pl.DataFrame(
             {
-                self.name: values,
+                KEY: values,
                 CODE: list(range(1, len(values) + 1)),
                 GROUP: names,
             },
-            schema={self.name: pl.String, CODE: pl.Int64, GROUP: pl.String},
+            schema={KEY: pl.String, CODE: pl.Int64, GROUP: pl.String},
         )
 
 
@@ -240,11 +247,11 @@ def _split(
     """
     groups = dim.groups()
     if complete:
-        rows = groups.join(per_group, on=dim.name, how="left", nulls_equal=True)
+        rows = groups.join(per_group, on=KEY, how="left", nulls_equal=True)
     else:
-        rows = per_group.join(groups, on=dim.name, how="inner", nulls_equal=True)
+        rows = per_group.join(groups, on=KEY, how="inner", nulls_equal=True)
     everyone = total.with_columns(pl.lit(0, dtype=pl.Int64).alias(CODE), pl.lit(ALL).alias(GROUP))
-    rows = rows.drop(dim.name)
+    rows = rows.drop(KEY)
     return pl.concat([everyone.select(rows.columns), rows], how="vertical_relaxed").sort(
         CODE, maintain_order=True
     )
@@ -413,7 +420,7 @@ def pipeline_sections(workbook: Workbook) -> list[Section]:
                 keys,
             )
 
-        per_group, total = figures([dim.name]), figures([])
+        per_group, total = figures([KEY]), figures([])
         rows = _split(
             dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
         ).with_columns(pl.col("pipeline_created", "bookings", "won").fill_null(0))
@@ -492,7 +499,7 @@ def cycles_sections(workbook: Workbook) -> list[Section]:
                 keys,
             )
 
-        per_group, total = figures([dim.name]), figures([])
+        per_group, total = figures([KEY]), figures([])
         rows = _split(
             dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
         ).with_columns(pl.col("won", "bookings").fill_null(0))
@@ -576,7 +583,7 @@ def handoff_sections(workbook: Workbook, *, sla_hours: float = 24.0) -> list[Sec
                 keys,
             )
 
-        per_group, total = figures([dim.name]), figures([])
+        per_group, total = figures([KEY]), figures([])
         rows = _split(
             dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
         ).with_columns(pl.col("mqls").fill_null(0))
@@ -641,7 +648,7 @@ def funnel_sections(workbook: Workbook) -> list[Section]:
     for dim in dimensions_of(workbook.data, tables=("leads",)):
         leads = dim.grouped(workbook.data.leads)
         cohorts = (
-            funnel_cohort(leads, opps, **workbook.span, as_of=workbook.as_of, by=[dim.name])
+            funnel_cohort(leads, opps, **workbook.span, as_of=workbook.as_of, by=[KEY])
             .filter(pl.col("step").is_in(steps))
             .collect()
         )
@@ -665,14 +672,14 @@ def funnel_sections(workbook: Workbook) -> list[Section]:
                 rows="leads",
                 table=table_funnel_by(
                     cohorts,
-                    column=dim.name,
+                    column=KEY,
                     quarter=quarter,
                     label=dim.label,
                     table_id=f"funnel-by-{dim.slug}",
                 ),
                 table_data=cohorts,
                 chart_data=_long(
-                    _split(dim, flows([dim.name]), flows([])),
+                    _split(dim, flows([KEY]), flows([])),
                     {"leads": "Leads entering"},
                     x="stage_label",
                 ),
@@ -751,7 +758,7 @@ def scorecard_sections(workbook: Workbook) -> list[Section]:
 
         rows = _split(
             dim,
-            _in_quarter(figures([dim.name]), quarter),
+            _in_quarter(figures([KEY]), quarter),
             _in_quarter(figures([]), quarter),
             complete=True,
         ).with_columns(

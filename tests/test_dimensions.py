@@ -191,6 +191,7 @@ def test_values_are_ranked_by_rows_and_missing_ones_are_a_group(workbook: Workbo
         ("Event", "Inbound"),
     )
     assert product.groups().rows() == [("A", 1, "A"), ("B", 2, "B"), (None, 3, "(not set)")]
+    assert product.groups().columns == [dims.KEY, "group_code", "group"]
 
 
 def test_values_beyond_the_limit_become_one_other_group(workbook: Workbook) -> None:
@@ -198,7 +199,7 @@ def test_values_beyond_the_limit_become_one_other_group(workbook: Workbook) -> N
     assert product.values == ("A",)
     assert (product.other, product.other_values) == ("Other (1 values)", 1)
     regrouped = product.grouped(workbook.data.opportunities).collect()
-    assert regrouped.sort("opportunity_id")["product"].to_list() == [
+    assert regrouped.sort("opportunity_id")[dims.KEY].to_list() == [
         "A",
         "A",
         "Other (1 values)",
@@ -374,6 +375,23 @@ def test_a_hostile_dimension_name_is_escaped_and_makes_no_html_id(tmp_path: Path
     assert "<img" not in heading and "&lt;img" in heading
     table = _table_html(section.table)
     assert "<img" not in table and re.search(r'id="pipeline-by-[a-z0-9-]+"', table)
+
+
+def test_a_dimension_may_be_named_like_any_column(tmp_path: Path) -> None:
+    # named like a column of the results ("bookings", "group") or a canonical lead column
+    # no lead metric splits by ("rejection_reason"): the metrics split by dims.KEY
+    folder = _folder(tmp_path)
+    for table in ("opportunities", "leads"):
+        text = (folder / f"{table}.csv").read_text()
+        text = text.replace(",product\n", ",bookings\n").replace(",lead_type,", ",group,")
+        (folder / f"{table}.csv").write_text(text)
+    workbook = _workbook(folder, dimensions=("bookings", "group", "rejection_reason"))
+    (pipeline,) = dims.pipeline_sections(workbook)
+    assert pipeline.table_data["bookings"].to_list() == [600.0, 100.0, 500.0, 0.0]
+    handoff = dims.handoff_sections(workbook)
+    assert [s.heading for s in handoff] == ["By group", "By rejection reason"]
+    assert handoff[1].table_data["group"].to_list() == ["All", "Not a fit", "(not set)"]
+    assert len(dims.scorecard_sections(workbook)) == 3
 
 
 def test_source_options_from_the_environment(monkeypatch, tmp_path: Path) -> None:

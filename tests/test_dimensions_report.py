@@ -109,9 +109,7 @@ def test_charts_write_amounts_in_euros(report: Path) -> None:
         for output in cell.get("outputs", [])
         if "application/vnd.vegalite.v6+json" in output.get("data", {})
     ]
-    assert specs and all(
-        s["config"]["locale"]["number"]["currency"] == ["€", ""] for s in specs
-    )
+    assert specs and all(s["config"]["locale"]["number"]["currency"] == ["€", ""] for s in specs)
     svg = vl_convert.vegalite_to_svg(specs[0])
     labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert any(label.startswith("€") for label in labels)
