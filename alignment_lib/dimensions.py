@@ -32,8 +32,8 @@ out of the split, as the page leaves it out elsewhere.
 the most rows (leads or deals) in the report's data, ties by name; the rest
 are one group, "Other (N values)". Rows without a value are a group of their
 own, "(not set)". Every figure is computed per group by the metric functions
-(``by=[dimension]``) on a copy of the column where the rest is replaced by
-the "Other" name, and once more without ``by`` for the "All" row: medians and
+(``by=[KEY]``, a copy of the dimension's column where the rest is replaced by
+the "Other" name), and once more without ``by`` for the "All" row: medians and
 rates are the metric's own, never averages of groups. Charts and tables get
 these aggregates only. Names are escaped and cut like every name
 (docs/text-display.md).

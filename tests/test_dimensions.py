@@ -410,3 +410,56 @@ def test_source_options_from_the_environment(monkeypatch, tmp_path: Path) -> Non
 def test_docs_state_the_code_limit() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "metrics.md").read_text()
     assert f"at most {dims.MAX_VALUES} per dimension" in doc
+
+
+# -- the builders on their own -----------------------------------------------------------------
+def _long_frame(rows: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "group_code": [i % 3 for i in range(rows)],
+            "group": [["All", "A", "B"][i % 3] for i in range(rows)],
+            "fiscal_quarter": [f"FY2026-Q{1 + i % 4}" for i in range(rows)],
+            "measure": ["Bookings"] * rows,
+            "value": [float(i) for i in range(rows)],
+        }
+    )
+
+
+def test_chart_by_dimension_without_values_says_so() -> None:
+    from alignment_lib.charts import chart_by_dimension
+
+    empty = _long_frame(3).with_columns(pl.lit(None, dtype=pl.Float64).alias("value"))
+    chart = chart_by_dimension(empty, dimension="Product", kind="amount", title="t")
+    assert chart.to_dict()["description"] == "No data by product in the quarters shown"
+
+
+def test_chart_by_dimension_refuses_raw_rows_and_wrong_frames() -> None:
+    from alignment_lib.charts import chart_by_dimension
+    from alignment_lib.exceptions import ParameterError
+
+    with pytest.raises(ParameterError, match="5,000"):
+        chart_by_dimension(_long_frame(5_001), dimension="Product", kind="amount", title="t")
+    with pytest.raises(ParameterError, match="group_code"):
+        chart_by_dimension(
+            _long_frame(3).drop("group_code"), dimension="Product", kind="amount", title="t"
+        )
+
+
+def test_share_charts_run_from_0_to_100_percent() -> None:
+    from alignment_lib.charts import chart_by_dimension
+
+    spec = chart_by_dimension(_long_frame(6), dimension="P", kind="share", title="t").to_dict()
+    (bars,) = [layer for layer in spec["layer"] if layer.get("name") == "bars"]
+    assert bars["encoding"]["y"]["scale"] == {"domain": [0, 1]}
+    assert bars["encoding"]["y"]["axis"]["format"] == ".0%"
+    assert "legend" in bars["encoding"]["color"] and bars["encoding"]["color"]["legend"] is None
+
+
+def test_table_by_dimension_without_rows_says_so() -> None:
+    from alignment_lib.tables import table_by_dimension
+
+    empty = pl.DataFrame(schema={"group": pl.String, "mqls": pl.Int64})
+    html = table_by_dimension(
+        empty, dimension="Lead type", columns={"mqls": ("MQLs", "count")}, title="T", table_id="x"
+    ).as_raw_html()
+    assert "No data by lead type" in html
