@@ -27,7 +27,7 @@ from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
 from alignment_lib.money import use_currency
-from alignment_lib.sources import DirectorySource, SourceOptions
+from alignment_lib.sources import DirectorySource, Source, SourceOptions, open_source
 
 __all__ = [
     "Workbook",
@@ -97,11 +97,14 @@ def resolve_data_dir(data_dir: str | Path) -> Path:
     return Path(data_dir)
 
 
-def data_source(data_dir: str | Path) -> DirectorySource:
-    """The source a report reads: the folder of :func:`resolve_data_dir`, with the
+def data_source(data_dir: str | Path) -> Source:
+    """The source a report reads: the location of :func:`resolve_data_dir`, with the
     source options of the ``ALIGNMENT_SOURCE_OPTIONS`` environment variable (JSON of
-    :class:`SourceOptions` fields; unset: none)."""
-    return DirectorySource(resolve_data_dir(data_dir), options=_env_source_options())
+    :class:`SourceOptions` fields) when it is set: a stopgap until mapping files
+    carry them (the variable then goes)."""
+    location = resolve_data_dir(data_dir)
+    options = _env_source_options()
+    return open_source(location) if options is None else DirectorySource(location, options=options)
 
 
 def _env_source_options() -> SourceOptions | None:
