@@ -13,6 +13,7 @@ from alignment_lib import _startup  # noqa: F401
 from alignment_lib.charts import (
     chart_bookings_forecast,
     chart_bookings_linearity,
+    chart_by_dimension,
     chart_cohort_curves,
     chart_creation_to_close_lag,
     chart_funnel_cohorts,
@@ -32,6 +33,15 @@ from alignment_lib.charts import (
     chart_slipped_deals,
     chart_stage_durations,
     chart_weekly_sla,
+)
+from alignment_lib.dimensions import (
+    Dimension,
+    dimensions_of,
+    show_cycles_by_dimension,
+    show_funnel_by_dimension,
+    show_handoff_by_dimension,
+    show_pipeline_by_dimension,
+    show_scorecard_by_dimension,
 )
 from alignment_lib.exceptions import (
     AlignmentError,
@@ -81,6 +91,7 @@ from alignment_lib.metrics import (
     target_value,
     win_rates,
 )
+from alignment_lib.money import format_money, reporting_currency, use_currency
 from alignment_lib.narrative import (
     attention_items,
     business_cycles_summary,
@@ -111,6 +122,7 @@ from alignment_lib.narrative import (
 )
 from alignment_lib.tables import (
     table_business_cycles,
+    table_by_dimension,
     table_coverage,
     table_data_health,
     table_funnel_by,
@@ -145,6 +157,7 @@ __all__ = [
     "NEEDS",
     "AlignmentError",
     "DataValidationError",
+    "Dimension",
     "FiscalCalendar",
     "FiscalQuarter",
     "FunnelData",
@@ -164,6 +177,7 @@ __all__ = [
     "business_cycles_summary",
     "chart_bookings_forecast",
     "chart_bookings_linearity",
+    "chart_by_dimension",
     "chart_cohort_curves",
     "chart_creation_to_close_lag",
     "chart_funnel_cohorts",
@@ -194,9 +208,11 @@ __all__ = [
     "deal_size_band",
     "describe_filters",
     "describe_workbook",
+    "dimensions_of",
     "elapsed_share",
     "forecast_backtest",
     "forecast_summary",
+    "format_money",
     "funnel_cohort",
     "funnel_cohort_headline",
     "funnel_period",
@@ -227,6 +243,7 @@ __all__ = [
     "pipeline_vs_bookings_summary",
     "rejection_reasons",
     "rejection_reasons_headline",
+    "reporting_currency",
     "response_times",
     "response_times_headline",
     "rows_loaded",
@@ -237,14 +254,20 @@ __all__ = [
     "seasonality",
     "seasonality_headline",
     "shared_scorecard",
+    "show_cycles_by_dimension",
     "show_filters",
     "show_findings",
+    "show_funnel_by_dimension",
+    "show_handoff_by_dimension",
+    "show_pipeline_by_dimension",
+    "show_scorecard_by_dimension",
     "slipped_deals",
     "slipped_deals_headline",
     "stage_durations",
     "stage_durations_headline",
     "stage_win_probabilities",
     "table_business_cycles",
+    "table_by_dimension",
     "table_coverage",
     "table_data_health",
     "table_funnel_by",
@@ -261,6 +284,7 @@ __all__ = [
     "table_stage_durations",
     "target_for",
     "target_value",
+    "use_currency",
     "weekly_sla_headline",
     "win_rates",
 ]

@@ -161,8 +161,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
     from alignment_lib.load import load_funnel, load_targets, parse_as_of
     from alignment_lib.metrics.scorecard import shared_scorecard
+    from alignment_lib.money import check_currency
     from alignment_lib.render import WORKBOOKS, Headline, check_output_folder, render_report
-    from alignment_lib.workbook import check_filters, latest_complete_quarter, resolve_data_dir
+    from alignment_lib.workbook import (
+        check_filters,
+        data_source,
+        latest_complete_quarter,
+        resolve_data_dir,
+    )
 
     values = _merge(args, _read_params(args.params))
     check_output_folder(args.out)  # before the data is read: a wrong --out fails at once
@@ -178,7 +184,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(values["data_dir"]).resolve()
     print(f"reading {data_dir}", file=sys.stderr, flush=True)
     # Validate the data before any workbook runs: bad input never reaches a page.
-    data = load_funnel(data_dir, calendar=calendar)
+    data = load_funnel(data_source(data_dir), calendar=calendar)
+    check_currency(data.currency)  # an unknown currency code fails before any workbook runs
     # a filter value no row has is a parameter error (exit 4) before any workbook runs
     check_filters(
         data, {k: values[k] for k in ("segment", "region") if values.get(k) not in (None, "")}
@@ -210,6 +217,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             quarter=quarter,
             as_of=seen.as_of,
         ).collect(),
+        currency=data.currency,
     )
     # The scorecard of a filtered render counts the filter's actuals against the
     # company's targets (targets are not split by segment); the index says it is filtered.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -25,9 +26,12 @@ from alignment_lib._text import shorten_words
 from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
+from alignment_lib.money import use_currency
+from alignment_lib.sources import DirectorySource, Source, SourceOptions, open_source
 
 __all__ = [
     "Workbook",
+    "data_source",
     "describe_filters",
     "describe_workbook",
     "latest_complete_quarter",
@@ -44,6 +48,10 @@ FILTER_LABELS = {"segment": "Segment", "region": "Region"}
 #: set to "0" to skip the static PNG picture under every chart (e.g. in tests: the
 #: pictures cost vl-convert time and no exported page uses them)
 STATIC_PICTURES_ENV = "ALIGNMENT_STATIC_PICTURES"
+#: source options (currency, dimensions, formats) as JSON, e.g.
+#: '{"currency": "EUR", "dimensions": ["product"]}': a stopgap until mapping files name
+#: them (issue 9 item 1); read by every workbook and by `alignment report`
+SOURCE_OPTIONS_ENV = "ALIGNMENT_SOURCE_OPTIONS"
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,16 @@ class Workbook:
     @property
     def calendar(self) -> FiscalCalendar:
         return self.data.calendar
+
+    @property
+    def currency(self) -> str:
+        """ISO 4217 code of every amount (the data's; money is written in it)."""
+        return self.data.currency
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The extra columns the data keeps for splits and dropdowns (may be none)."""
+        return self.data.dimensions
 
     @property
     def span(self) -> dict[str, object]:
@@ -77,6 +95,35 @@ def resolve_data_dir(data_dir: str | Path) -> Path:
             )
         return candidate
     return Path(data_dir)
+
+
+def data_source(data_dir: str | Path) -> Source:
+    """The source a report reads: the location of :func:`resolve_data_dir`, with the
+    source options of the ``ALIGNMENT_SOURCE_OPTIONS`` environment variable (JSON of
+    :class:`SourceOptions` fields) when it is set: a stopgap until mapping files
+    carry them (the variable then goes)."""
+    location = resolve_data_dir(data_dir)
+    options = _env_source_options()
+    return open_source(location) if options is None else DirectorySource(location, options=options)
+
+
+def _env_source_options() -> SourceOptions | None:
+    text = os.environ.get(SOURCE_OPTIONS_ENV, "").strip()
+    if not text:
+        return None
+    fields = set(SourceOptions.__dataclass_fields__)
+    try:
+        given = json.loads(text)
+        if not isinstance(given, dict) or set(given) - fields:
+            raise ValueError(f"expected an object with keys from {sorted(fields)}")
+        if "dimensions" in given:
+            given["dimensions"] = tuple(given["dimensions"])
+        return SourceOptions(**given)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(
+            f"{SOURCE_OPTIONS_ENV} is not valid: {exc}; fix: set it to JSON like "
+            '{"currency": "EUR", "dimensions": ["product"]}, or unset it'
+        ) from exc
 
 
 def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
@@ -144,7 +191,7 @@ def open_workbook(
             f"history_quarters must be a whole number from 1 to 40, got {history_quarters!r}"
         )
     calendar = FiscalCalendar(fiscal_year_start_month, timezone)
-    data = load_funnel(resolve_data_dir(data_dir), calendar=calendar)
+    data = load_funnel(data_source(data_dir), calendar=calendar)
     if targets_file:
         data = replace(data, targets=load_targets(targets_file, calendar=calendar))
     filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
@@ -154,6 +201,9 @@ def open_workbook(
     cutoff = (
         parse_as_of(as_of, calendar) if as_of else parse_as_of(calendar.quarter_end(q), calendar)
     )
+    # money on every chart, table and finding of the page is written in the data's
+    # currency, which travels like the theme (docs/architecture.md)
+    use_currency(data.currency)
     enable_theme()
     enable_renderer(static_image=os.environ.get(STATIC_PICTURES_ENV, "1") != "0")
     return Workbook(

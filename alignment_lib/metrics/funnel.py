@@ -46,7 +46,9 @@ import polars as pl
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import parse_as_of
+from alignment_lib.metrics._by import by_columns
 from alignment_lib.metrics._quarters import QUARTER, in_range, quarter_grid, quarter_of, with_label
+from alignment_lib.schema import LEADS
 
 __all__ = ["FUNNEL_STAGES", "funnel_cohort", "funnel_period", "stage_durations"]
 
@@ -68,19 +70,16 @@ _ORDER = "stage_order"
 
 
 # -- helpers shared with handoff.py ------------------------------------------------------------
-def check_by(by: Sequence[str] | str) -> list[str]:
-    """The ``by`` columns as a list, checked against the lead columns one can group by."""
-    cols = [by] if isinstance(by, str) else list(by)
-    unknown = [c for c in cols if c not in LEAD_GROUPINGS]
-    if unknown:
-        raise ParameterError(
-            f"cannot split a lead metric by {', '.join(map(repr, unknown))}; "
-            f"use lead columns: {', '.join(LEAD_GROUPINGS)} (an opportunity's source "
-            "is not known before the opportunity exists)"
-        )
-    if len(set(cols)) != len(cols):
-        raise ParameterError(f"by lists a column twice: {cols}")
-    return cols
+def check_by(by: Sequence[str] | str, leads: pl.LazyFrame) -> list[str]:
+    """The ``by`` columns as a list: lead columns one can group by (:data:`LEAD_GROUPINGS`)
+    or the dimensions ``leads`` carries (:func:`alignment_lib.metrics._by.by_columns`)."""
+    return by_columns(
+        leads,
+        by,
+        table=LEADS,
+        groupings=LEAD_GROUPINGS,
+        hint=" (an opportunity's source is not known before the opportunity exists)",
+    )
 
 
 def check_as_of(as_of: dt.datetime | dt.date | str, calendar: FiscalCalendar) -> dt.datetime:
@@ -270,7 +269,7 @@ def funnel_cohort(
     """
     check_quarters(first, last)
     _check_mode(mode)
-    cols = check_by(by)
+    cols = check_by(by, leads)
     cutoff = check_as_of(as_of, calendar)
     window = (
         None if within_days is None else check_hours("within_days", within_days, allow_zero=True)
@@ -374,7 +373,7 @@ def funnel_period(
     """
     check_quarters(first, last)
     _check_mode(mode)
-    cols = check_by(by)
+    cols = check_by(by, leads)
     timeline = _timeline(leads, opportunities, cols, mode)
     order = {_ts(s): i for i, s in enumerate(FUNNEL_STAGES)}
     entries = (
@@ -444,7 +443,7 @@ def stage_durations(
     """
     check_quarters(first, last)
     _check_mode(mode)
-    cols = check_by(by)
+    cols = check_by(by, leads)
     days = days_between(pl.col("_a"), pl.col("_b"))
     measured = (
         _pairs(_timeline(leads, opportunities, cols, mode), cols)

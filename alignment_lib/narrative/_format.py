@@ -5,17 +5,10 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+# money is written in the reporting currency by one module (alignment_lib.money)
+from alignment_lib.money import format_money
+
 __all__ = ["escape_markdown", "format_money", "format_share", "join_words"]
-
-
-def format_money(amount: float, *, symbol: str = "$") -> str:
-    """$1.2M / $830K / $950 - short, for sentences."""
-    sign = "-" if amount < 0 else ""
-    a = abs(amount)
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if a >= size:
-            return f"{sign}{symbol}{a / size:.1f}{unit}"
-    return f"{sign}{symbol}{a:,.0f}"
 
 
 def format_share(share: float | None) -> str:

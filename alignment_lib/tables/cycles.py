@@ -8,6 +8,7 @@ import polars as pl
 from alignment_lib._frames import collect
 from alignment_lib.metrics.cycles import MONTH3_HEALTHY_MAX, MONTH3_SEVERE_MIN
 from alignment_lib.metrics.deals import DEAL_SIZE_BANDS
+from alignment_lib.money import fmt_money
 from alignment_lib.tables._empty import table_no_data
 from alignment_lib.theme import SOURCE_LABELS
 
@@ -21,14 +22,15 @@ def table_business_cycles(
     slipped: pl.DataFrame | pl.LazyFrame,
     *,
     table_id: str = "business-cycles",
-    currency: str = "USD",
+    currency: str | None = None,
 ) -> gt.GT:
     """One row per quarter: how back-loaded its bookings were and what became of the
     deals expected in it.
 
     ``linearity`` is :func:`alignment_lib.metrics.bookings_linearity` output
     (without ``by``), ``slipped`` is :func:`alignment_lib.metrics.slipped_deals`
-    output over the same quarters.
+    output over the same quarters. Amounts in ``currency`` (default: the
+    reporting currency, :mod:`alignment_lib.money`).
     """
     lin = collect(linearity).select(
         "quarter_index",
@@ -87,7 +89,7 @@ def table_business_cycles(
         )
         .tab_spanner(label="Bookings closed in the quarter", columns=linearity_cols)
         .tab_spanner(label="Deals expected at the quarter's start", columns=slipped_cols)
-        .fmt_currency(columns=["bookings", "slipped_amount"], currency=currency, decimals=0)
+        .pipe(fmt_money, ["bookings", "slipped_amount"], currency=currency)
         .fmt_integer(columns=["deals", "expected_deals", "slipped_deals"])
         .fmt_percent(
             columns=[

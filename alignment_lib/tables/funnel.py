@@ -118,6 +118,7 @@ def table_funnel_by(
     quarter: str,
     min_entered: int = 20,
     table_id: str | None = None,
+    label: str | None = None,
 ) -> gt.GT:
     """Each step's conversion per value of ``column`` (e.g. channel), in the latest mature
     cohort of that step up to ``quarter`` (a spanner names the cohort). Groups too
@@ -126,7 +127,9 @@ def table_funnel_by(
     ``frame`` is :func:`alignment_lib.metrics.funnel_cohort` split by
     ``column`` (other splits are summed). The first row is all leads. A group
     with fewer than ``min_entered`` leads entering a step shows a dash there
-    (too few to compare).
+    (too few to compare). ``label`` names the column on the page (default:
+    the house label of a lead column, e.g. "Channel"); pass ``table_id`` for
+    a column whose name is not a safe HTML id (a dimension's).
     """
     data = collect(frame)
     if column not in data.columns:
@@ -147,7 +150,7 @@ def table_funnel_by(
         .select("step", "quarter_index", "fiscal_quarter")
         .sort("step")
     )
-    title = GROUP_LABELS.get(column, column)
+    title = label or GROUP_LABELS.get(column, column)
     if everyone.filter(pl.col("quarter_index") <= last)["entered"].sum() == 0:
         return table_no_data(
             f"Stage conversion by {title.lower()}",

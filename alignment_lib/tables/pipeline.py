@@ -6,6 +6,7 @@ import great_tables as gt
 import polars as pl
 
 from alignment_lib._frames import collect
+from alignment_lib.money import fmt_money
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 from alignment_lib.theme import SOURCE_LABELS
 
@@ -18,11 +19,12 @@ def table_pipeline_vs_bookings(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     table_id: str = "pipeline-vs-bookings",
-    currency: str = "USD",
+    currency: str | None = None,
 ) -> gt.GT:
     """One row per quarter: pipeline created and bookings by source, totals, marketing share.
 
     ``frame`` is :func:`alignment_lib.metrics.pipeline_vs_bookings` output.
+    Amounts in ``currency`` (default: the reporting currency).
     """
     long = collect(frame)
     wide = (
@@ -62,11 +64,7 @@ def table_pipeline_vs_bookings(
             subtitle="Amounts by source; pipeline by creation quarter, bookings by close quarter",
         )
         .cols_label(**labels)
-        .fmt_currency(
-            columns=[*columns["pipeline_created"], *columns["bookings"]],
-            currency=currency,
-            decimals=0,
-        )
+        .pipe(fmt_money, [*columns["pipeline_created"], *columns["bookings"]], currency=currency)
         .fmt_percent(columns="marketing_share", decimals=0)
         .sub_missing(columns="marketing_share", missing_text="–")
     )
