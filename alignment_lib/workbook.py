@@ -25,6 +25,7 @@ from alignment_lib._text import shorten_words
 from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
+from alignment_lib.sources import Source
 
 __all__ = [
     "Workbook",
@@ -32,6 +33,7 @@ __all__ = [
     "describe_workbook",
     "latest_complete_quarter",
     "load_uncut",
+    "open_data_source",
     "open_workbook",
     "resolve_data_dir",
     "show_filters",
@@ -77,6 +79,29 @@ def resolve_data_dir(data_dir: str | Path) -> Path:
             )
         return candidate
     return Path(data_dir)
+
+
+#: sources opened through a mapping in this process, by description: a mapped source's
+#: description is not a path, and load_uncut reads the same data again
+_MAPPED: dict[str, Source] = {}
+
+
+def open_data_source(data_dir: str | Path, *, mapping: str = "") -> Path | Source:
+    """The data a workbook's ``data_dir`` and ``mapping`` parameters name.
+
+    Without a mapping, the folder ``data_dir`` (``"sample"``: the bundled
+    sample). With one (a mapping file or a preset name, docs/mapping.md): the
+    export at ``data_dir`` read through it; ``data_dir`` empty means the
+    mapping's own ``location``, else the folder of the mapping file.
+    """
+    if not mapping:
+        return resolve_data_dir(data_dir)
+    from alignment_lib.mapping import open_mapping
+
+    data = resolve_data_dir(data_dir) if str(data_dir) == SAMPLE else (str(data_dir) or None)
+    source = open_mapping(mapping, data=data)
+    _MAPPED[source.description] = source
+    return source
 
 
 def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
@@ -125,6 +150,7 @@ def open_workbook(
     segment: str = "",
     region: str = "",
     targets_file: str = "",
+    mapping: str = "",
 ) -> Workbook:
     """Load, validate and position the data for one workbook run.
 
@@ -135,6 +161,9 @@ def open_workbook(
     ``region``: keep only that segment or region (empty: all). ``targets_file``:
     a CSV or Parquet targets table to use instead of the data folder's (e.g. a
     planning sheet kept apart from the CRM export); empty: the data folder's.
+    ``mapping``: a mapping file or preset name that turns a CRM export at
+    ``data_dir`` into the kit's tables (:func:`open_data_source`); empty: the
+    data is in the kit's own columns.
     """
     from alignment_lib.export import enable_renderer
     from alignment_lib.theme import enable_theme
@@ -144,7 +173,7 @@ def open_workbook(
             f"history_quarters must be a whole number from 1 to 40, got {history_quarters!r}"
         )
     calendar = FiscalCalendar(fiscal_year_start_month, timezone)
-    data = load_funnel(resolve_data_dir(data_dir), calendar=calendar)
+    data = load_funnel(open_data_source(data_dir, mapping=mapping), calendar=calendar)
     if targets_file:
         data = replace(data, targets=load_targets(targets_file, calendar=calendar))
     filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
@@ -284,5 +313,5 @@ def load_uncut(
     """
     if data.as_of is None:
         return None
-    full = load_funnel(location or data.source, calendar=data.calendar)
+    full = load_funnel(location or _MAPPED.get(data.source, data.source), calendar=data.calendar)
     return full.where(**dict(filters or {})).materialize()
