@@ -1279,7 +1279,7 @@ class MappedSource:
                     "fix: export the columns that say whether a deal is closed and won"
                 )
             if cs.when is not None and outcome is not None:
-                closed = _text(outcome).is_in(["won", "lost"])
+                closed = _text(outcome).is_in(["won", "lost"]).fill_null(False)
                 keep = closed if cs.when == "closed" else ~closed
                 columns[name] = pl.when(keep).then(columns[name])
         return columns, checks
