@@ -259,6 +259,11 @@ class Mapping:
     tables: dict[str, TableSpec | None] = field(default_factory=dict)
 
     @property
+    def name(self) -> str:
+        """A short name for pages: ``mapping acme.toml`` or ``preset salesforce``."""
+        return f"mapping {self.path.name}" if self.path is not None else self.label
+
+    @property
     def stage_order(self) -> tuple[str, ...]:
         """Stage names in the kit, in the order ``[stages]`` lists them."""
         return tuple(dict.fromkeys(s.name for s in self.stages.values()))
@@ -323,7 +328,7 @@ def _is_preset_name(ref: str) -> bool:
 
 def _layers(ref: str, *, base_dir: Path | None, chain: tuple[str, ...]) -> list[_Layer]:
     """The mapping ``ref`` and what it extends, base first."""
-    if _is_preset_name(ref):
+    if _is_preset_name(ref) and not (base_dir is None and Path(ref).is_file()):
         path = PRESET_DIR / f"{ref}.toml"
         if not path.is_file():
             near = difflib.get_close_matches(ref, list_presets(), n=2)
@@ -366,7 +371,13 @@ def _layers(ref: str, *, base_dir: Path | None, chain: tuple[str, ...]) -> list[
     if parent is None:
         return [layer]
     parent_dir = folder if folder is not None else PRESET_DIR
-    return [*_layers(parent, base_dir=parent_dir, chain=(*chain, key)), layer]
+    try:
+        parents = _layers(parent, base_dir=parent_dir, chain=(*chain, key))
+    except MappingError as exc:
+        if str(exc).startswith(("there is no preset", "mapping file")):
+            raise MappingError(f"{label}: extends = {parent!r}: {exc}") from exc
+        raise
+    return [*parents, layer]
 
 
 def _is_relative_path(text: str) -> bool:
@@ -1000,7 +1011,7 @@ class MappedSource:
         self.mapping = mapping
         self.base = base
         self.folder = folder
-        self.description = f"{base.description} ({mapping.label})"
+        self.description = f"{base.description} ({mapping.name})"
         self._options: SourceOptions | None = None
 
     @property
@@ -1331,6 +1342,18 @@ class MappedSource:
         try:
             counts = frame.select(*aggs, *computed).collect().row(0, named=True)
         except pl.exceptions.PolarsError as exc:
+            for name, cs in used.items():  # the slow path: which expression fails
+                if cs.sql is None:
+                    continue
+                try:
+                    frame.select(columns[name]).collect()
+                except pl.exceptions.PolarsError as inner:
+                    raise MappingError(
+                        f"{m.label}: {cs.key} sql cannot be computed on '{location}': "
+                        f"{_first_line(inner)}; the expression: {cs.sql!r}; fix: check the "
+                        "column names and types it uses (CSV values are text: compare with "
+                        "'true', not true; CAST(x AS DOUBLE) for numbers)"
+                    ) from inner
             raise MappingError(
                 f"{m.label}: [{table.name}]: the mapped columns cannot be computed on "
                 f"'{location}': {_first_line(exc)}; fix: check the sql expressions and the "
