@@ -94,7 +94,7 @@ HS_SOURCE = {
     "Paid Search": "PAID_SEARCH",
     "Paid Social": "PAID_SOCIAL",
     "Webinar": "EMAIL_MARKETING",
-    "Events": "OFFLINE",
+    "Events": "OTHER_CAMPAIGNS",
     "Content Syndication": "OTHER_CAMPAIGNS",
     "Partner Referral": "REFERRALS",
     "Outbound": "OFFLINE",
