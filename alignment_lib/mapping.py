@@ -1235,10 +1235,11 @@ class MappedSource:
                             text,
                             f"has values that the map of {cs.key} does not list (mapping "
                             f"{m.label})",
-                            f"add each value to {cs.key} map, e.g. "
-                            f'map = {{ "<value>" = "{example}" }} (in a mapping that extends '
-                            'this one, only the new values), or give default = "..." for every '
-                            "value not listed",
+                            "list each value in your mapping under "
+                            f"[{table.name}.columns.{_quoted(name)}.map], e.g. "
+                            f'"{{value}}" = "{example}" (a mapping that extends this one needs '
+                            'only the new values), or give default = "..." for every value not '
+                            "listed",
                         )
                     )
             elif cs.empty is not None:
@@ -1266,9 +1267,9 @@ class MappedSource:
                         stage_text.is_not_null() & ~stage_text.is_in(keys),
                         stage_text,
                         f"has stages that [stages] does not list (mapping {m.label})",
-                        "add each stage to [stages] with whether it is open, won or lost, e.g. "
-                        '"Contract Signed" = "open" (in a mapping that extends this one, only the '
-                        "new stages)",
+                        "list each stage under [stages] in your mapping with whether it is "
+                        'open, won or lost, e.g. "{value}" = "open" (a mapping that extends this '
+                        "one needs only the new stages)",
                     )
                 )
                 texts["stage"] = stage_text
@@ -1386,7 +1387,9 @@ class MappedSource:
         )
         more = values.height - _SHOW_VALUES
         message = f"{check.message}: {shown}" + (f" and {more} more values" if more > 0 else "")
-        return Problem(location, check.column, check.rule, message, check.fix, rows, n)
+        first = str(values["value"][0]) if values.height else "..."
+        fix = check.fix.replace("{value}", first.replace('"', '\\"'))
+        return Problem(location, check.column, check.rule, message, fix, rows, n)
 
     def _export_currency(self) -> str | None:
         """The one currency code of the opportunities' currency column (None: not known)."""

@@ -707,3 +707,155 @@ def test_cli_validate_with_a_mapping_and_its_report_defaults(tmp_path: Path, cap
     assert _merge(args, _with_mapping(args, {}))["fiscal_year_start_month"] == 4
     args = _parser().parse_args(["validate", "--mapping", str(path), "--fiscal-year-start", "2"])
     assert _merge(args, _with_mapping(args, {}))["fiscal_year_start_month"] == 2
+
+
+def test_the_complete_mapping_in_the_docs_works(tmp_path: Path, monkeypatch) -> None:
+    """docs/mapping.md's worked example, on a small export written for it."""
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "mapping.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## A complete mapping") :]
+    start = section.index("```toml\n") + 8
+    text = section[start : section.index("\n```", start)]
+    crm = tmp_path / "exports" / "crm"
+    export(
+        crm,
+        "kontakte.csv",
+        [
+            {
+                "Kontakt-ID": "K1",
+                "Erstellt am": "16.10.2023 14:05",
+                "MQL seit": "17.10.2023",
+                "Besitzer": "Anna",
+                "Lead-Typ": "Inbound",
+                "Quelle": "Messe",
+            },
+            {
+                "Kontakt-ID": "K2",
+                "Erstellt am": "03.04.2024 09:00",
+                "MQL seit": "",
+                "Besitzer": "",
+                "Lead-Typ": "Outbound",
+                "Quelle": "",
+            },
+        ],
+    )
+    export(
+        crm,
+        "deals.csv",
+        [
+            {
+                "Deal-ID": "D1",
+                "Erstellt am": "20.10.2023 10:00",
+                "Phase": "Gewonnen",
+                "Betrag": "1.234,50",
+                "Abschluss": "15.12.2023",
+                "Verlustgrund": "",
+                "Produkt": "Widgets",
+                "Quelle": "Messe",
+                "Währung": "EUR",
+                "Phase seit: Lead": "20.10.2023 10:00",
+                "Phase seit: Angebot": "1700000000000",
+                "Phase seit: Gewonnen": "15.12.2023 16:30",
+            },
+            {
+                "Deal-ID": "D2",
+                "Erstellt am": "05.01.2024 08:00",
+                "Phase": "Demo",
+                "Betrag": "500",
+                "Abschluss": "31.03.2024",
+                "Verlustgrund": "",
+                "Produkt": "Gadgets",
+                "Quelle": "",
+                "Währung": "EUR",
+                "Phase seit: Lead": "05.01.2024 08:00",
+                "Phase seit: Angebot": "",
+                "Phase seit: Gewonnen": "",
+            },
+        ],
+    )
+    export(  # a targets file the mapping leaves out (targets = false)
+        crm,
+        "targets.csv",
+        [{"fiscal_quarter": "FY2024-Q1", "metric": "bookings", "team": "shared", "value": "1"}],
+    )
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / ".env").write_text(f"EXPORT_DIR={tmp_path / 'exports'}\n")
+    monkeypatch.delenv("EXPORT_DIR", raising=False)
+    path = mapping(conf, text)
+    m = load_mapping(path)
+    assert m.report_defaults == {"fiscal_year_start_month": 2, "timezone": "Europe/Berlin"}
+    assert m.stage_order == ("Lead", "Demo", "Proposal", "Won", "Lost")
+    data = load_funnel(open_mapping(path), calendar=FiscalCalendar(2, "Europe/Berlin"))
+    assert data.currency == "EUR" and data.dimensions == ("product", "lead_type")
+    assert not data.tracking.has_targets
+    # 16.10.2023 14:05 in Berlin (CEST, UTC+2) = 12:05 UTC; "Messe" -> Events; empty -> Unknown
+    assert rows(data.leads, "lead_id", "created_at", "mql_at", "channel", "lead_type") == [
+        {
+            "lead_id": "K1",
+            "created_at": dt.datetime(2023, 10, 16, 12, 5, tzinfo=UTC),
+            "mql_at": dt.datetime(2023, 10, 16, 22, tzinfo=UTC),  # 17.10. 00:00 CEST
+            "channel": "Events",
+            "lead_type": "Inbound",
+        },
+        {
+            "lead_id": "K2",
+            "created_at": dt.datetime(2024, 4, 3, 7, tzinfo=UTC),
+            "mql_at": None,
+            "channel": "Unknown",
+            "lead_type": "Outbound",
+        },
+    ]
+    assert rows(
+        data.opportunities,
+        "stage",
+        "outcome",
+        "amount",
+        "closed_at",
+        "expected_close_date",
+        "source",
+        "product",
+    ) == [
+        {
+            "stage": "Won",
+            "outcome": "won",
+            "amount": 1234.5,
+            "closed_at": dt.datetime(2023, 12, 14, 23, tzinfo=UTC),  # 15.12. 00:00 CET
+            "expected_close_date": None,
+            "source": "marketing",
+            "product": "Widgets",
+        },
+        {
+            "stage": "Demo",
+            "outcome": None,
+            "amount": 500.0,
+            "closed_at": None,
+            "expected_close_date": dt.date(2024, 3, 31),
+            "source": "sales",
+            "product": "Gadgets",
+        },
+    ]
+    # one row per "Phase seit: ..." cell with a value; 1700000000000 ms = 2023-11-14 22:13:20 UTC
+    assert rows(data.stage_history, "opportunity_id", "stage", "changed_at") == [
+        {
+            "opportunity_id": "D1",
+            "stage": "Lead",
+            "changed_at": dt.datetime(2023, 10, 20, 8, tzinfo=UTC),
+        },
+        {
+            "opportunity_id": "D1",
+            "stage": "Proposal",
+            "changed_at": dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC),
+        },
+        {
+            "opportunity_id": "D1",
+            "stage": "Won",
+            "changed_at": dt.datetime(2023, 12, 15, 15, 30, tzinfo=UTC),
+        },
+        {
+            "opportunity_id": "D2",
+            "stage": "Lead",
+            "changed_at": dt.datetime(2024, 1, 5, 7, tzinfo=UTC),
+        },
+    ]
