@@ -2,7 +2,8 @@
 
 The public API, by verb family:
 
-- ``load_*``: read and validate the canonical tables (``load_funnel``)
+- ``load_*``: read and validate the canonical tables (``load_funnel``); ``load_mapping`` /
+  ``open_mapping``: a CRM export read through a mapping file or preset
 - metric functions named after the metric (``pipeline_created``, ``bookings``, ...)
 - ``chart_*``: altair charts; ``table_*``: great_tables tables for executives
 - ``open_workbook`` / ``show_findings``: what a notebook calls
@@ -36,6 +37,7 @@ from alignment_lib.charts import (
 from alignment_lib.exceptions import (
     AlignmentError,
     DataValidationError,
+    MappingError,
     ParameterError,
     Problem,
     RenderError,
@@ -43,6 +45,7 @@ from alignment_lib.exceptions import (
 )
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, parse_as_of
+from alignment_lib.mapping import Mapping, MappedSource, list_presets, load_mapping, open_mapping
 from alignment_lib.metrics import (
     attainment,
     bookings,
@@ -148,6 +151,9 @@ __all__ = [
     "FiscalCalendar",
     "FiscalQuarter",
     "FunnelData",
+    "MappedSource",
+    "Mapping",
+    "MappingError",
     "ParameterError",
     "Problem",
     "RenderError",
@@ -209,7 +215,9 @@ __all__ = [
     "latest_complete_quarter",
     "leaked_mqls_headline",
     "linearity_headline",
+    "list_presets",
     "load_funnel",
+    "load_mapping",
     "load_notices",
     "load_notices_summary",
     "load_uncut",
@@ -217,6 +225,7 @@ __all__ = [
     "mql_cohort_curve",
     "mql_outcomes",
     "mql_outcomes_headline",
+    "open_mapping",
     "open_workbook",
     "parse_as_of",
     "pipeline_coverage",

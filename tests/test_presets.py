@@ -344,3 +344,24 @@ def test_uk_mapping_renders_with_its_fiscal_year(tmp_path: Path) -> None:
     text = page_text(folder / "pipeline_vs_closes.html")
     assert "Bookings in FY2027-Q2 were" in text and "406.1K" in text
     assert "mapping mapping.toml" in text
+
+
+def test_readme_mapping_extends_the_preset(tmp_path: Path) -> None:
+    """The README's "Your own data" mapping, next to the Salesforce example's files."""
+    import shutil
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Your own data") :]
+    start = section.index("```toml\n") + 8
+    text = section[start : section.index("\n```", start)]
+    folder = tmp_path / "export"
+    shutil.copytree(EXAMPLES / "salesforce", folder)
+    (folder / "acme.toml").write_text(text, encoding="utf-8")
+    m = load_mapping(folder / "acme.toml")
+    assert m.report_defaults == {"fiscal_year_start_month": 2, "timezone": "Europe/Berlin"}
+    data = load_funnel(open_mapping(folder / "acme.toml"))
+    # the two custom fields the preset leaves out are now read
+    assert not data.tracking.missing("mql", "lost_reason")
+    assert row(data.opportunities, "opportunity_id", "0065g000000000GAAQ", "lost_reason") == {
+        "lost_reason": "Price"
+    }
