@@ -45,7 +45,7 @@ from alignment_lib.exceptions import (
 )
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, parse_as_of
-from alignment_lib.mapping import Mapping, MappedSource, list_presets, load_mapping, open_mapping
+from alignment_lib.mapping import MappedSource, Mapping, list_presets, load_mapping, open_mapping
 from alignment_lib.metrics import (
     attainment,
     bookings,
