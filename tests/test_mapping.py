@@ -501,7 +501,10 @@ def test_unmapped_source_values_are_listed_with_counts(tmp_path: Path) -> None:
     assert "[opportunities.columns] source" in text and str(path) in text
     assert "'Fair' (2 rows), 'X' (1 row)" in text
     assert "(rows 2, 3, 4)" in text
-    assert "fix: add each value to [opportunities.columns] source map" in text
+    assert (
+        'fix: list each value in your mapping under [opportunities.columns.source.map], e.g. "Fair"'
+        ' = "marketing"' in text
+    )
 
 
 def test_unmapped_stages_are_listed_with_counts(tmp_path: Path) -> None:
@@ -512,6 +515,7 @@ def test_unmapped_stages_are_listed_with_counts(tmp_path: Path) -> None:
     text = error_of(exc)
     assert "column 'Stage'" in text and "has stages that [stages] does not list" in text
     assert "'Contract Signed' (1 row)" in text and "(row 2)" in text
+    assert "list each stage under [stages] in your mapping" in text
     assert '"Contract Signed" = "open"' in text
 
 

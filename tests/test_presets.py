@@ -365,3 +365,16 @@ def test_readme_mapping_extends_the_preset(tmp_path: Path) -> None:
     assert row(data.opportunities, "opportunity_id", "0065g000000000GAAQ", "lost_reason") == {
         "lost_reason": "Price"
     }
+
+
+def test_notebook_parameter_mapping_reads_a_preset(monkeypatch) -> None:
+    """open_workbook(mapping=...) (the notebooks' `mapping` parameter); load_uncut reads the
+    same mapped export again for the data-health page."""
+    from alignment_lib.workbook import load_uncut, open_workbook
+
+    monkeypatch.setenv(STATIC_PICTURES_ENV, "0")
+    wb = open_workbook(quarter="FY2026-Q2", data_dir=str(EXAMPLES / "hubspot"), mapping="hubspot")
+    assert wb.data.source == f"{EXAMPLES / 'hubspot'} (preset hubspot)"
+    assert wb.data.currency == "EUR"
+    full = load_uncut(wb.data, filters=wb.filters)
+    assert full is not None and full.opportunities.collect().height == 232
