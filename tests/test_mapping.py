@@ -863,3 +863,20 @@ def test_the_complete_mapping_in_the_docs_works(tmp_path: Path, monkeypatch) -> 
             "changed_at": dt.datetime(2024, 1, 5, 7, tzinfo=UTC),
         },
     ]
+
+
+def test_docs_name_every_key_a_mapping_may_hold() -> None:
+    from alignment_lib import mapping as module
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "mapping.md").read_text(encoding="utf-8")
+    keys = [
+        *module._TOP_KEYS,
+        *module._REPORT_KEYS,
+        *module._TABLE_KEYS,
+        *module._UNPIVOT_KEYS,
+        *module._COLUMN_KEYS,
+        *module._STAGE_KEYS,
+    ]
+    missing = sorted({k for k in keys if f"`{k}`" not in doc and f"`[{k}]`" not in doc})
+    assert missing == [], f"document in docs/mapping.md: {missing}"
