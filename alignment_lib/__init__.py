@@ -2,7 +2,8 @@
 
 The public API, by verb family:
 
-- ``load_*``: read and validate the canonical tables (``load_funnel``)
+- ``load_*``: read and validate the canonical tables (``load_funnel``); ``load_mapping`` /
+  ``open_mapping``: a CRM export read through a mapping file or preset
 - metric functions named after the metric (``pipeline_created``, ``bookings``, ...)
 - ``chart_*``: altair charts; ``table_*``: great_tables tables for executives
 - ``open_workbook`` / ``show_findings``: what a notebook calls
@@ -46,6 +47,7 @@ from alignment_lib.dimensions import (
 from alignment_lib.exceptions import (
     AlignmentError,
     DataValidationError,
+    MappingError,
     ParameterError,
     Problem,
     RenderError,
@@ -53,6 +55,7 @@ from alignment_lib.exceptions import (
 )
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, parse_as_of
+from alignment_lib.mapping import MappedSource, Mapping, list_presets, load_mapping, open_mapping
 from alignment_lib.metrics import (
     attainment,
     bookings,
@@ -161,6 +164,9 @@ __all__ = [
     "FiscalCalendar",
     "FiscalQuarter",
     "FunnelData",
+    "MappedSource",
+    "Mapping",
+    "MappingError",
     "ParameterError",
     "Problem",
     "RenderError",
@@ -225,7 +231,9 @@ __all__ = [
     "latest_complete_quarter",
     "leaked_mqls_headline",
     "linearity_headline",
+    "list_presets",
     "load_funnel",
+    "load_mapping",
     "load_notices",
     "load_notices_summary",
     "load_uncut",
@@ -233,6 +241,7 @@ __all__ = [
     "mql_cohort_curve",
     "mql_outcomes",
     "mql_outcomes_headline",
+    "open_mapping",
     "open_workbook",
     "parse_as_of",
     "pipeline_coverage",

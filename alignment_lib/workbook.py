@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,15 +26,15 @@ from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
 from alignment_lib.money import use_currency
-from alignment_lib.sources import DirectorySource, Source, SourceOptions, open_source
+from alignment_lib.sources import Source
 
 __all__ = [
     "Workbook",
-    "data_source",
     "describe_filters",
     "describe_workbook",
     "latest_complete_quarter",
     "load_uncut",
+    "open_data_source",
     "open_workbook",
     "resolve_data_dir",
     "show_filters",
@@ -51,7 +50,6 @@ STATIC_PICTURES_ENV = "ALIGNMENT_STATIC_PICTURES"
 #: source options (currency, dimensions, formats) as JSON, e.g.
 #: '{"currency": "EUR", "dimensions": ["product"]}': a stopgap until mapping files name
 #: them (issue 9 item 1); read by every workbook and by `alignment report`
-SOURCE_OPTIONS_ENV = "ALIGNMENT_SOURCE_OPTIONS"
 
 
 @dataclass(frozen=True)
@@ -97,33 +95,27 @@ def resolve_data_dir(data_dir: str | Path) -> Path:
     return Path(data_dir)
 
 
-def data_source(data_dir: str | Path) -> Source:
-    """The source a report reads: the location of :func:`resolve_data_dir`, with the
-    source options of the ``ALIGNMENT_SOURCE_OPTIONS`` environment variable (JSON of
-    :class:`SourceOptions` fields) when it is set: a stopgap until mapping files
-    carry them (the variable then goes)."""
-    location = resolve_data_dir(data_dir)
-    options = _env_source_options()
-    return open_source(location) if options is None else DirectorySource(location, options=options)
+#: sources opened through a mapping in this process, by description: a mapped source's
+#: description is not a path, and load_uncut reads the same data again
+_MAPPED: dict[str, Source] = {}
 
 
-def _env_source_options() -> SourceOptions | None:
-    text = os.environ.get(SOURCE_OPTIONS_ENV, "").strip()
-    if not text:
-        return None
-    fields = set(SourceOptions.__dataclass_fields__)
-    try:
-        given = json.loads(text)
-        if not isinstance(given, dict) or set(given) - fields:
-            raise ValueError(f"expected an object with keys from {sorted(fields)}")
-        if "dimensions" in given:
-            given["dimensions"] = tuple(given["dimensions"])
-        return SourceOptions(**given)
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(
-            f"{SOURCE_OPTIONS_ENV} is not valid: {exc}; fix: set it to JSON like "
-            '{"currency": "EUR", "dimensions": ["product"]}, or unset it'
-        ) from exc
+def open_data_source(data_dir: str | Path, *, mapping: str = "") -> Path | Source:
+    """The data a workbook's ``data_dir`` and ``mapping`` parameters name.
+
+    Without a mapping, the folder ``data_dir`` (``"sample"``: the bundled
+    sample). With one (a mapping file or a preset name, docs/mapping.md): the
+    export at ``data_dir`` read through it; ``data_dir`` empty means the
+    mapping's own ``location``, else the folder of the mapping file.
+    """
+    if not mapping:
+        return resolve_data_dir(data_dir)
+    from alignment_lib.mapping import open_mapping
+
+    data = resolve_data_dir(data_dir) if str(data_dir) == SAMPLE else (str(data_dir) or None)
+    source = open_mapping(mapping, data=data)
+    _MAPPED[source.description] = source
+    return source
 
 
 def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
@@ -172,6 +164,7 @@ def open_workbook(
     segment: str = "",
     region: str = "",
     targets_file: str = "",
+    mapping: str = "",
 ) -> Workbook:
     """Load, validate and position the data for one workbook run.
 
@@ -182,6 +175,9 @@ def open_workbook(
     ``region``: keep only that segment or region (empty: all). ``targets_file``:
     a CSV or Parquet targets table to use instead of the data folder's (e.g. a
     planning sheet kept apart from the CRM export); empty: the data folder's.
+    ``mapping``: a mapping file or preset name that turns a CRM export at
+    ``data_dir`` into the kit's tables (:func:`open_data_source`); empty: the
+    data is in the kit's own columns.
     """
     from alignment_lib.export import enable_renderer
     from alignment_lib.theme import enable_theme
@@ -191,7 +187,7 @@ def open_workbook(
             f"history_quarters must be a whole number from 1 to 40, got {history_quarters!r}"
         )
     calendar = FiscalCalendar(fiscal_year_start_month, timezone)
-    data = load_funnel(data_source(data_dir), calendar=calendar)
+    data = load_funnel(open_data_source(data_dir, mapping=mapping), calendar=calendar)
     if targets_file:
         data = replace(data, targets=load_targets(targets_file, calendar=calendar))
     filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
@@ -334,5 +330,5 @@ def load_uncut(
     """
     if data.as_of is None:
         return None
-    full = load_funnel(location or data.source, calendar=data.calendar)
+    full = load_funnel(location or _MAPPED.get(data.source, data.source), calendar=data.calendar)
     return full.where(**dict(filters or {})).materialize()

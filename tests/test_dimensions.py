@@ -60,7 +60,7 @@ from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import load_funnel
 from alignment_lib.money import use_currency
 from alignment_lib.sources import DirectorySource, SourceOptions
-from alignment_lib.workbook import SOURCE_OPTIONS_ENV, Workbook, data_source
+from alignment_lib.workbook import Workbook
 
 Q1 = FiscalQuarter(2026, 1)
 CAL = FiscalCalendar(1, "UTC")
@@ -394,17 +394,16 @@ def test_a_dimension_may_be_named_like_any_column(tmp_path: Path) -> None:
     assert len(dims.scorecard_sections(workbook)) == 3
 
 
-def test_source_options_from_the_environment(monkeypatch, tmp_path: Path) -> None:
-    folder = _folder(tmp_path)
-    monkeypatch.setenv(SOURCE_OPTIONS_ENV, '{"currency": "GBP", "dimensions": ["product"]}')
-    assert data_source(folder).options == SourceOptions(currency="GBP", dimensions=("product",))
-    monkeypatch.setenv(SOURCE_OPTIONS_ENV, '{"currency": "GBP", "colour": "red"}')
-    from alignment_lib.exceptions import ParameterError
+def test_source_options_from_a_mapping_file(tmp_path: Path) -> None:
+    from alignment_lib.workbook import open_data_source
 
-    with pytest.raises(ParameterError, match=SOURCE_OPTIONS_ENV):
-        data_source(folder)
-    monkeypatch.delenv(SOURCE_OPTIONS_ENV)
-    assert data_source(folder).options == SourceOptions()
+    folder = _folder(tmp_path)
+    mapping = tmp_path / "options.toml"
+    mapping.write_text('currency = "GBP"\ndimensions = ["product"]\n')
+    source = open_data_source(str(folder), mapping=str(mapping))
+    assert source.options.currency == "GBP"
+    assert source.options.dimensions == ("product",)
+    assert open_data_source(str(folder)) == folder  # no mapping: the folder itself
 
 
 def test_docs_state_the_code_limit() -> None:

@@ -2,16 +2,15 @@
 
 A copy of the sample gets ``product`` on the opportunities (four products, one of
 them hostile markup; every 11th deal without one) and ``lead_type`` on the leads
-(one value a 10,000-character name, one with a right-to-left override), and the
-source options name them and the currency EUR (``ALIGNMENT_SOURCE_OPTIONS``, until
-mapping files do). The render must show "€" on money figures and no "$" on any
-page, a "By <dimension>" section on each page that has figures to split, the
-values escaped and cut, and charts whose number locale writes "€".
+(one value a 10,000-character name, one with a right-to-left override), and a
+mapping file names them and the currency EUR (docs/mapping.md). The render must
+show "€" on money figures and no "$" on any page, a "By <dimension>" section on
+each page that has figures to split, the values escaped and cut, and charts whose
+number locale writes "€".
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from html.parser import HTMLParser
@@ -22,7 +21,7 @@ import polars as pl
 import pytest
 
 from alignment_lib.cli import main
-from alignment_lib.workbook import SOURCE_OPTIONS_ENV, STATIC_PICTURES_ENV
+from alignment_lib.workbook import STATIC_PICTURES_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -54,11 +53,12 @@ def _with_dimensions(folder: Path) -> Path:
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = _with_dimensions(tmp_path_factory.mktemp("dimensions") / "data")
     out = tmp_path_factory.mktemp("dimensions-report")
-    options = {"currency": "EUR", "dimensions": ["product", "lead_type"]}
+    mapping = data.parent / "mapping.toml"
+    mapping.write_text('currency = "EUR"\ndimensions = ["product", "lead_type"]\n')
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(SOURCE_OPTIONS_ENV, json.dumps(options))  # the kernels inherit it
         mp.setenv(STATIC_PICTURES_ENV, "0")
-        assert main(["report", "--data", str(data), "--out", str(out), "--no-images"]) == 0
+        args = ["report", "--data", str(data), "--mapping", str(mapping)]
+        assert main([*args, "--out", str(out), "--no-images"]) == 0
     return out / QUARTER
 
 
