@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from alignment_lib.asof import uncut_rows
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.metrics._quarters import LABEL, QUARTER, quarter_of
@@ -122,3 +123,36 @@ def _window(window_days: int) -> int:
             f"window_days must be a whole number of days above 0, got {window_days!r}"
         )
     return window_days
+
+
+def refuse_uncut(
+    opportunities: pl.LazyFrame,
+    stage_history: pl.LazyFrame | None,
+    *,
+    as_of: dt.datetime,
+    function: str,
+) -> None:
+    """Raise :class:`ParameterError` when the tables hold events after ``as_of``.
+
+    A function whose result depends on the tables being seen as they were at
+    ``as_of`` (an open deal's stage, amount and expected close date then) cannot
+    rebuild them from uncut tables: it would silently give another number.
+    Reads the tables once (three counts).
+    """
+    counts = uncut_rows(opportunities, stage_history, as_of=as_of).collect().row(0, named=True)
+    found = [
+        f"{n} {what}"
+        for n, what in (
+            (counts["created_later"], "opportunities created later"),
+            (counts["closed_later"], "opportunities closed later"),
+            (counts["changed_later"], "stage history rows recorded later"),
+        )
+        if n
+    ]
+    if found:
+        raise ParameterError(
+            f"{function}: the tables are not cut at as_of {as_of.isoformat()}: they hold "
+            f"{', '.join(found)}. Pass the tables as they were at as_of: "
+            f"data.at(as_of).opportunities and data.at(as_of).stage_history (FunnelData.at), "
+            f"or alignment_lib.cut_at(leads, opportunities, stage_history, as_of=as_of)"
+        )

@@ -31,13 +31,20 @@ from alignment_lib.metrics.forecast._common import (
     _quarter_index,
     _sum_or_null,
     _whole,
+    refuse_uncut,
 )
 from alignment_lib.metrics.forecast.probabilities import (
     _at_snapshots,
     stage_win_probabilities,
 )
+from alignment_lib.metrics.forecast.seasonal import (
+    DEFAULT_SEASON_WEIGHT,
+    _season_weight,
+    seasonal_points,
+)
+from alignment_lib.metrics.forecast.track import DEFAULT_TRACK_QUARTERS, combine
 
-__all__ = ["CALIBRATIONS", "Z_80", "bookings_forecast"]
+__all__ = ["CALIBRATIONS", "FORECAST_COLUMNS", "Z_80", "bookings_forecast"]
 
 #: the normal quantile of a central 80% interval (10% in each tail)
 Z_80 = 1.2816
@@ -74,7 +81,7 @@ def _won_after_creation(
 
 
 #: the ways :func:`bookings_forecast` can weigh an open deal (``calibration=``)
-CALIBRATIONS: tuple[str, ...] = ("in_quarter", "ever")
+CALIBRATIONS: tuple[str, ...] = ("seasonal", "in_quarter", "ever")
 
 
 def _weigh_open(deals: pl.LazyFrame) -> pl.LazyFrame:
@@ -228,22 +235,25 @@ def _new_deal_spread(
     )
 
 
-def bookings_forecast(
+def _pooled_forecast(
     opportunities: pl.LazyFrame,
     stage_history: pl.LazyFrame,
-    targets: pl.LazyFrame | None = None,
+    targets: pl.LazyFrame | None,
     *,
     calendar: FiscalCalendar,
-    quarter: FiscalQuarter,
+    first: int,
+    quarters: int,
     as_of: dt.datetime,
-    quarters: int = 3,
-    window_days: int = 730,
-    creation_quarters: int = 4,
-    z: float = Z_80,
-    calibration: str = "in_quarter",
-    calibration_quarters: int = 8,
+    window_days: int,
+    creation_quarters: int,
+    z: float,
+    calibration: str,
+    calibration_quarters: int,
 ) -> pl.LazyFrame:
-    """An explainable bookings forecast: booked + weighted open pipeline + pipeline not yet created.
+    """The forecast with rates pooled over the year (``calibration`` "in_quarter" or "ever").
+
+    The forecast before issue 10, unchanged; :func:`bookings_forecast` documents the
+    columns. Parameters are checked by the caller.
 
     Grain: one row per fiscal quarter ``T`` from ``quarter`` on, ``quarters`` of
     them, sorted. Amounts in the reporting currency, variances in currency
@@ -313,16 +323,6 @@ def bookings_forecast(
     held). ``target`` (shared bookings target, null if none; ``targets`` may be
     omitted) and ``forecast_to_target`` = forecast / target.
     """
-    first = _quarter_index(quarter)
-    quarters = _whole("quarters", quarters)
-    creation_quarters = _whole("creation_quarters", creation_quarters)
-    calibration_quarters = _whole("calibration_quarters", calibration_quarters)
-    if isinstance(z, bool) or not isinstance(z, int | float) or not math.isfinite(z) or z < 0:
-        raise ParameterError(f"z must be a finite number of standard deviations >= 0, got {z!r}")
-    if calibration not in CALIBRATIONS:
-        raise ParameterError(
-            f"calibration must be one of {', '.join(map(repr, CALIBRATIONS))}, got {calibration!r}"
-        )
     in_quarter = calibration == "in_quarter"
     as_of = _instant(as_of)
     cut = _lit_instant(as_of)
@@ -474,6 +474,14 @@ def bookings_forecast(
             .alias("forecast_low"),
             (forecast + z * sd).alias("forecast_high"),
             _ratio(forecast, pl.col("target")).alias("forecast_to_target"),
+            (pl.col(QUARTER) - current).cast(pl.Int32).alias("quarters_ahead"),
+            forecast.alias("pipeline_forecast"),
+            pl.lit(None, dtype=pl.String).alias("curve_basis"),
+            pl.lit(None, dtype=pl.Float64).alias("curve_share"),
+            pl.lit(None, dtype=pl.Float64).alias("curve_forecast"),
+            pl.lit(0.0).alias("curve_weight"),
+            pl.lit(None, dtype=pl.Int64).alias("track_quarters"),
+            pl.lit(None, dtype=pl.Float64).alias("track_rms_error"),
         )
         .select(
             QUARTER,
@@ -504,3 +512,266 @@ def bookings_forecast(
 
 
 _NYC_SHARE = "not_yet_created_share"
+
+#: the columns of :func:`bookings_forecast`, in order
+FORECAST_COLUMNS: tuple[str, ...] = (
+    QUARTER,
+    LABEL,
+    "quarters_ahead",
+    "booked_to_date",
+    "open_deals",
+    "open_pipeline",
+    "overdue_deals",
+    "overdue_pipeline",
+    "open_expected",
+    "open_variance",
+    "open_shock_sd",
+    "open_deals_without_stage_rate",
+    "creation_rate",
+    _NYC_SHARE,
+    "not_yet_created_expected",
+    "not_yet_created_variance",
+    "not_yet_created_cv",
+    "pipeline_forecast",
+    "curve_basis",
+    "curve_share",
+    "curve_forecast",
+    "curve_weight",
+    "forecast",
+    "forecast_sd",
+    "forecast_low",
+    "forecast_high",
+    "track_quarters",
+    "track_rms_error",
+    "target",
+    "forecast_to_target",
+)
+
+
+def bookings_forecast(
+    opportunities: pl.LazyFrame,
+    stage_history: pl.LazyFrame,
+    targets: pl.LazyFrame | None = None,
+    *,
+    calendar: FiscalCalendar,
+    quarter: FiscalQuarter,
+    as_of: dt.datetime,
+    quarters: int = 3,
+    window_days: int = 730,
+    creation_quarters: int = 4,
+    z: float = Z_80,
+    calibration: str = "seasonal",
+    calibration_quarters: int = 8,
+    season_weight: float | None = DEFAULT_SEASON_WEIGHT,
+    track_quarters: int = DEFAULT_TRACK_QUARTERS,
+) -> pl.LazyFrame:
+    """An explainable bookings forecast: booked + weighted open pipeline + pipeline not yet created.
+
+    Grain: one row per fiscal quarter ``T`` from ``quarter`` on, ``quarters`` of
+    them, sorted; ``quarters_ahead`` = T - N (``N`` the quarter current at
+    ``as_of``, ``elapsed`` its elapsed share; module docstring). Amounts in the
+    reporting currency, variances in currency squared.
+
+    **The tables must be cut at** ``as_of`` (``FunnelData.at(as_of)``,
+    :func:`alignment_lib.asof.cut_at`): an open deal's stage, amount and
+    expected close date are the ones recorded then, which only the cut
+    rebuilds. Tables with an opportunity created or closed, or a stage change
+    recorded, after ``as_of`` are refused (:class:`ParameterError`); this check
+    reads the tables once (a small aggregate).
+
+    ``calibration="seasonal"`` (default; docs/metrics/forecast.md, "Bookings
+    forecast"), for ``T >= N``:
+
+    1. ``booked_to_date``: won amount closed in ``T`` on or before ``as_of``.
+    2. ``open_expected`` = sum over every open deal of amount x p, p the chance
+       that a deal of its stage and expected-close offset is won in ``T``
+       (:func:`seasonal_win_probabilities`: snapshots of the
+       ``calibration_quarters`` complete quarters before ``N`` at the same
+       elapsed share, the same fiscal quarter of the year shrunk toward the
+       pooled rate with ``season_weight``); falls back to the rate pooled over
+       stages, then over offsets. ``open_deals``, ``open_pipeline``: the deals
+       expected in ``T`` (for ``T = N`` also the overdue ones: ``overdue_deals``,
+       ``overdue_pipeline``); ``open_variance`` = sum amount^2 x p x (1 - p);
+       ``open_deals_without_stage_rate``: deals weighed with a fallback rate.
+    3. ``not_yet_created_expected`` = ``creation_rate`` x
+       ``not_yet_created_share``: creation_rate = mean created amount per
+       quarter over the ``creation_quarters`` complete quarters before ``N``
+       (quarters before the data's first deal left out); the share = sum over
+       creation quarters C = N .. T of (1 - elapsed for C = N) x the season
+       index of C (mean created in C's fiscal quarter of the year / mean
+       created, over the calibration quarters, shrunk toward 1) x the share of
+       a quarter's created amount won T - C quarters later (same fiscal
+       quarter of the year, shrunk toward pooled; for C = N mid-quarter, of
+       the amount created after the same share of past quarters).
+       ``not_yet_created_variance``: compound Poisson (expected x E[S^2] / E[S]
+       over the wins of the trailing ``window_days``), at least
+       (``not_yet_created_cv`` x expected)^2.
+    4. ``pipeline_forecast`` = booked_to_date + open_expected +
+       not_yet_created_expected. For ``T = N`` with part of it elapsed,
+       ``curve_forecast`` = booked_to_date / ``curve_share``, the share of a
+       quarter's bookings the past quarters had booked by the same share of
+       them (``curve_basis``: "same quarter" with two or more of the same
+       fiscal quarter of the year, else "all quarters");
+       ``forecast`` = (1 - ``curve_weight``) x pipeline_forecast + curve_weight x
+       curve_forecast, the weight inverse to the two estimates' mean squared
+       log errors at the same point of the last ``track_quarters`` quarters
+       (module :mod:`~alignment_lib.metrics.forecast.track`). Otherwise
+       forecast = pipeline_forecast.
+    5. The interval: ``forecast_low`` = max(forecast x exp(-t x s),
+       booked_to_date), ``forecast_high`` = forecast x exp(t x s), with s^2 the
+       mean squared log error of the same forecast (same elapsed share, same
+       quarters ahead) for the last ``track_quarters`` quarters complete at
+       ``as_of``, each made at its own past date from the tables as they were
+       then, blended with the model's own relative variance counted as one
+       error; t = Student's t quantile at the normal tail of ``z`` (80% for
+       1.2816) with 1 + ``track_quarters`` degrees of freedom.
+       ``track_quarters`` (column): past errors used; ``track_rms_error``:
+       their root mean square (log scale); ``forecast_sd`` = forecast x s.
+
+    For a complete quarter (``T < N``) the forecast is what was booked.
+    ``target`` (shared bookings target, null if none; ``targets`` may be
+    omitted) and ``forecast_to_target`` = forecast / target.
+
+    ``calibration="in_quarter"`` (the forecast before issue 10: in-quarter
+    rates pooled over the year, a normal interval of ``z`` model standard
+    deviations) and ``"ever"`` (the first forecast) are kept for comparison;
+    their curve columns are null and ``curve_weight`` 0.
+    """
+    first = _quarter_index(quarter)
+    quarters = _whole("quarters", quarters)
+    creation_quarters = _whole("creation_quarters", creation_quarters)
+    calibration_quarters = _whole("calibration_quarters", calibration_quarters)
+    track_quarters = _whole("track_quarters", track_quarters)
+    if isinstance(z, bool) or not isinstance(z, int | float) or not math.isfinite(z) or z < 0:
+        raise ParameterError(f"z must be a finite number of standard deviations >= 0, got {z!r}")
+    if calibration not in CALIBRATIONS:
+        raise ParameterError(
+            f"calibration must be one of {', '.join(map(repr, CALIBRATIONS))}, got {calibration!r}"
+        )
+    weight = _season_weight(season_weight)
+    as_of = _instant(as_of)
+    _window_days(window_days)
+    refuse_uncut(opportunities, stage_history, as_of=as_of, function="bookings_forecast")
+    if calibration != "seasonal":
+        frame = _pooled_forecast(
+            opportunities,
+            stage_history,
+            targets,
+            calendar=calendar,
+            first=first,
+            quarters=quarters,
+            as_of=as_of,
+            window_days=window_days,
+            creation_quarters=creation_quarters,
+            z=z,
+            calibration=calibration,
+            calibration_quarters=calibration_quarters,
+        )
+        return frame.select(FORECAST_COLUMNS)
+    options = {
+        "window_days": window_days,
+        "creation_quarters": creation_quarters,
+        "calibration_quarters": calibration_quarters,
+        "season_weight": weight,
+    }
+    return _seasonal_forecast(
+        opportunities,
+        stage_history,
+        targets,
+        calendar=calendar,
+        first=first,
+        last=first + quarters - 1,
+        as_of=as_of,
+        z=z,
+        track_quarters=track_quarters,
+        options=options,
+    )
+
+
+def _window_days(window_days: object) -> None:
+    if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days <= 0:
+        raise ParameterError(
+            f"window_days must be a whole number of days above 0, got {window_days!r}"
+        )
+
+
+def _seasonal_forecast(
+    opportunities: pl.LazyFrame,
+    stage_history: pl.LazyFrame,
+    targets: pl.LazyFrame | None,
+    *,
+    calendar: FiscalCalendar,
+    first: int,
+    last: int,
+    as_of: dt.datetime,
+    z: float,
+    track_quarters: int,
+    options: dict,
+) -> pl.LazyFrame:
+    """The season-aware forecast at ``as_of`` with its track-record interval (tables cut)."""
+    current, elapsed = _now(calendar, as_of)
+    horizon = max(last - current, 0)
+    # past origins: the interval needs the forecasts for the last track_quarters complete
+    # quarters at every horizon; mid-quarter the weights of those need the errors of the
+    # track_quarters before them (current quarter only)
+    deep = track_quarters if elapsed > 0 else 0
+    recent = current - track_quarters - horizon
+    horizons = {o: (horizon if o >= recent else 0) for o in range(recent - deep, current)}
+    horizons[current] = horizon
+    points = seasonal_points(
+        opportunities,
+        stage_history,
+        calendar=calendar,
+        elapsed=elapsed,
+        horizons=horizons,
+        cuts={current: as_of},
+        **options,
+    )
+    booked = _booked(opportunities, calendar, _lit_instant(as_of)).select(
+        QUARTER, pl.col("_booked").alias("actual")
+    )
+    combined = combine(
+        points, booked.filter(pl.col(QUARTER) < current), track_quarters=track_quarters, z=z
+    ).filter(pl.col("origin") == current, pl.col(QUARTER).is_between(first, last))
+    zero = pl.lit(0.0)
+    complete = (
+        _index_frame(QUARTER, range(first, min(last, current - 1) + 1))
+        .join(booked, on=QUARTER, how="left")
+        .with_columns(pl.col("actual").fill_null(0.0).alias("booked_to_date"))
+        .with_columns(
+            (pl.col(QUARTER) - current).cast(pl.Int32).alias("quarters_ahead"),
+            *(
+                pl.lit(0, dtype=pl.Int64).alias(c)
+                for c in ("open_deals", "overdue_deals", "open_deals_without_stage_rate")
+            ),
+            *(
+                zero.alias(c)
+                for c in (
+                    "open_pipeline",
+                    "overdue_pipeline",
+                    "open_expected",
+                    "open_variance",
+                    _NYC_SHARE,
+                    "not_yet_created_expected",
+                    "not_yet_created_variance",
+                    "curve_weight",
+                    "forecast_sd",
+                )
+            ),
+            *(
+                pl.col("booked_to_date").alias(c)
+                for c in ("pipeline_forecast", "forecast", "forecast_low", "forecast_high")
+            ),
+        )
+    )
+    return (
+        pl.concat([combined, complete], how="diagonal_relaxed")
+        .pipe(with_label)
+        .join(_bookings_targets(targets), on=LABEL, how="left")
+        .with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("open_shock_sd"),
+            _ratio(pl.col("forecast"), pl.col("target")).alias("forecast_to_target"),
+        )
+        .select(FORECAST_COLUMNS)
+        .sort(QUARTER)
+    )

@@ -124,6 +124,7 @@ def _at_snapshots(
     lo: int,
     hi: int,
     points: Sequence[float] = (0.0,),
+    grid: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Each deal open at a snapshot of the quarters lo..hi, as ``stage_history`` had it then.
 
@@ -135,8 +136,12 @@ def _at_snapshots(
     last stage_history row recorded by then (what ``FunnelData.at`` shows):
     ``stage``, ``_amount`` (recorded then, a missing one adds 0),
     ``_expected_q`` (quarter of the expected close date recorded then; null
-    without one) and ``_won`` = won with ``closed_at`` before Q ended. A deal
+    without one), ``_won`` = won with ``closed_at`` before Q ended and ``_won_q``
+    (the quarter a won deal closed in; null otherwise). A deal
     without a history row by then is dropped: its state then is unknown.
+    ``_created_q`` (quarter of creation) and ``_table_amount`` (the amount in
+    ``opportunities``) come along for callers that need them. ``grid`` replaces
+    the snapshots of :func:`_snapshots` (same columns: one ``_cut`` per quarter).
     """
     history = stage_history.select(
         "opportunity_id",
@@ -149,7 +154,13 @@ def _at_snapshots(
     closed_q = quarter_of(calendar, pl.col("closed_at"))
     cut = pl.col("_cut")
     return (
-        opportunities.select("opportunity_id", "created_at", "closed_at", "outcome")
+        opportunities.select(
+            "opportunity_id",
+            "created_at",
+            "closed_at",
+            "outcome",
+            pl.col("amount").alias("_table_amount"),
+        )
         # a deal can only be open at a snapshot of the quarters from its creation to its close:
         # one row per such (deal, Q) of lo..hi, then the exact test against the snapshot
         .with_columns(
@@ -159,7 +170,9 @@ def _at_snapshots(
         .filter(pl.col("_from") <= pl.col("_to"))
         .with_columns(pl.int_ranges("_from", pl.col("_to") + 1, dtype=pl.Int32).alias(QUARTER))
         .explode(QUARTER)
-        .join(_snapshots(calendar, lo, hi, points), on=QUARTER, how="inner")
+        .join(
+            _snapshots(calendar, lo, hi, points) if grid is None else grid, on=QUARTER, how="inner"
+        )
         .filter(
             pl.col("created_at") <= cut,
             pl.col("closed_at").is_null() | (pl.col("closed_at") > cut),
@@ -184,6 +197,12 @@ def _at_snapshots(
             ((pl.col("outcome") == "won") & (pl.col("closed_at") < pl.col("_next_at")))
             .fill_null(False)
             .alias("_won"),
+            pl.when(pl.col("outcome") == "won")
+            .then(quarter_of(calendar, pl.col("closed_at")))
+            .cast(pl.Int32)
+            .alias("_won_q"),
+            created_q.cast(pl.Int32).alias("_created_q"),
+            "_table_amount",
         )
     )
 
