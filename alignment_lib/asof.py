@@ -94,7 +94,10 @@ def cut_opportunities(
                 .then(pl.lit("Open"))
                 .otherwise(pl.col("stage"))
                 .alias("stage"),
-                pl.when(recorded).then(pl.col("_amount")).otherwise(pl.col("amount")).alias("amount"),
+                pl.when(recorded)
+                .then(pl.col("_amount"))
+                .otherwise(pl.col("amount"))
+                .alias("amount"),
                 pl.when(recorded)
                 .then(pl.col("_ecd"))
                 .otherwise(pl.col("expected_close_date"))
@@ -146,7 +149,9 @@ def cut_at(
             .alias("rejection_reason"),
         )
         .join(opps.select("opportunity_id", _seen=pl.lit(True)), on="opportunity_id", how="left")
-        .with_columns(pl.when(pl.col("_seen")).then(pl.col("opportunity_id")).alias("opportunity_id"))
+        .with_columns(
+            pl.when(pl.col("_seen")).then(pl.col("opportunity_id")).alias("opportunity_id")
+        )
         .drop("_seen")
     )
     return CutTables(leads=leads, opportunities=opps, stage_history=history)

@@ -42,11 +42,19 @@ Instants (``created_at``, ``closed_at``, ``mql_at``) are put in quarters in the
 calendar's time zone.
 
 Modules: ``probabilities`` (stage and in-quarter win probabilities), ``coverage``,
-``bookings`` (the forecast), ``backtest``, ``needed`` (pipeline needed); shared pieces
-in ``_common``.
+``seasonal`` (the season-aware rates and point forecasts), ``track`` (the interval and
+mid-quarter weights from past errors), ``bookings`` (the forecast), ``backtest`` (track
+record, accuracy, the seasonal-naive baseline), ``needed`` (pipeline needed); shared
+pieces in ``_common``, Student's t quantiles in ``_student``.
 """
 
-from alignment_lib.metrics.forecast.backtest import forecast_backtest
+from alignment_lib.metrics.forecast.backtest import (
+    DISPLAYED_HORIZONS,
+    forecast_accuracy,
+    forecast_backtest,
+    forecast_track_record,
+    seasonal_naive_forecast,
+)
 from alignment_lib.metrics.forecast.bookings import CALIBRATIONS, Z_80, bookings_forecast
 from alignment_lib.metrics.forecast.coverage import DEFAULT_EXCLUDED_STAGES, pipeline_coverage
 from alignment_lib.metrics.forecast.needed import pipeline_needed
@@ -54,15 +62,27 @@ from alignment_lib.metrics.forecast.probabilities import (
     in_quarter_win_probabilities,
     stage_win_probabilities,
 )
+from alignment_lib.metrics.forecast.seasonal import (
+    DEFAULT_SEASON_WEIGHT,
+    seasonal_win_probabilities,
+)
+from alignment_lib.metrics.forecast.track import DEFAULT_TRACK_QUARTERS
 
 __all__ = [
     "CALIBRATIONS",
     "DEFAULT_EXCLUDED_STAGES",
+    "DEFAULT_SEASON_WEIGHT",
+    "DEFAULT_TRACK_QUARTERS",
+    "DISPLAYED_HORIZONS",
     "Z_80",
     "bookings_forecast",
+    "forecast_accuracy",
     "forecast_backtest",
+    "forecast_track_record",
     "in_quarter_win_probabilities",
     "pipeline_coverage",
     "pipeline_needed",
+    "seasonal_naive_forecast",
+    "seasonal_win_probabilities",
     "stage_win_probabilities",
 ]

@@ -235,6 +235,41 @@ def _new_deal_spread(
     )
 
 
+#: the columns of :func:`bookings_forecast`, in order
+FORECAST_COLUMNS: tuple[str, ...] = (
+    QUARTER,
+    LABEL,
+    "quarters_ahead",
+    "booked_to_date",
+    "open_deals",
+    "open_pipeline",
+    "overdue_deals",
+    "overdue_pipeline",
+    "open_expected",
+    "open_variance",
+    "open_shock_sd",
+    "open_deals_without_stage_rate",
+    "creation_rate",
+    "not_yet_created_share",
+    "not_yet_created_expected",
+    "not_yet_created_variance",
+    "not_yet_created_cv",
+    "pipeline_forecast",
+    "curve_basis",
+    "curve_share",
+    "curve_forecast",
+    "curve_weight",
+    "forecast",
+    "forecast_sd",
+    "forecast_low",
+    "forecast_high",
+    "track_quarters",
+    "track_rms_error",
+    "target",
+    "forecast_to_target",
+)
+
+
 def _pooled_forecast(
     opportunities: pl.LazyFrame,
     stage_history: pl.LazyFrame,
@@ -483,69 +518,12 @@ def _pooled_forecast(
             pl.lit(None, dtype=pl.Int64).alias("track_quarters"),
             pl.lit(None, dtype=pl.Float64).alias("track_rms_error"),
         )
-        .select(
-            QUARTER,
-            LABEL,
-            "booked_to_date",
-            "open_deals",
-            "open_pipeline",
-            "overdue_deals",
-            "overdue_pipeline",
-            "open_expected",
-            "open_variance",
-            "open_shock_sd",
-            "open_deals_without_stage_rate",
-            "creation_rate",
-            _NYC_SHARE,
-            "not_yet_created_expected",
-            "not_yet_created_variance",
-            "not_yet_created_cv",
-            "forecast",
-            "forecast_sd",
-            "forecast_low",
-            "forecast_high",
-            "target",
-            "forecast_to_target",
-        )
+        .select(FORECAST_COLUMNS)
         .sort(QUARTER)
     )
 
 
 _NYC_SHARE = "not_yet_created_share"
-
-#: the columns of :func:`bookings_forecast`, in order
-FORECAST_COLUMNS: tuple[str, ...] = (
-    QUARTER,
-    LABEL,
-    "quarters_ahead",
-    "booked_to_date",
-    "open_deals",
-    "open_pipeline",
-    "overdue_deals",
-    "overdue_pipeline",
-    "open_expected",
-    "open_variance",
-    "open_shock_sd",
-    "open_deals_without_stage_rate",
-    "creation_rate",
-    _NYC_SHARE,
-    "not_yet_created_expected",
-    "not_yet_created_variance",
-    "not_yet_created_cv",
-    "pipeline_forecast",
-    "curve_basis",
-    "curve_share",
-    "curve_forecast",
-    "curve_weight",
-    "forecast",
-    "forecast_sd",
-    "forecast_low",
-    "forecast_high",
-    "track_quarters",
-    "track_rms_error",
-    "target",
-    "forecast_to_target",
-)
 
 
 def bookings_forecast(
