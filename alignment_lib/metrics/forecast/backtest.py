@@ -78,17 +78,29 @@ def _first_data_quarter(opportunities: pl.LazyFrame, calendar: FiscalCalendar) -
 
 
 def _naive(
-    opportunities: pl.LazyFrame, calendar: FiscalCalendar, cut: pl.Expr, current: int
+    opportunities: pl.LazyFrame,
+    calendar: FiscalCalendar,
+    cut: pl.Expr,
+    current: int,
+    quarters: pl.LazyFrame,
 ) -> pl.LazyFrame:
-    """``baseline_forecast`` for every quarter T whose quarter T - 4 is complete and not the
-    data's first quarter: what T - 4 booked."""
+    """``baseline_forecast`` for each quarter T of ``quarters``: what T - 4 booked (0 if
+    nothing), null when T - 4 is not complete (``current`` or later) or is the data's
+    first quarter or earlier."""
     return (
-        _booked(opportunities, calendar, cut)
+        quarters.select(QUARTER)
+        .with_columns((pl.col(QUARTER) - 4).cast(pl.Int32).alias("_year_ago"))
+        .join(
+            _booked(opportunities, calendar, cut).rename({QUARTER: "_year_ago"}),
+            on="_year_ago",
+            how="left",
+        )
         .join(_first_data_quarter(opportunities, calendar), how="cross")
-        .filter(pl.col(QUARTER) > pl.col("_first"), pl.col(QUARTER) < current)
         .select(
-            (pl.col(QUARTER) + 4).cast(pl.Int32).alias(QUARTER),
-            pl.col("_booked").alias("baseline_forecast"),
+            QUARTER,
+            pl.when((pl.col("_year_ago") > pl.col("_first")) & (pl.col("_year_ago") < current))
+            .then(pl.col("_booked").fill_null(0.0))
+            .alias("baseline_forecast"),
         )
     )
 
@@ -123,9 +135,13 @@ def seasonal_naive_forecast(
     quarters = _whole("quarters", quarters)
     as_of = _instant(as_of)
     current, _ = _now(calendar, as_of)
+    grid = _index_frame(QUARTER, range(first, first + quarters))
     return (
-        _index_frame(QUARTER, range(first, first + quarters))
-        .join(_naive(opportunities, calendar, _lit_instant(as_of), current), on=QUARTER, how="left")
+        grid.join(
+            _naive(opportunities, calendar, _lit_instant(as_of), current, grid),
+            on=QUARTER,
+            how="left",
+        )
         .pipe(with_label)
         .with_columns(
             FiscalCalendar.quarter_label_expr(pl.col(QUARTER) - 4).alias("baseline_quarter")
@@ -256,7 +272,11 @@ def forecast_track_record(
             how="left",
         )
         .join(actuals, on=QUARTER, how="left")
-        .join(_naive(opportunities, calendar, cut, current), on=QUARTER, how="left")
+        .join(
+            _naive(opportunities, calendar, cut, current, wanted.unique(QUARTER)),
+            on=QUARTER,
+            how="left",
+        )
         .pipe(with_label)
         .join(_bookings_targets(targets), on=LABEL, how="left")
         .with_columns(
