@@ -156,9 +156,9 @@ def combine(
         .join(_t_table(z, track_quarters), on="_dof", how="left")
         .with_columns(
             (pl.col("forecast") * s).alias("forecast_sd"),
-            pl.max_horizontal(pl.col("forecast") * (-spread).exp(), pl.col("booked_to_date")).alias(
-                "forecast_low"
-            ),
+            pl.when(pl.col("forecast").is_not_null())
+            .then(pl.max_horizontal(pl.col("forecast") * (-spread).exp(), pl.col("booked_to_date")))
+            .alias("forecast_low"),
             (pl.col("forecast") * spread.exp()).alias("forecast_high"),
         )
         .drop("_ss_rf", "_n_rf", "_sf2", "_dof", "_t", "_prior_cv")
