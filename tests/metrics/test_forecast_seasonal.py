@@ -28,12 +28,24 @@ The same fiscal quarter of the year as N (Q3) is Q3-25 only. Season weight w = 1
   season amount, so p = (0 + 25 x 1) / (0 + 25) = 1 (a = 100 / 4).
 - (offset -1, k 1): F at Q4-25, not won in Q1-26: p = 0.
 
-**The open part of the forecast.** Two deals open at the end of FY2026-Q2: G (1000,
+**The open part of the forecast** (``bookings_forecast``, calibration_quarters 4). Two deals open at the end of FY2026-Q2: G (1000,
 Proposal, expected 2026-08-01: offset 0) and H (500, expected 2026-05-30: overdue,
 offset -1). FY2026-Q3: open_expected = 1000 x 6/19 + 500 x 1 = 815.789...;
 open_variance = 1000^2 x 6/19 x 13/19 + 500^2 x 1 x 0 = 216066.48...; open deals
 G and H (H overdue), pipeline 1500. FY2026-Q4: open_expected = 1000 x 4/15 + 500 x 0
 = 266.67, no deal expected in it.
+
+**Pipeline not created yet** (same call; creation_quarters 4, the data's first quarter
+FY2025-Q2). Created per quarter as known at the forecast date: FY2025-Q3 200 (C),
+FY2025-Q4 100 (D), FY2026-Q1 100 (E), FY2026-Q2 1500 (G, H): creation_rate = 1900 / 4 =
+475. Season index of Q3 = (1 x 200 / 475 + 1) / (1 + 1) = 0.710526 (one Q3 in the
+window, weight 1); of Q4 = (1 x 100 / 475 + 1) / 2 = 0.605263. Share of a quarter's
+created amount won k quarters later: k = 0: nothing (0); k = 1 (creation quarters
+FY2025-Q3..FY2026-Q1: 400 created, E's 100 won a quarter later): pooled 0.25, a = 400 / 3;
+for a Q3 (FY2025-Q3: 200, none won): (0 + 1 x 133.33 x 0.25) / (200 + 133.33) = 0.1.
+FY2026-Q3: not_yet_created_share = index(Q3) x conv(k=0) = 0; FY2026-Q4: index(Q3) x
+conv(Q3, 1) + index(Q4) x conv(Q4, 0) = 0.710526 x 0.1 + 0 = 0.0710526, expected = 475 x
+0.0710526 = 33.75.
 
 **The interval and the mid-quarter weights** (``track.combine`` on hand-built
 points). Past origins 10, 11, 12 forecast their own quarter at 100 (model cv 0.1);
@@ -203,7 +215,7 @@ def test_season_weight_moves_between_pooled_and_season() -> None:
         rates(season_weight=-1.0)
 
 
-def test_seasonal_forecast_open_part_by_hand() -> None:
+def test_seasonal_forecast_parts_by_hand() -> None:
     got = bookings_forecast(
         SEASON.opportunities,
         SEASON.stage_history,
@@ -221,6 +233,9 @@ def test_seasonal_forecast_open_part_by_hand() -> None:
     assert got["open_expected"].to_list() == pytest.approx([1000 * 6 / 19 + 500, 1000 * 4 / 15])
     assert got["open_variance"].to_list()[0] == pytest.approx(1e6 * 6 / 19 * 13 / 19)
     assert got["open_deals_without_stage_rate"].to_list() == [0, 0]
+    assert got["creation_rate"].to_list() == pytest.approx([475.0, 475.0])
+    assert got["not_yet_created_share"].to_list() == pytest.approx([0.0, 0.0710526], rel=1e-6)
+    assert got["not_yet_created_expected"].to_list() == pytest.approx([0.0, 33.75], rel=1e-6)
     # the forecast is its parts: nothing booked yet at a quarter's start
     parts = got.select(
         pl.col("booked_to_date") + pl.col("open_expected") + pl.col("not_yet_created_expected")

@@ -37,6 +37,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alignment_lib import FiscalCalendar, FiscalQuarter, load_funnel, parse_as_of
 from alignment_lib.exceptions import ParameterError
@@ -289,3 +291,48 @@ def test_false_behind_alarms_linear_against_curve(sample) -> None:
         linear += int((rows["linear_pacing"] < AT_RISK_PACING).sum())
         curve += int((rows["status"] == "behind").sum())
     assert (weeks, linear, curve) == (52, 32, 2)
+
+
+# -- properties ------------------------------------------------------------------------------------
+
+WON = st.lists(
+    st.tuples(st.integers(0, 3 * 365), st.sampled_from([0.0, 10.0, 125.5, 1000.0])),
+    max_size=40,
+)
+
+
+def generated(rows: list[tuple[int, float]]) -> pl.LazyFrame:
+    start = dt.datetime(2023, 10, 1, 10, tzinfo=dt.UTC)
+    return frame(
+        OPPORTUNITIES.polars_schema,
+        [
+            won(f"G{i}", (start + dt.timedelta(days=day)).date().isoformat(), amount)
+            for i, (day, amount) in enumerate(rows)
+        ],
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=WON, shuffle=st.randoms(use_true_random=False))
+def test_curve_properties(rows, shuffle) -> None:
+    """Shares in 0..1, low <= share <= high, non-decreasing by day, 1 on the last day when
+    there is history; the same curve whatever the row order."""
+    deals = generated(rows)
+    kw = {"calendar": UTC, "quarter": Q3, "as_of": AS_OF}
+    got = pacing_curve(deals, None, targets(1000.0), **kw).collect()
+    assert got.height == 92
+    shares = got["curve_share"]
+    assert ((shares >= 0) & (shares <= 1 + 1e-12)).all()
+    assert (got["curve_share_low"] <= shares + 1e-12).all()
+    assert (shares <= got["curve_share_high"] + 1e-12).all()
+    assert (shares.diff().drop_nulls() >= -1e-12).all()
+    if got["curve_basis"][0] != "linear":
+        assert shares[-1] == pytest.approx(1.0)
+    shuffled = list(rows)
+    shuffle.shuffle(shuffled)
+    again = pacing_curve(generated(shuffled), None, targets(1000.0), **kw).collect()
+    assert again.equals(got)
+    row = pacing(deals, None, targets(1000.0), **kw).collect().row(0, named=True)
+    if row["projected_low"] is not None and row["projected_high"] is not None:
+        assert row["projected_low"] <= row["projected_finish"] + 1e-9
+        assert row["projected_finish"] <= row["projected_high"] + 1e-9
