@@ -173,8 +173,8 @@ def span(low: float | None, high: float | None) -> str:
 def table(kit: pl.DataFrame, before: pl.DataFrame, naive: pl.DataFrame) -> list[str]:
     lines = [
         "| origin | quarters ahead | n | kit MAE | kit bias | kit 80% range held | before MAE "
-        "| before bias | before range held | baseline MAE | baseline bias |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| before bias | before range held | baseline n | baseline MAE | baseline bias |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     joined = (
         kit.join(before, on=["elapsed", "quarters_ahead"], how="left", suffix="_before")
@@ -186,7 +186,7 @@ def table(kit: pl.DataFrame, before: pl.DataFrame, naive: pl.DataFrame) -> list[
             f"| {ORIGIN[r['elapsed']]} | {r['quarters_ahead']} | {r['n']} | {mae(r['mae'])} "
             f"| {pct(r['bias'])} | {r['inside']} of {r['n']} | {mae(r['mae_before'])} "
             f"| {pct(r['bias_before'])} | {r['inside_before']} of {r['n_before']} "
-            f"| {mae(r['mae_naive'])} | {pct(r['bias_naive'])} |"
+            f"| {r['n_naive']} | {mae(r['mae_naive'])} | {pct(r['bias_naive'])} |"
         )
     return lines
 

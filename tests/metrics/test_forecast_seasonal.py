@@ -28,12 +28,12 @@ The same fiscal quarter of the year as N (Q3) is Q3-25 only. Season weight w = 1
   season amount, so p = (0 + 25 x 1) / (0 + 25) = 1 (a = 100 / 4).
 - (offset -1, k 1): F at Q4-25, not won in Q1-26: p = 0.
 
-**The open part of the forecast** (``bookings_forecast``, calibration_quarters 4). Two deals open at the end of FY2026-Q2: G (1000,
-Proposal, expected 2026-08-01: offset 0) and H (500, expected 2026-05-30: overdue,
-offset -1). FY2026-Q3: open_expected = 1000 x 6/19 + 500 x 1 = 815.789...;
-open_variance = 1000^2 x 6/19 x 13/19 + 500^2 x 1 x 0 = 216066.48...; open deals
-G and H (H overdue), pipeline 1500. FY2026-Q4: open_expected = 1000 x 4/15 + 500 x 0
-= 266.67, no deal expected in it.
+**The open part of the forecast** (``bookings_forecast``, calibration_quarters 4). Two
+deals open at the end of FY2026-Q2: G (1000, Proposal, expected 2026-08-01: offset 0)
+and H (500, expected 2026-05-30: overdue, offset -1). FY2026-Q3: open_expected = 1000 x
+6/19 + 500 x 1 = 815.789...; open_variance = 1000^2 x 6/19 x 13/19 + 500^2 x 1 x 0 =
+216066.48...; open deals G and H (H overdue), pipeline 1500. FY2026-Q4: open_expected =
+1000 x 4/15 + 500 x 0 = 266.67, no deal expected in it.
 
 **Pipeline not created yet** (same call; creation_quarters 4, the data's first quarter
 FY2025-Q2). Created per quarter as known at the forecast date: FY2025-Q3 200 (C),
