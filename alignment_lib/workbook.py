@@ -14,7 +14,7 @@ import datetime as dt
 import html
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -66,8 +66,13 @@ class Workbook:
         return {"calendar": self.calendar, "first": self.first, "last": self.quarter}
 
 
-def resolve_data_dir(data_dir: str | Path) -> Path:
-    """A data folder path; ``"sample"`` means the sample data bundled with the kit."""
+def resolve_data_dir(data_dir: str | Path) -> str | Path:
+    """A data location; ``"sample"`` means the sample data bundled with the kit.
+
+    Anything else is returned as given: a folder, a partitioned Parquet
+    folder, a ``.duckdb`` file or a ``postgresql://`` URI (``${VAR}``
+    references in it are filled in only when it is read).
+    """
     if str(data_dir) == SAMPLE:
         candidate = sample_dir()
         if not candidate.is_dir():
@@ -76,7 +81,7 @@ def resolve_data_dir(data_dir: str | Path) -> Path:
                 "fix: run `alignment sample --out DIR` and pass that folder as data_dir"
             )
         return candidate
-    return Path(data_dir)
+    return data_dir
 
 
 def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
@@ -106,7 +111,7 @@ def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
     if found is None:
         raise SourceError(
             f"data location '{data.source}' holds no leads or opportunities dated before now; "
-            "fix: check the data folder (and the segment or region filter)"
+            "fix: check the data location (and the segment or region filter)"
         )
     cal = data.calendar
     day = cal.local_date(found)
@@ -146,7 +151,7 @@ def open_workbook(
     calendar = FiscalCalendar(fiscal_year_start_month, timezone)
     data = load_funnel(resolve_data_dir(data_dir), calendar=calendar)
     if targets_file:
-        data = replace(data, targets=load_targets(targets_file, calendar=calendar))
+        data = data.with_targets(load_targets(targets_file, calendar=calendar))
     filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
     check_filters(data, filters)
     data = data.where(**filters)
@@ -189,8 +194,8 @@ def check_filters(data: FunnelData, filters: Mapping[str, str]) -> None:
         known = sorted(seen.to_list())
         listed = ", ".join(repr(v) for v in known) if known else f"none (no row has a {column})"
         raise ParameterError(
-            f"no lead or opportunity has {column} {value!r}; the {column}s in "
-            f"'{Path(data.source).name}' are: {listed}; fix: pass one of them "
+            f"no lead or opportunity has {column} {value!r}; the {column}s in the data "
+            f"location '{data.source}' are: {listed}; fix: pass one of them "
             f"(spelled exactly, case included), or leave {column} empty for all"
         )
 
@@ -256,11 +261,12 @@ def show_findings(lines: list[str]) -> None:
 
 
 def describe_workbook(workbook: Workbook) -> list[str]:
-    """Where the numbers come from, in words (no absolute paths)."""
+    """Where the numbers come from, in words (the data location's description: no absolute
+    path, no credential)."""
     cal = workbook.calendar
     start = dt.date(2000, cal.start_month, 1).strftime("%B")
     lines = [
-        f"Data: {Path(workbook.data.source).name}, seen as of {workbook.as_of:%Y-%m-%d %H:%M} UTC.",
+        f"Data: {workbook.data.source}, seen as of {workbook.as_of:%Y-%m-%d %H:%M} UTC.",
         f"Fiscal year starts in {start}; quarters are cut at midnight {cal.timezone}.",
         f"Quarters shown: {workbook.first.label} to {workbook.quarter.label}.",
     ]
@@ -277,12 +283,18 @@ def load_uncut(
 ) -> FunnelData | None:
     """The report's data again, without the as-of cut, for ``data_health(full=...)``.
 
-    Reads ``location`` (default: the folder ``data`` was read from,
-    ``data.source``) with ``data``'s calendar and applies the same ``filters``
-    (``Workbook.filters``: segment, region). Returns None when ``data`` was
-    not cut (nothing is hidden). The tables are read into memory once.
+    Reads ``location`` (default: where ``data`` was read from,
+    ``data.origin``: in a report, its validated snapshot) with ``data``'s
+    calendar and applies the same ``filters`` (``Workbook.filters``: segment,
+    region). Returns None when ``data`` was not cut (nothing is hidden), or
+    was read through a window (``data.window``: the rows past it were never
+    read, so what the cut hides is unknown). The tables are read into memory
+    once.
     """
-    if data.as_of is None:
+    if data.as_of is None or data.window is not None:
         return None
-    full = load_funnel(location or data.source, calendar=data.calendar)
+    origin = location or data.origin
+    if origin is None:
+        return None
+    full = load_funnel(origin, calendar=data.calendar)
     return full.where(**dict(filters or {})).materialize()
