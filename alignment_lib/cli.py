@@ -188,6 +188,13 @@ def _open(values: dict[str, Any], args: argparse.Namespace) -> Any:
     return open_source(location, env_file=getattr(args, "env_file", None))
 
 
+def _close(source: Any) -> None:
+    """Close a database source's connection (files need nothing)."""
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
     from alignment_lib.load import load_funnel, load_targets, parse_as_of
@@ -223,10 +230,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"reading {source.description}", file=sys.stderr, flush=True)
     # Read and validate the data once, before any workbook runs: bad input never reaches a
     # page, and every workbook gets this same data (a snapshot in the render's staging area).
-    data = load_funnel(source, calendar=calendar, window=window)
-    if values.get("targets_file"):
-        data = data.with_targets(load_targets(values["targets_file"], calendar=calendar))
-    data = data.materialize()
+    try:
+        data = load_funnel(source, calendar=calendar, window=window)
+        if values.get("targets_file"):
+            data = data.with_targets(load_targets(values["targets_file"], calendar=calendar))
+        data = data.materialize()
+    finally:
+        _close(source)
     # a filter value no row has is a parameter error (exit 4) before any workbook runs
     check_filters(
         data, {k: values[k] for k in ("segment", "region") if values.get(k) not in (None, "")}
@@ -282,7 +292,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     values = _merge(args, {})
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
     source = _open(values, args)
-    data = load_funnel(source, calendar=calendar)
+    try:
+        data = load_funnel(source, calendar=calendar)
+    finally:
+        _close(source)
     counts = (
         pl.concat(
             [

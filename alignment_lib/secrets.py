@@ -144,7 +144,19 @@ def contains_secret(text: str) -> bool:
     written += [m.group(3).strip("'\"") for m in _KEY_PASSWORD.finditer(text)]
     if any(w and not _REFERENCE.fullmatch(w) for w in written):
         return True
-    return redact(_REFERENCE.sub("", text)) != _REFERENCE.sub("", text)
+    return any(value in text for value in _known())
+
+
+def _known() -> set[str]:
+    """The secret values to redact: seen by expand or remember, or in secret-named variables."""
+    with _lock:
+        known = set(_seen)
+    known.update(
+        value
+        for name, value in os.environ.items()
+        if _SECRET_NAME.search(name) and len(value) >= _MIN_ENV_SECRET
+    )
+    return known
 
 
 def redact(text: str) -> str:
@@ -158,14 +170,7 @@ def redact(text: str) -> str:
     """
     text = _URI_PASSWORD.sub(rf"\1:{_MASK}@", text)
     text = _KEY_PASSWORD.sub(rf"\1\2{_MASK}", text)
-    with _lock:
-        known = set(_seen)
-    known.update(
-        value
-        for name, value in os.environ.items()
-        if _SECRET_NAME.search(name) and len(value) >= _MIN_ENV_SECRET
-    )
-    for value in sorted(known, key=len, reverse=True):
+    for value in sorted(_known(), key=len, reverse=True):
         if value in text:
             text = text.replace(value, _MASK)
     return text
