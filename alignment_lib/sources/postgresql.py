@@ -171,9 +171,24 @@ class PostgreSQLSource(DatabaseSource):
             self._conn = None
 
 
+#: what ADBC puts before libpq's own message
+_PREFIXES = (
+    "IO: ",
+    "NOT_FOUND: ",
+    "INVALID_ARGUMENT: ",
+    "INTERNAL: ",
+    "[libpq] ",
+    "Failed to connect: ",
+)
+
+
 def _detail(text: str) -> str:
-    """A driver message without its ADBC prefix ("IO: [libpq] Failed to connect: ...")."""
-    for prefix in ("IO: [libpq] ", "NOT_FOUND: ", "INVALID_ARGUMENT: ", "INTERNAL: ", "IO: "):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
+    """A driver message without ADBC's prefixes ("IO: [libpq] Failed to connect: ...")."""
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in _PREFIXES:
+            if text.startswith(prefix):
+                text = text[len(prefix) :]
+                stripped = True
     return text.removesuffix(".").strip()
