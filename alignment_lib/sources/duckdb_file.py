@@ -77,8 +77,9 @@ class DuckDBSource(DatabaseSource):
         self.queries.append(sql)
         duckdb = _duckdb()
         try:
-            return pl.read_database(sql, connection=conn)
-        except duckdb.Error as exc:
+            # through the Arrow C stream interface: no pyarrow needed
+            return pl.DataFrame(conn.sql(sql))
+        except (duckdb.Error, pl.exceptions.PolarsError) as exc:
             text = str(exc).strip().replace("\n", " ") or type(exc).__name__
             raise SourceError(
                 f"DuckDB could not read {name} from '{self.path}': {redact(text)}; fix: check "
