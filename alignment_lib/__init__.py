@@ -42,7 +42,7 @@ from alignment_lib.exceptions import (
     SourceError,
 )
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
-from alignment_lib.load import FunnelData, load_funnel, parse_as_of
+from alignment_lib.load import FunnelData, load_funnel, parse_as_of, write_snapshot
 from alignment_lib.metrics import (
     attainment,
     bookings,
@@ -109,6 +109,7 @@ from alignment_lib.narrative import (
     stage_durations_headline,
     weekly_sla_headline,
 )
+from alignment_lib.sources import SourceOptions, Window, open_source
 from alignment_lib.tables import (
     table_business_cycles,
     table_coverage,
@@ -152,7 +153,9 @@ __all__ = [
     "Problem",
     "RenderError",
     "SourceError",
+    "SourceOptions",
     "Tracking",
+    "Window",
     "Workbook",
     "__version__",
     "attainment",
@@ -217,6 +220,7 @@ __all__ = [
     "mql_cohort_curve",
     "mql_outcomes",
     "mql_outcomes_headline",
+    "open_source",
     "open_workbook",
     "parse_as_of",
     "pipeline_coverage",
@@ -263,4 +267,5 @@ __all__ = [
     "target_value",
     "weekly_sla_headline",
     "win_rates",
+    "write_snapshot",
 ]

@@ -133,7 +133,11 @@ def open_workbook(
 ) -> Workbook:
     """Load, validate and position the data for one workbook run.
 
-    ``quarter``: a label like FY2026-Q3, or ``"latest"`` for the latest complete
+    ``data_dir``: a data location (a folder, a partitioned Parquet folder, a
+    ``.duckdb`` file, a ``postgresql://`` URI whose password is a ``${VAR}``
+    reference; docs/sources.md), ``"sample"`` for the bundled sample, or, in a
+    report, the validated snapshot the render wrote (read without validating
+    it again). ``quarter``: a label like FY2026-Q3, or ``"latest"`` for the latest complete
     quarter. ``as_of``: empty for the end of that quarter, else a date or
     date-time; events after it are invisible. ``history_quarters``: how many
     quarters the charts show, ending with the report quarter. ``segment`` /
