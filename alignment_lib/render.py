@@ -596,8 +596,10 @@ def _shown(values: Mapping[str, Any], data: FunnelData | None) -> dict[str, Any]
     its file name.
     """
     shown = dict(values)
-    if "data_dir" in shown:
-        shown["data_dir"] = data.source if data is not None else display_location(shown["data_dir"])
+    if data is not None:
+        shown["data_dir"] = data.source
+    elif "data_dir" in shown:
+        shown["data_dir"] = display_location(shown["data_dir"])
     if shown.get("targets_file"):
         shown["targets_file"] = display_location(str(shown["targets_file"]))
     return shown

@@ -142,8 +142,9 @@ def open_workbook(
     date-time; events after it are invisible. ``history_quarters``: how many
     quarters the charts show, ending with the report quarter. ``segment`` /
     ``region``: keep only that segment or region (empty: all). ``targets_file``:
-    a CSV or Parquet targets table to use instead of the data folder's (e.g. a
-    planning sheet kept apart from the CRM export); empty: the data folder's.
+    a CSV or Parquet targets table (or a data location with a targets table) to
+    use instead of the data's own (e.g. a planning sheet kept apart from the CRM
+    export); empty: the data's own.
     """
     from alignment_lib.export import enable_renderer
     from alignment_lib.theme import enable_theme
@@ -300,5 +301,11 @@ def load_uncut(
     origin = location or data.origin
     if origin is None:
         return None
-    full = load_funnel(origin, calendar=data.calendar)
-    return full.where(**dict(filters or {})).materialize()
+    try:
+        full = load_funnel(origin, calendar=data.calendar)
+        return full.where(**dict(filters or {})).materialize()
+    finally:
+        # a database source reconnects when it is read again: do not leave it open
+        close = getattr(origin, "close", None)
+        if callable(close):
+            close()
