@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,17 @@ def write_snapshot_files(
     folder = Path(folder)
     folder.mkdir(mode=0o700, parents=True)
     for name in SNAPSHOT_TABLES:
-        frames[name].write_parquet(folder / f"{name}.parquet")
+        path = folder / f"{name}.parquet"
+        try:
+            frames[name].write_parquet(path)
+        except pl.exceptions.PolarsError as exc:
+            # polars reports a full disk as a ComputeError ("... (os error 28)"); the
+            # render turns an OSError into its full-disk message (docs/rendering.md)
+            code = re.search(r"\(os error (\d+)\)", str(exc))
+            if code is None:
+                raise
+            number = int(code.group(1))
+            raise OSError(number, os.strerror(number), str(path)) from exc
     text = json.dumps({"kind": _KIND, "version": _VERSION, **manifest}, indent=1, sort_keys=True)
     tmp = folder / f".{MANIFEST}.tmp"
     tmp.write_text(text, encoding="utf-8")

@@ -155,3 +155,19 @@ def test_with_targets_follows_the_new_table(tmp_path: Path) -> None:
     assert load_targets(SAMPLE).collect().equals(with_plan.targets.collect())
     with pytest.raises(SourceError, match="given for the targets has no targets table"):
         load_targets(folder)
+
+
+def test_a_full_disk_is_an_os_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """polars says ComputeError '... (os error 28)'; the render needs ENOSPC to say "full"."""
+    data = load_funnel(SAMPLE)
+
+    def full(self: pl.DataFrame, path: object) -> None:
+        raise pl.exceptions.ComputeError(
+            "parquet: File out of specification: underlying IO error: No space left on "
+            "device (os error 28)"
+        )
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", full)
+    with pytest.raises(OSError, match="No space left on device") as info:
+        write_snapshot(data, tmp_path / "snap")
+    assert info.value.errno == 28 and info.value.filename.endswith("leads.parquet")
