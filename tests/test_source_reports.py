@@ -148,7 +148,15 @@ def test_read_window_changes_no_metric_page(csv_report: Path, tmp_path: Path) ->
     # page says the rows after the as-of instant were not read (unknown), not "0 hidden"
     health = page_text(report / "data_health.html", "crm.duckdb")
     full = page_text(csv_report / "data_health.html", "sample")
-    assert "The as-of cut hid what came later: 2," in full
+    computed = (
+        "This report computes on 27,306 leads (8,957 MQLs), 3,524 opportunities (364 open, "
+        "802 won, 2,358 lost) and 14,072 stage-history rows."
+    )
+    assert computed in full and computed in health
+    assert (
+        "The as-of cut hid what came later: 1,732 leads, 201 opportunities and 724 "
+        "stage-history rows" in full
+    )
     assert "What the as-of cut hid is unknown: the rows dated after it were not read." in health
     assert "The as-of cut hid what came later" not in health
 

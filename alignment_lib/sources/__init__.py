@@ -37,7 +37,7 @@ from alignment_lib.sources._base import (
     look_alikes,
     window_filter,
 )
-from alignment_lib.sources._sql import DatabaseSource
+from alignment_lib.sources._sql import DatabaseSource, quote_identifier
 from alignment_lib.sources.duckdb_file import DUCKDB_SUFFIXES, DuckDBSource
 from alignment_lib.sources.files import DirectorySource, check_csv, scan_file
 from alignment_lib.sources.hive import HiveSource, is_hive_dataset
@@ -60,6 +60,7 @@ __all__ = [
     "check_csv",
     "look_alikes",
     "open_source",
+    "quote_identifier",
     "scan_file",
     "window_filter",
 ]

@@ -29,10 +29,10 @@ from alignment_lib.sources._base import (
     look_alikes,
 )
 
-__all__ = ["DatabaseSource", "quote", "window_sql"]
+__all__ = ["DatabaseSource", "quote_identifier", "window_sql"]
 
 
-def quote(identifier: str) -> str:
+def quote_identifier(identifier: str) -> str:
     """A SQL identifier in double quotes (standard SQL; PostgreSQL and DuckDB)."""
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -51,12 +51,12 @@ def window_sql(column: str, dtype: pl.DataType | None, window: Window | None) ->
     low, high = window.pushed()
     parts = []
     if high is not None:
-        parts.append(f"{quote(column)} < CAST('{high.isoformat()}' AS DATE)")
+        parts.append(f"{quote_identifier(column)} < CAST('{high.isoformat()}' AS DATE)")
     if low is not None:
-        parts.append(f"{quote(column)} >= CAST('{low.isoformat()}' AS DATE)")
+        parts.append(f"{quote_identifier(column)} >= CAST('{low.isoformat()}' AS DATE)")
     if not parts:
         return ""
-    return f"({quote(column)} IS NULL OR ({' AND '.join(parts)}))"
+    return f"({quote_identifier(column)} IS NULL OR ({' AND '.join(parts)}))"
 
 
 def _plain(frame: pl.DataFrame) -> pl.DataFrame:
@@ -109,11 +109,11 @@ class DatabaseSource:
                     f"the database {self.description} has no table {table.name}, but has "
                     f"{', '.join(alike)}, which looks like it misspelled; tables are named "
                     f"exactly {table.name} (lower case); fix: rename the table, or create a "
-                    f"view: CREATE VIEW {table.name} AS SELECT * FROM {quote(alike[0])}"
+                    f"view: CREATE VIEW {table.name} AS SELECT * FROM {quote_identifier(alike[0])}"
                 )
             return None
         return self._raw(
-            f"SELECT * FROM {quote(table.name)}",
+            f"SELECT * FROM {quote_identifier(table.name)}",
             name=table.name,
             window_column=WINDOW_COLUMNS.get(table.name),
             window=window,
@@ -174,7 +174,7 @@ class DatabaseSource:
             condition = window_sql(window_column, schema.get(window_column), window)
             if condition:
                 sql += f" WHERE {condition}"
-        keys = [quote(k) for k in order_by if k in schema]
+        keys = [quote_identifier(k) for k in order_by if k in schema]
         if keys:
             sql += f" ORDER BY {', '.join(keys)}"
         frame = _plain(self._read(sql, name=name))
