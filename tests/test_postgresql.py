@@ -130,7 +130,7 @@ def test_missing_and_misspelled_tables(server: str) -> None:
         with pytest.raises(SourceError) as info:
             load_funnel(location)
         message = str(info.value)
-        assert "has no table leads, but has lead, which looks like it misspelled" in message
+        assert "has no table leads, but has lead, which looks misspelled" in message
         assert 'CREATE VIEW leads AS SELECT * FROM "lead"' in message
         with conn.cursor() as cur:
             cur.execute(f'ALTER TABLE "{schema}".lead RENAME TO campaigns')

@@ -164,7 +164,7 @@ def test_a_misspelled_table_file_is_an_error_with_the_rename(
     with pytest.raises(SourceError) as info:
         load_funnel(folder)
     message = str(info.value)
-    assert f"has no {table} table, but has {new}, which looks like it misspelled" in message
+    assert f"has no {table} table, but has {new}, which looks misspelled" in message
     assert f"fix: rename {new} to {table}.csv" in message
 
 
@@ -377,3 +377,26 @@ def test_a_calendar_zone_is_used_for_naive_timestamps_in_the_window(tmp_path: Pa
     assert utc["opportunity_id"].to_list() == ["O0", "O1"]
     pacific = load_funnel(db, calendar=FiscalCalendar(1, "America/Los_Angeles"), window=window)
     assert pacific.opportunities.collect()["opportunity_id"].to_list() == ["O0"]
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_command_line_reads_every_kind(
+    duckdb_file: Path, hive_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alignment_lib.cli import main
+
+    assert main(["validate", "--data", str(duckdb_file)]) == 0
+    assert capsys.readouterr().out.startswith(
+        "crm.duckdb: valid (29,038 leads, 3,725 opportunities, 14,796 stage_history, 70 targets)"
+    )
+    assert main(["validate", "--data", str(hive_root)]) == 0
+    assert capsys.readouterr().out.startswith("crm (partitioned Parquet): valid (29,038 leads")
+    assert main(["validate", "--data", "mysql://report:hunter2@db/crm"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the data location 'mysql://report:***@db/crm' is a mysql://")
+    assert "hunter2" not in err
+    # a read window needs the quarter: the latest one is found from all the data
+    assert main(["report", "--read-until-as-of", "--out", str(tmp_path / "r")]) == 4
+    assert "--read-until-as-of needs --quarter" in capsys.readouterr().err

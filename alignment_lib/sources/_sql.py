@@ -107,7 +107,7 @@ class DatabaseSource:
             if alike:
                 raise SourceError(
                     f"the database {self.description} has no table {table.name}, but has "
-                    f"{', '.join(alike)}, which looks like it misspelled; tables are named "
+                    f"{', '.join(alike)}, which looks misspelled; tables are named "
                     f"exactly {table.name} (lower case); fix: rename the table, or create a "
                     f"view: CREATE VIEW {table.name} AS SELECT * FROM {quote_identifier(alike[0])}"
                 )

@@ -125,7 +125,7 @@ class DirectorySource:
             )
         raise SourceError(
             f"data folder '{self.path}' has no {table.name} table, but has {names}, which looks "
-            f"like it misspelled; table files are named exactly {expected} (lower case); "
+            f"misspelled; table files are named exactly {expected} (lower case); "
             f"fix: rename {alike[0].name} to {table.name}{alike[0].suffix.lower()}"
         )
 

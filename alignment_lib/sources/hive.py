@@ -66,7 +66,7 @@ class HiveSource:
         if alike:
             raise SourceError(
                 f"partitioned Parquet folder '{self.path}' has no {table.name}/ folder, but has "
-                f"{', '.join(alike)}, which looks like it misspelled (or in another layout); "
+                f"{', '.join(alike)}, which looks misspelled (or in another layout); "
                 f"fix: name the table's folder exactly {table.name}/ (lower case), holding "
                 "its Parquet files"
             )
