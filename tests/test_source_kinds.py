@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from alignment_lib import DataValidationError, SourceError
+from alignment_lib import DataValidationError, ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar
 from alignment_lib.load import FunnelData, load_funnel
 from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TARGETS
@@ -234,7 +234,7 @@ def test_window_pushed_bounds_keep_a_margin() -> None:
     both = Window(until=UTC(2026, 9, 30), since=UTC(2025, 1, 1))
     assert both.first == UTC(2024, 12, 31)
     assert both.pushed() == (dt.date(2024, 12, 30), dt.date(2026, 10, 3))
-    with pytest.raises(ValueError, match="aware"):
+    with pytest.raises(ParameterError, match="aware"):
         Window(until=dt.datetime(2026, 9, 30))
 
 

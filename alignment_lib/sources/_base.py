@@ -10,6 +10,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import polars as pl
 
+from alignment_lib.exceptions import ParameterError
 from alignment_lib.schema import Table
 
 __all__ = [
@@ -97,7 +98,10 @@ class Window:
         for name in ("until", "since"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
-                raise ValueError(f"Window.{name} must be an aware datetime (UTC), got {value!r}")
+                raise ParameterError(
+                    f"Window.{name} must be an aware datetime (UTC), got {value!r}; fix: give "
+                    "it a time zone, e.g. datetime(2026, 9, 30, tzinfo=datetime.UTC)"
+                )
 
     @property
     def last(self) -> dt.datetime | None:
