@@ -55,7 +55,7 @@ from alignment_lib.exceptions import (
     SourceError,
 )
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
-from alignment_lib.load import FunnelData, load_funnel, parse_as_of
+from alignment_lib.load import FunnelData, load_funnel, parse_as_of, write_snapshot
 from alignment_lib.mapping import MappedSource, Mapping, list_presets, load_mapping, open_mapping
 from alignment_lib.metrics import (
     attainment,
@@ -130,6 +130,7 @@ from alignment_lib.narrative import (
     stage_durations_headline,
     weekly_sla_headline,
 )
+from alignment_lib.sources import SourceOptions, Window, open_source
 from alignment_lib.tables import (
     table_business_cycles,
     table_by_dimension,
@@ -178,7 +179,9 @@ __all__ = [
     "Problem",
     "RenderError",
     "SourceError",
+    "SourceOptions",
     "Tracking",
+    "Window",
     "Workbook",
     "__version__",
     "attainment",
@@ -252,6 +255,7 @@ __all__ = [
     "mql_outcomes",
     "mql_outcomes_headline",
     "open_mapping",
+    "open_source",
     "open_workbook",
     "pacing",
     "pacing_curve",
@@ -310,4 +314,5 @@ __all__ = [
     "use_currency",
     "weekly_sla_headline",
     "win_rates",
+    "write_snapshot",
 ]
