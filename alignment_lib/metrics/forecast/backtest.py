@@ -46,6 +46,7 @@ from alignment_lib.metrics.forecast.bookings import (
 from alignment_lib.metrics.forecast.seasonal import (
     DEFAULT_SEASON_WEIGHT,
     _season_weight,
+    grown_naive,
     origin_instant,
     seasonal_points,
 )
@@ -142,6 +143,9 @@ def seasonal_naive_forecast(
             on=QUARTER,
             how="left",
         )
+        .join(
+            grown_naive(opportunities, calendar, as_of=as_of, quarters=grid), on=QUARTER, how="left"
+        )
         .pipe(with_label)
         .with_columns(
             FiscalCalendar.quarter_label_expr(pl.col(QUARTER) - 4).alias("baseline_quarter")
@@ -151,7 +155,16 @@ def seasonal_naive_forecast(
             _ratio(pl.col("baseline_forecast"), pl.col("target")).alias("forecast_to_target")
         )
         .select(
-            QUARTER, LABEL, "baseline_quarter", "baseline_forecast", "target", "forecast_to_target"
+            QUARTER,
+            LABEL,
+            "baseline_quarter",
+            "baseline_forecast",
+            "target",
+            "forecast_to_target",
+            "creation_growth",
+            "reference_lag",
+            "naive_reference",
+            "naive_forecast",
         )
         .sort(QUARTER)
     )
@@ -237,8 +250,9 @@ def forecast_track_record(
             f"{FiscalCalendar.quarter_from_index(current - 1).label}"
         )
     top = max(ks)
-    deep = track_quarters if elapsed > 0 else 0
-    horizons = {o: top for o in range(lo - 2 * top - track_quarters - deep, hi + 1)}
+    # the rows' origins reach back top quarters; their weights need the estimates' errors
+    # track_quarters (+ top) before, and their intervals the weighted forecasts' errors as far
+    horizons = {o: top for o in range(lo - 3 * top - 2 * track_quarters, hi + 1)}
     points = seasonal_points(
         opportunities,
         stage_history,
@@ -302,7 +316,11 @@ def forecast_track_record(
             "open_expected",
             "not_yet_created_expected",
             "pipeline_forecast",
+            "creation_growth",
+            "naive_forecast",
             "curve_forecast",
+            "pipeline_weight",
+            "naive_weight",
             "curve_weight",
             "track_quarters",
             "actual",

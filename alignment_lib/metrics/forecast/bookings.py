@@ -255,9 +255,14 @@ FORECAST_COLUMNS: tuple[str, ...] = (
     "not_yet_created_variance",
     "not_yet_created_cv",
     "pipeline_forecast",
+    "creation_growth",
+    "naive_reference",
+    "naive_forecast",
     "curve_basis",
     "curve_share",
     "curve_forecast",
+    "pipeline_weight",
+    "naive_weight",
     "curve_weight",
     "forecast",
     "forecast_sd",
@@ -514,6 +519,11 @@ def _pooled_forecast(
             pl.lit(None, dtype=pl.String).alias("curve_basis"),
             pl.lit(None, dtype=pl.Float64).alias("curve_share"),
             pl.lit(None, dtype=pl.Float64).alias("curve_forecast"),
+            pl.lit(None, dtype=pl.Float64).alias("creation_growth"),
+            pl.lit(None, dtype=pl.Float64).alias("naive_reference"),
+            pl.lit(None, dtype=pl.Float64).alias("naive_forecast"),
+            pl.lit(1.0).alias("pipeline_weight"),
+            pl.lit(0.0).alias("naive_weight"),
             pl.lit(0.0).alias("curve_weight"),
             pl.lit(None, dtype=pl.Int64).alias("track_quarters"),
             pl.lit(None, dtype=pl.Float64).alias("track_rms_error"),
@@ -689,13 +699,11 @@ def _seasonal_forecast(
     """The season-aware forecast at ``as_of`` with its track-record interval (tables cut)."""
     current, elapsed = _now(calendar, as_of)
     horizon = max(last - current, 0)
-    # past origins: the interval needs the forecasts for the last track_quarters complete
-    # quarters at every horizon; mid-quarter the weights of those need the errors of the
-    # track_quarters before them (current quarter only)
-    deep = track_quarters if elapsed > 0 else 0
-    recent = current - track_quarters - horizon
-    horizons = {o: (horizon if o >= recent else 0) for o in range(recent - deep, current)}
-    horizons[current] = horizon
+    # past origins: the weights need the estimates' errors for the last track_quarters complete
+    # quarters at every horizon, the interval the errors of the weighted forecasts for them,
+    # whose weights need the track_quarters before them in turn
+    earliest = current - 2 * (track_quarters + horizon)
+    horizons = {o: horizon for o in range(earliest, current + 1)}
     points = seasonal_points(
         opportunities,
         stage_history,
@@ -732,10 +740,12 @@ def _seasonal_forecast(
                     _NYC_SHARE,
                     "not_yet_created_expected",
                     "not_yet_created_variance",
+                    "naive_weight",
                     "curve_weight",
                     "forecast_sd",
                 )
             ),
+            pl.lit(1.0).alias("pipeline_weight"),
             *(
                 pl.col("booked_to_date").alias(c)
                 for c in ("pipeline_forecast", "forecast", "forecast_low", "forecast_high")
