@@ -18,7 +18,7 @@ candidates on the scored quarters themselves, so those quarters are no longer a 
 hold-out for them (docs/metrics/forecast.md, "How the method was chosen"). Measured
 (``benchmarks/results/forecast_backtest.md``), scored quarters, mean absolute error:
 
-| origin | k | kit | baseline | before this change (Stream E) | before issue 10 | 80% range held (all quarters) |
+| origin | k | kit | baseline | before the combination | before issue 10 | range held (all) |
 |---|---|---|---|---|---|---|
 | start | 0 | 3.27% | 7.38% | 7.0%  | 18.4% | 7 of 8 |
 | start | 1 | 7.26% | 7.38% | 13.7% | 28.1% | 8 of 8 |

@@ -410,7 +410,9 @@ def test_interval_from_past_errors_by_hand() -> None:
 
 def test_a_new_estimate_starts_at_the_average_accuracy() -> None:
     got = interval(curve=260.0).row(3, named=True)
-    assert got["pipeline_weight"] == pytest.approx(0.5) and got["curve_weight"] == pytest.approx(0.5)
+    assert got["pipeline_weight"] == pytest.approx(0.5) and got["curve_weight"] == pytest.approx(
+        0.5
+    )
     assert got["naive_weight"] == 0.0
     assert got["forecast"] == pytest.approx(230.0)
     assert got["forecast_high"] == pytest.approx(262.7669, rel=1e-6)

@@ -40,7 +40,14 @@ from alignment_lib.fiscal import FiscalCalendar
 from alignment_lib.metrics._quarters import QUARTER, quarter_of
 from alignment_lib.metrics._sums import money_sum, stable_mean, stable_std, stable_sum
 from alignment_lib.metrics.deals import _instant, _ratio
-from alignment_lib.metrics.forecast._common import _US, _now, _start_of, _sum_or_null, _whole
+from alignment_lib.metrics.forecast._common import (
+    _US,
+    _booked,
+    _now,
+    _start_of,
+    _sum_or_null,
+    _whole,
+)
 from alignment_lib.metrics.forecast.probabilities import _at_snapshots
 from alignment_lib.schema import TIMESTAMP
 
@@ -604,7 +611,7 @@ def _naive_component(
     the origin, lies at least max(``reference_lag``, 1) quarters after the
     data's first quarter and booked something (null otherwise);
     ``naive_forecast`` = naive_reference x creation_growth (x 1 while the growth
-    is unknown).
+    is unknown); the callers raise it to what T has booked so far when that is more.
     """
     booked = (
         opportunities.filter(pl.col("outcome") == "won")
@@ -646,8 +653,9 @@ def grown_naive(
     ``quarters``: ``quarter_index`` of the quarters T wanted. The tables must be
     cut at ``as_of`` (created amounts as recorded then). Per T:
     ``creation_growth``, ``reference_lag``, ``naive_reference``,
-    ``naive_forecast`` (:func:`_naive_component`), equal to the columns of
-    :func:`seasonal_points` for the origin holding ``as_of``.
+    ``naive_forecast`` (:func:`_naive_component`, at least what T has booked by
+    ``as_of``), equal to the columns of :func:`seasonal_points` for the origin
+    holding ``as_of``.
     """
     current, _ = _now(calendar, as_of)
     origins = _origins({current: 0})
@@ -667,8 +675,19 @@ def grown_naive(
         .join(_creation_growth(created, origins, first), on=_ORIGIN, how="left")
         .join(_reference_lag(opportunities, origin_cuts, origins, calendar), on=_ORIGIN, how="left")
     )
-    return _naive_component(opportunities, rows, calendar, first).select(
-        QUARTER, "creation_growth", "reference_lag", "naive_reference", "naive_forecast"
+    booked = _booked(opportunities, calendar, pl.lit(as_of, dtype=TIMESTAMP))
+    return (
+        _naive_component(opportunities, rows, calendar, first)
+        .join(booked, on=QUARTER, how="left")
+        .select(
+            QUARTER,
+            "creation_growth",
+            "reference_lag",
+            "naive_reference",
+            pl.when(pl.col("naive_forecast").is_not_null())
+            .then(pl.max_horizontal(pl.col("naive_forecast"), pl.col("_booked").fill_null(0.0)))
+            .alias("naive_forecast"),
+        )
     )
 
 
@@ -931,6 +950,7 @@ def seasonal_points(
     )
     return (
         _naive_component(opportunities, rows, calendar, first)
+        .rename({"naive_forecast": "_naive"})
         .join(origin_cuts.select(_ORIGIN, pl.col("_o_cut").alias("forecast_as_of")), on=_ORIGIN)
         .join(booked, on=[_ORIGIN, QUARTER], how="left")
         .join(weighed, on=[_ORIGIN, QUARTER], how="left")
@@ -975,6 +995,10 @@ def seasonal_points(
             pl.when(curve_row).then(pl.col("curve_basis")).alias("curve_basis"),
             pl.when(curve_row).then(pl.col("curve_share")).alias("curve_share"),
             pl.when(curve_row).then(pl.col("curve_cv")).alias("curve_cv"),
+            # never below what the quarter has already booked
+            pl.when(pl.col("_naive").is_not_null())
+            .then(pl.max_horizontal(pl.col("_naive"), pl.col("booked_to_date")))
+            .alias("naive_forecast"),
         )
         .select(
             _ORIGIN,
