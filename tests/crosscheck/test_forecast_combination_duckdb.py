@@ -156,8 +156,9 @@ def test_combination_weights_agree_with_sql(sample, duck) -> None:
     got = forecast.select(want.columns)
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9, check_dtypes=False)
     assert got["naive_weight"].to_list() == pytest.approx([0.800, 0.763, 0.579], abs=1e-3)
-    assert (
-        pl.Series(got["forecast"])
-        .is_between(forecast["naive_forecast"], forecast["pipeline_forecast"])
-        .all()
+    bounds = forecast.select(
+        "forecast",
+        pl.min_horizontal("naive_forecast", "pipeline_forecast").alias("lo"),
+        pl.max_horizontal("naive_forecast", "pipeline_forecast").alias("hi"),
     )
+    assert bounds.select(pl.col("forecast").is_between("lo", "hi").all()).item()
