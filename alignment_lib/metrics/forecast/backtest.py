@@ -127,10 +127,19 @@ def seasonal_naive_forecast(
     reference); ``target`` (shared bookings target, null without one) and
     ``forecast_to_target`` = baseline_forecast / target.
 
-    No drift (growth) term: estimating one needs two complete years before the
-    quarters it is scored on, which the sample's backtest does not have
-    (docs/metrics/forecast.md). The kit's forecast must beat this to be worth
-    its complexity; :func:`forecast_track_record` sets the two side by side.
+    Beside it, as the forecast weighs last year's quarter (``bookings_forecast``
+    step 4, the same values; pass the tables cut at ``as_of``):
+    ``creation_growth`` (pipeline created in the last four complete quarters
+    over the four before them; null until both years lie inside the data),
+    ``reference_lag`` (quarters from creation to close that hold 90% of the won
+    amount), ``naive_reference`` (T - 4's bookings when T - 4 lies at least
+    max(reference_lag, 1) quarters after the data's first quarter and booked
+    something) and ``naive_forecast`` = naive_reference x creation_growth (x 1
+    while unknown), at least what T has booked.
+
+    The baseline itself has no growth term, as issue 10 defines it: the kit's
+    forecast must beat it to be worth its complexity;
+    :func:`forecast_track_record` sets the two side by side.
     """
     first = _quarter_index(quarter)
     quarters = _whole("quarters", quarters)
@@ -221,7 +230,8 @@ def forecast_track_record(
     ``quarters_ahead``, ``quarter_index``, ``fiscal_quarter``, ``elapsed``,
     ``forecast_as_of`` (UTC), ``forecast``, ``forecast_low``, ``forecast_high``,
     ``open_expected``, ``not_yet_created_expected``, ``pipeline_forecast``,
-    ``curve_forecast``, ``curve_weight`` (as in
+    ``creation_growth``, ``naive_forecast``, ``curve_forecast``,
+    ``pipeline_weight``, ``naive_weight``, ``curve_weight`` (as in
     :func:`bookings_forecast`), ``track_quarters`` (past errors the interval
     used), ``actual`` (won amount closed in T), ``error`` = forecast / actual -
     1 (null when either is missing or nothing was booked), ``inside_interval``

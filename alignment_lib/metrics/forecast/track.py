@@ -1,24 +1,26 @@
-"""The forecast's track record: rolling-origin forecasts of past quarters, their errors, and
-the interval and mid-quarter weights set from them.
+"""The forecast's track record at work: the weights of its estimates and its interval,
+set from the errors of rolling-origin forecasts of past quarters.
 
 Definitions: docs/metrics/forecast.md ("Track record", "Bookings forecast").
 
 A *past origin* ``o`` is a complete quarter seen at the same share of it as the
 forecast date (its start, or halfway through it, ...), the tables cut there
 (:func:`alignment_lib.asof.cut_opportunities`): what a forecast made then knew.
-The season-aware point forecast is made at each past origin; its *log error*
-for a quarter T is ln(actual / forecast). Two things are set from the errors
-of the last ``track_quarters`` quarters that were complete at the forecast date
+Each estimate (:data:`COMPONENTS`: the pipeline estimate, last year's same
+quarter grown, the pace so far) is made at each past origin; its *log error*
+for a quarter T is ln(actual / estimate). Two things are set from the errors of
+the last ``track_quarters`` quarters that were complete at the forecast date
 (never from a quarter that was not):
 
-- mid-quarter, the weights of the two estimates of the current quarter
-  (pipeline and curve), inverse to their mean squared log errors at the same
-  point of past quarters;
+- the weights of the estimates (Bates and Granger): inverse to their mean
+  squared log errors at the same point (elapsed share, quarters ahead), each
+  shrunk toward the mean square of all of them by ``PRIOR_WEIGHT`` errors;
 - the interval: forecast x exp(+-t x s), where s^2 = (prior_weight x model
-  cv^2 + sum of squared log errors) / (prior_weight + n) at the same point and
-  quarters ahead, and t is Student's t quantile with prior_weight + n degrees
-  of freedom (the model's own spread counts as ``prior_weight`` past errors,
-  so a short record gives a wide, honest interval).
+  cv^2 + sum of squared log errors of the weighted forecast) / (prior_weight +
+  n) at the same point, and t is Student's t quantile with prior_weight + n
+  degrees of freedom (the pipeline model's own spread counts as
+  ``prior_weight`` past errors, so a short record gives a wide, honest
+  interval).
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ __all__ = [
     "student_multiplier",
 ]
 
-#: quarters of past errors the interval and the mid-quarter weights are set from
+#: quarters of past errors the weights and the interval are set from
 DEFAULT_TRACK_QUARTERS = 8
-#: how many past errors the model's own spread is worth while the record is short
+#: how many past errors the model's own spread (interval) and the average accuracy of the
+#: estimates (weights) are worth while the record is short
 PRIOR_WEIGHT = 1
 
 
