@@ -612,11 +612,17 @@ def test_complete_quarters_forecast_what_was_booked(sample) -> None:
     assert q2["forecast"] == q2["booked_to_date"] == q2["forecast_low"] == q2["forecast_high"]
     assert q2["forecast"] == pytest.approx(4_149_600.0)
     current = got.row(1, named=True)
-    # mid-quarter: booked so far, a curve estimate beside the pipeline one, a weight in 0..1
+    # mid-quarter: booked so far; the pace so far and last year's quarter beside the
+    # pipeline estimate, each with a weight in 0..1; the forecast lies among them
     assert current["booked_to_date"] > 0 and current["curve_basis"] == "same quarter"
-    assert 0 < current["curve_weight"] < 1
-    low, high = sorted((current["pipeline_forecast"], current["curve_forecast"]))
-    assert low <= current["forecast"] <= high
+    assert 0 < current["curve_weight"] < 1 and 0 < current["naive_weight"] < 1
+    estimates = [current[c] for c in ("pipeline_forecast", "naive_forecast", "curve_forecast")]
+    assert min(estimates) <= current["forecast"] <= max(estimates)
+    weights = [current[c] for c in ("pipeline_weight", "naive_weight", "curve_weight")]
+    assert sum(weights) == pytest.approx(1.0)
+    assert current["forecast"] == pytest.approx(
+        sum(w * e for w, e in zip(weights, estimates, strict=True))
+    )
     assert got["forecast_to_target"].to_list() == pytest.approx(
         (got["forecast"] / got["target"]).to_list()
     )
