@@ -214,6 +214,26 @@ def test_rates_amounts_and_interval_are_in_range(data, as_of, offset, calibratio
     assert (known["forecast_low"] <= known["forecast"] + 1e-9).all()
     assert (known["forecast"] <= known["forecast_high"] + 1e-9).all()
     assert (known["forecast_low"] >= known["booked_to_date"] - 1e-9).all()
+    # the weights of the estimates are shares; the forecast lies among the estimates weighed
+    weights = ("pipeline_weight", "naive_weight", "curve_weight")
+    for column in weights:
+        assert in_unit_interval(forecast[column]), column
+    made = forecast.filter(pl.col("forecast").is_not_null())
+    sums = made.select(pl.sum_horizontal(weights)).to_series()
+    assert bool(((sums - 1.0).abs() < 1e-9).all())
+    if calibration == "seasonal" and made.height:
+        estimates = ("pipeline_forecast", "naive_forecast", "curve_forecast")
+        part = [
+            pl.when(pl.col(w) > 0).then(pl.col(e)) for w, e in zip(weights, estimates, strict=True)
+        ]
+        bounds = made.select(
+            "forecast", pl.min_horizontal(part).alias("lo"), pl.max_horizontal(part).alias("hi")
+        )
+        assert (bounds["lo"] <= bounds["forecast"] * (1 + 1e-9) + 1e-9).all()
+        assert (bounds["forecast"] <= bounds["hi"] * (1 + 1e-9) + 1e-9).all()
+        # last year's quarter is never weighed below what the quarter has booked
+        naive = made.filter(pl.col("naive_forecast").is_not_null())
+        assert (naive["naive_forecast"] >= naive["booked_to_date"] - 1e-9).all()
     # the open pipeline weighed is never more than the pipeline
     assert (forecast["open_expected"].fill_null(0) <= forecast["open_pipeline"] + 1e-9).all()
     # coverage and forecast agree on what is booked

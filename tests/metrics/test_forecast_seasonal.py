@@ -47,6 +47,29 @@ FY2026-Q3: not_yet_created_share = index(Q3) x conv(k=0) = 0; FY2026-Q4: index(Q
 conv(Q3, 1) + index(Q4) x conv(Q4, 0) = 0.710526 x 0.1 + 0 = 0.0710526, expected = 475 x
 0.0710526 = 33.75.
 
+**Last year's same quarter** (same call). Won amount by quarters from creation to
+close: A 100 and E 100 one quarter, F 100 two: 67% within one quarter, 100% within
+two, so the reference lag is 2 (90% rule) and a year-ago quarter counts from the data's
+first quarter + 2 = FY2025-Q4 on. FY2026-Q3 <- FY2025-Q3: too early, null; FY2026-Q4 <-
+FY2025-Q4, which booked F's 100. Creation growth needs two years of data: null (x 1), so
+naive_forecast = 100. No past forecast had a naive estimate, so it starts at the pipeline
+estimate's own accuracy: equal weights, forecast(FY2026-Q4) = (300.4167 + 100) / 2 =
+200.2083 (pipeline 0 + 266.67 + 33.75 = 300.4167); FY2026-Q3 is the pipeline estimate.
+
+**Creation growth** (``GROWING``: one deal a quarter from FY2024-Q1 to FY2026-Q2,
+each won within the quarter it was created in; amounts 100 up to FY2025-Q2, 120 in
+FY2025-Q3 and Q4, 130 in FY2026-Q1 and Q2; forecast at the end of FY2026-Q2,
+``creation_quarters`` 4, pooled rates). Created in the last year FY2025-Q3..FY2026-Q2:
+500, in the year before FY2024-Q3..FY2025-Q2: 400: creation_growth = 1.25.
+creation_rate = 500 / 4 = 125, the mean of the last four quarters, centred two quarters
+before the forecast date. Everything created is won in its own quarter (share 1 at 0
+quarters, 0 at 1). FY2026-Q3 is created 0.5 quarter into it: the level is carried 2.5
+quarters, x 1.25^(2.5 / 4) = 1.1496582, not_yet_created_expected = 143.7073; FY2026-Q4
+is created in FY2026-Q4 itself (3.5 quarters): x 1.25^(3.5 / 4) = 1.2156156, 151.9519.
+Reference lag 0 (all won in the quarter created), so a year-ago quarter counts from the
+data's second quarter: FY2026-Q3 <- FY2025-Q3 = 120, FY2026-Q4 <- FY2025-Q4 = 120, both
+x 1.25 = 150.
+
 **The interval and the mid-quarter weights** (``track.combine`` on hand-built
 points). Past origins 10, 11, 12 forecast their own quarter at 100 (model cv 0.1);
 actuals 110, 90, 100: log errors ln 1.1, ln 0.9, 0 (sum of squares 0.0201849). The
@@ -60,13 +83,30 @@ current origin 13 forecasts 200 (cv 0.1), booked 150 so far:
   1.885618: 120.2248 and 83.1775. Origin 12: two errors, s^2 = (0.01 + ln(1.1)^2 +
   ln(0.9)^2) / 3 = 0.0100616, t(3 dof) = 1.637744: 117.8542 and 84.8506.
 - booked 190 instead of 150: low is floored at 190.
-- mid-quarter, origin 13 also has a curve estimate 260 (curve cv 0.2, no curve error
-  yet): s_c^2 = 0.2^2 = 0.04, s_p^2 = 0.0075462 as above; weight of the curve =
-  0.0075462 / (0.0075462 + 0.04) = 0.1587133; forecast = 200 + 60 x 0.1587133 =
-  209.5228. Its interval: prior = s_p^2 s_c^2 / (s_p^2 + s_c^2) = 0.0063485, past
-  errors of the (curve-less) past forecasts as above: s^2 = (0.0063485 + 0.0201849) /
-  4 = 0.0066334; high = 209.5228 x exp(1.533206 x 0.0814454) = 237.3902, low =
-  184.9268.
+- the pipeline estimate alone takes part in every row: pipeline_weight 1, the others 0.
+- mid-quarter, origin 13 also has a curve estimate 260 with no past error: the mean
+  square of the errors taking part is m = 0.0201849 / 3 = 0.0067283; the pipeline's
+  mse = (0.0201849 + m) / (3 + 1) = m, the curve's (0 + m) / (0 + 1) = m: equal weights,
+  forecast = (200 + 260) / 2 = 230. Interval: prior = the pipeline cv 0.1, past errors
+  of the (pipeline-only) past forecasts as above: s^2 = 0.0075462, high = 230 x
+  exp(1.533206 x 0.0868690) = 262.7669, low = 201.3191.
+
+**The combination with three estimates** (``track.combine``). Same origins and
+actuals; pipeline 100, 100, 100, 200; last year's quarter grown (naive) -, 100, 95, 210;
+curve 150, 60, 130, 260. Log errors ln(actual / estimate): pipeline ln 1.1, ln 0.9, 0;
+naive (11) ln 0.9, (12) ln(100 / 95) = 0.0512933; curve ln(110 / 150) = -0.3101549,
+ln(90 / 60) = 0.4054651, ln(100 / 130) = -0.2623643. Origin 13 (errors of 10..12):
+sums of squares P 0.0201849 (3), N 0.0137318 (2), C 0.3294331 (3); m = 0.3633498 / 8 =
+0.0454187; mse P = (0.0201849 + m) / 4 = 0.0164009, N = (0.0137318 + m) / 3 = 0.0197169,
+C = (0.3294331 + m) / 4 = 0.0937129; weights (1 / mse normalised) P 0.4982975, N
+0.4144944, C 0.0872081; forecast = 0.4982975 x 200 + 0.4144944 x 210 + 0.0872081 x 260 =
+209.3774. Origin 10 (no error yet, no naive): P and C equal, 125. Origin 11 (one
+error each of P and C): m = (0.0090840 + 0.0961961) / 2 = 0.0526401, mse P 0.0308620,
+N (no error) 0.0526401, C 0.0744181: weights 0.4997511, 0.2929963, 0.2072526, forecast
+91.7099. Origin 12: 0.4999685, 0.3768922, 0.1231393, forecast 101.8097. The interval
+of origin 13 from the combined forecasts' own errors ln(110 / 125), ln(90 / 91.7099),
+ln(100 / 101.8097): s^2 = (0.1^2 + 0.0170019) / 4 = 0.0067543, high = 209.3774 x
+exp(1.533206 x 0.0821847) = 237.4945, low = 184.5891.
 
 **The baseline** (``seasonal_naive_forecast``): won 10 in FY2024-Q4 (the data's
 first quarter: the first deal was created on 2024-10-05), 50 + 100 in FY2025-Q1, 200
@@ -241,13 +281,80 @@ def test_seasonal_forecast_parts_by_hand() -> None:
         pl.col("booked_to_date") + pl.col("open_expected") + pl.col("not_yet_created_expected")
     ).to_series()
     assert got["pipeline_forecast"].to_list() == pytest.approx(parts.to_list())
-    assert got["forecast"].to_list() == pytest.approx(got["pipeline_forecast"].to_list())
+    # last year's same quarter: FY2025-Q3 is inside the data's first two quarters (the
+    # reference lag), FY2025-Q4 booked F's 100; no creation growth yet (under two years)
+    assert got["naive_reference"].to_list() == [None, 100.0]
+    assert got["naive_forecast"].to_list() == [None, 100.0]
+    assert got["creation_growth"].to_list() == [None, None]
+    assert got["naive_weight"].to_list() == pytest.approx([0.0, 0.5])
+    assert got["pipeline_weight"].to_list() == pytest.approx([1.0, 0.5])
+    assert got["forecast"].to_list() == pytest.approx([815.789474, 200.208333], rel=1e-6)
     assert (got["forecast_low"] <= got["forecast"]).all()
     assert (got["forecast"] <= got["forecast_high"]).all()
 
 
+# -- creation growth: last year's quarter grown, the creation level carried forward ---------------
+def growing() -> FunnelData:
+    deals = []
+    for i, q in enumerate(range(8096, 8106)):
+        year, month = q // 4, (q % 4) * 3 + 1
+        amount = 100.0 if q <= 8101 else 120.0 if q <= 8103 else 130.0
+        created, closed = f"{year}-{month:02d}-10", f"{year}-{month + 1:02d}-20"
+        deals.append(deal(f"G{i}", created, amount, closed, closed, "won"))
+    return funnel(deals).at(END_Q2)
+
+
+def test_creation_growth_by_hand() -> None:
+    data = growing()
+    got = bookings_forecast(
+        data.opportunities,
+        data.stage_history,
+        calendar=UTC,
+        quarter=Q3,
+        as_of=END_Q2,
+        quarters=2,
+        creation_quarters=4,
+        season_weight=None,
+    ).collect()
+    assert got["creation_growth"].to_list() == pytest.approx([1.25, 1.25])
+    assert got["creation_rate"].to_list() == pytest.approx([125.0, 125.0])
+    assert got["open_expected"].to_list() == [0.0, 0.0]
+    assert got["not_yet_created_share"].to_list() == pytest.approx(
+        [1.25 ** (2.5 / 4), 1.25 ** (3.5 / 4)], rel=1e-9
+    )
+    assert got["not_yet_created_expected"].to_list() == pytest.approx(
+        [143.7073, 151.9519], rel=1e-6
+    )
+    assert got["naive_reference"].to_list() == [120.0, 120.0]
+    assert got["naive_forecast"].to_list() == pytest.approx([150.0, 150.0])
+    naive = seasonal_naive_forecast(
+        data.opportunities, calendar=UTC, quarter=Q3, as_of=END_Q2, quarters=2
+    ).collect()
+    assert naive["baseline_forecast"].to_list() == [120.0, 120.0]
+    assert naive["creation_growth"].to_list() == pytest.approx([1.25, 1.25])
+    assert naive["reference_lag"].to_list() == [0, 0]
+    assert naive["naive_forecast"].to_list() == pytest.approx([150.0, 150.0])
+
+
+def test_growth_needs_two_years_of_data() -> None:
+    """Cut a year earlier (end of FY2025-Q2), the data holds only FY2024-Q1..FY2025-Q2: no
+    year before last to compare with, so no growth (null) and the naive is not grown."""
+    as_of = dt.datetime(2025, 6, 30, 23, 59, 59, 999999, tzinfo=dt.UTC)
+    data = growing().at(as_of)
+    got = seasonal_naive_forecast(
+        data.opportunities, calendar=UTC, quarter=FiscalQuarter(2025, 3), as_of=as_of, quarters=1
+    ).collect()
+    assert got["creation_growth"].to_list() == [None]
+    assert got["naive_forecast"].to_list() == [100.0]
+
+
 # -- the interval and the mid-quarter weights ----------------------------------------------------
-def points(booked: float = 150.0, curve: float | None = None) -> pl.LazyFrame:
+def points(
+    booked: float = 150.0,
+    curve: float | None = None,
+    naive: list | None = None,
+    curves: list | None = None,
+) -> pl.LazyFrame:
     return pl.LazyFrame(
         {
             "origin": [10, 11, 12, 13],
@@ -256,15 +363,15 @@ def points(booked: float = 150.0, curve: float | None = None) -> pl.LazyFrame:
             "booked_to_date": [0.0, 0.0, 0.0, booked],
             "pipeline_forecast": [100.0, 100.0, 100.0, 200.0],
             "pipeline_cv": [0.1] * 4,
-            "curve_forecast": [None, None, None, curve],
-            "curve_cv": [None, None, None, 0.2 if curve else None],
+            "naive_forecast": naive or [None] * 4,
+            "curve_forecast": curves or [None, None, None, curve],
         },
         schema_overrides={
             "origin": pl.Int32,
             "quarters_ahead": pl.Int32,
             "quarter_index": pl.Int32,
+            "naive_forecast": pl.Float64,
             "curve_forecast": pl.Float64,
-            "curve_cv": pl.Float64,
         },
     )
 
@@ -293,17 +400,55 @@ def test_interval_from_past_errors_by_hand() -> None:
     )
     assert got["forecast_sd"].to_list()[3] == pytest.approx(200 * 0.0868690, rel=1e-5)
     assert got["track_rms_error"].to_list()[3] == pytest.approx(math.sqrt(0.0201849 / 3), rel=1e-5)
+    assert got["pipeline_weight"].to_list() == [1.0] * 4
+    assert got["naive_weight"].to_list() == [0.0] * 4
     assert got["curve_weight"].to_list() == [0.0] * 4
+    assert got["forecast"].to_list() == [100.0, 100.0, 100.0, 200.0]
     # the low end never goes below what is already booked
     assert interval(booked=190.0)["forecast_low"].to_list()[3] == 190.0
 
 
-def test_mid_quarter_weights_by_hand() -> None:
+def test_a_new_estimate_starts_at_the_average_accuracy() -> None:
     got = interval(curve=260.0).row(3, named=True)
-    assert got["curve_weight"] == pytest.approx(0.1587133, rel=1e-6)
-    assert got["forecast"] == pytest.approx(209.5228, rel=1e-6)
-    assert got["forecast_high"] == pytest.approx(237.3902, rel=1e-6)
-    assert got["forecast_low"] == pytest.approx(184.9268, rel=1e-6)
+    assert got["pipeline_weight"] == pytest.approx(0.5) and got["curve_weight"] == pytest.approx(
+        0.5
+    )
+    assert got["naive_weight"] == 0.0
+    assert got["forecast"] == pytest.approx(230.0)
+    assert got["forecast_high"] == pytest.approx(262.7669, rel=1e-6)
+    assert got["forecast_low"] == pytest.approx(201.3191, rel=1e-6)
+
+
+def test_combination_weights_by_hand() -> None:
+    got = interval(naive=[None, 100.0, 95.0, 210.0], curves=[150.0, 60.0, 130.0, 260.0])
+    assert got["pipeline_weight"].to_list() == pytest.approx(
+        [0.5, 0.4997511, 0.4999685, 0.4982975], rel=1e-6
+    )
+    assert got["naive_weight"].to_list() == pytest.approx(
+        [0.0, 0.2929963, 0.3768922, 0.4144944], rel=1e-6
+    )
+    assert got["curve_weight"].to_list() == pytest.approx(
+        [0.5, 0.2072526, 0.1231393, 0.0872081], rel=1e-6
+    )
+    assert got["forecast"].to_list() == pytest.approx(
+        [125.0, 91.709895, 101.809719, 209.377429], rel=1e-7
+    )
+    weights = got.select(pl.sum_horizontal("pipeline_weight", "naive_weight", "curve_weight"))
+    assert weights.to_series().to_list() == pytest.approx([1.0] * 4)
+    last = got.row(3, named=True)
+    assert last["track_quarters"] == 3
+    assert last["forecast_high"] == pytest.approx(237.4945, rel=1e-6)
+    assert last["forecast_low"] == pytest.approx(184.5891, rel=1e-6)
+
+
+def test_an_estimate_at_zero_takes_no_part() -> None:
+    """A naive of 0 (last year's quarter booked nothing) has no log error and no weight;
+    without a pipeline estimate there is no forecast."""
+    got = interval(naive=[0.0, 0.0, 0.0, 0.0]).row(3, named=True)
+    assert got["naive_weight"] == 0.0 and got["forecast"] == 200.0
+    frame = points().with_columns(pl.lit(None, dtype=pl.Float64).alias("pipeline_forecast"))
+    none = combine(frame, ACTUALS, track_quarters=8, z=1.2816).collect()
+    assert none["forecast"].null_count() == 4
 
 
 # -- the baseline ---------------------------------------------------------------------------
@@ -467,11 +612,17 @@ def test_complete_quarters_forecast_what_was_booked(sample) -> None:
     assert q2["forecast"] == q2["booked_to_date"] == q2["forecast_low"] == q2["forecast_high"]
     assert q2["forecast"] == pytest.approx(4_149_600.0)
     current = got.row(1, named=True)
-    # mid-quarter: booked so far, a curve estimate beside the pipeline one, a weight in 0..1
+    # mid-quarter: booked so far; the pace so far and last year's quarter beside the
+    # pipeline estimate, each with a weight in 0..1; the forecast lies among them
     assert current["booked_to_date"] > 0 and current["curve_basis"] == "same quarter"
-    assert 0 < current["curve_weight"] < 1
-    low, high = sorted((current["pipeline_forecast"], current["curve_forecast"]))
-    assert low <= current["forecast"] <= high
+    assert 0 < current["curve_weight"] < 1 and 0 < current["naive_weight"] < 1
+    estimates = [current[c] for c in ("pipeline_forecast", "naive_forecast", "curve_forecast")]
+    assert min(estimates) <= current["forecast"] <= max(estimates)
+    weights = [current[c] for c in ("pipeline_weight", "naive_weight", "curve_weight")]
+    assert sum(weights) == pytest.approx(1.0)
+    assert current["forecast"] == pytest.approx(
+        sum(w * e for w, e in zip(weights, estimates, strict=True))
+    )
     assert got["forecast_to_target"].to_list() == pytest.approx(
         (got["forecast"] / got["target"]).to_list()
     )

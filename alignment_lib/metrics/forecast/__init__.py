@@ -13,11 +13,14 @@ Definitions (docs/metrics/forecast.md, after the domain reference):
   and expected (as recorded then) to close in it, the share won **within that
   quarter**, by their stage at the start; pooled over recent complete quarters.
   The calibration a quarter's forecast needs ("ever won" overstates it).
-- *bookings forecast* = booked to date + weighted open pipeline (amount x
-  in-quarter p(stage), overdue deals included for the current quarter) +
-  bookings expected from pipeline not created yet, each with a variance, and
-  an interval around their sum; the *forecast backtest* forecasts past
-  quarters from their start and sets each against what it booked.
+- *bookings forecast*: three estimates weighted by their past accuracy (Bates
+  and Granger): booked to date + weighted open pipeline (amount x season-aware
+  p(stage, offset), overdue deals included) + bookings expected from pipeline
+  not created yet; last year's same quarter grown with pipeline creation; and,
+  mid-quarter, booked so far over the usual share by then; an interval from
+  the weighted forecast's own past errors. The *track record* forecasts past
+  quarters from past origins and sets each against what it booked, beside the
+  seasonal-naive baseline.
 - *pipeline needed* (the reverse waterfall): a future quarter's bookings target
   translated, through the win rate and the creation-to-close lag, into the
   pipeline each earlier creation quarter must create, the marketing-sourced
@@ -42,10 +45,11 @@ Instants (``created_at``, ``closed_at``, ``mql_at``) are put in quarters in the
 calendar's time zone.
 
 Modules: ``probabilities`` (stage and in-quarter win probabilities), ``coverage``,
-``seasonal`` (the season-aware rates and point forecasts), ``track`` (the interval and
-mid-quarter weights from past errors), ``bookings`` (the forecast), ``backtest`` (track
-record, accuracy, the seasonal-naive baseline), ``needed`` (pipeline needed); shared
-pieces in ``_common``, Student's t quantiles in ``_student``.
+``seasonal`` (the season-aware rates and point forecasts, last year's quarter grown),
+``track`` (the weights of the estimates and the interval, from past errors),
+``bookings`` (the forecast), ``backtest`` (track record, accuracy, the seasonal-naive
+baseline), ``needed`` (pipeline needed); shared pieces in ``_common``, Student's t
+quantiles in ``_student``.
 """
 
 from alignment_lib.metrics.forecast.backtest import (

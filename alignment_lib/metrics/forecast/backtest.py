@@ -46,6 +46,7 @@ from alignment_lib.metrics.forecast.bookings import (
 from alignment_lib.metrics.forecast.seasonal import (
     DEFAULT_SEASON_WEIGHT,
     _season_weight,
+    grown_naive,
     origin_instant,
     seasonal_points,
 )
@@ -126,10 +127,19 @@ def seasonal_naive_forecast(
     reference); ``target`` (shared bookings target, null without one) and
     ``forecast_to_target`` = baseline_forecast / target.
 
-    No drift (growth) term: estimating one needs two complete years before the
-    quarters it is scored on, which the sample's backtest does not have
-    (docs/metrics/forecast.md). The kit's forecast must beat this to be worth
-    its complexity; :func:`forecast_track_record` sets the two side by side.
+    Beside it, as the forecast weighs last year's quarter (``bookings_forecast``
+    step 4, the same values; pass the tables cut at ``as_of``):
+    ``creation_growth`` (pipeline created in the last four complete quarters
+    over the four before them; null until both years lie inside the data),
+    ``reference_lag`` (quarters from creation to close that hold 90% of the won
+    amount), ``naive_reference`` (T - 4's bookings when T - 4 lies at least
+    max(reference_lag, 1) quarters after the data's first quarter and booked
+    something) and ``naive_forecast`` = naive_reference x creation_growth (x 1
+    while unknown), at least what T has booked.
+
+    The baseline itself has no growth term, as issue 10 defines it: the kit's
+    forecast must beat it to be worth its complexity;
+    :func:`forecast_track_record` sets the two side by side.
     """
     first = _quarter_index(quarter)
     quarters = _whole("quarters", quarters)
@@ -142,6 +152,9 @@ def seasonal_naive_forecast(
             on=QUARTER,
             how="left",
         )
+        .join(
+            grown_naive(opportunities, calendar, as_of=as_of, quarters=grid), on=QUARTER, how="left"
+        )
         .pipe(with_label)
         .with_columns(
             FiscalCalendar.quarter_label_expr(pl.col(QUARTER) - 4).alias("baseline_quarter")
@@ -151,7 +164,16 @@ def seasonal_naive_forecast(
             _ratio(pl.col("baseline_forecast"), pl.col("target")).alias("forecast_to_target")
         )
         .select(
-            QUARTER, LABEL, "baseline_quarter", "baseline_forecast", "target", "forecast_to_target"
+            QUARTER,
+            LABEL,
+            "baseline_quarter",
+            "baseline_forecast",
+            "target",
+            "forecast_to_target",
+            "creation_growth",
+            "reference_lag",
+            "naive_reference",
+            "naive_forecast",
         )
         .sort(QUARTER)
     )
@@ -208,7 +230,8 @@ def forecast_track_record(
     ``quarters_ahead``, ``quarter_index``, ``fiscal_quarter``, ``elapsed``,
     ``forecast_as_of`` (UTC), ``forecast``, ``forecast_low``, ``forecast_high``,
     ``open_expected``, ``not_yet_created_expected``, ``pipeline_forecast``,
-    ``curve_forecast``, ``curve_weight`` (as in
+    ``creation_growth``, ``naive_forecast``, ``curve_forecast``,
+    ``pipeline_weight``, ``naive_weight``, ``curve_weight`` (as in
     :func:`bookings_forecast`), ``track_quarters`` (past errors the interval
     used), ``actual`` (won amount closed in T), ``error`` = forecast / actual -
     1 (null when either is missing or nothing was booked), ``inside_interval``
@@ -237,8 +260,9 @@ def forecast_track_record(
             f"{FiscalCalendar.quarter_from_index(current - 1).label}"
         )
     top = max(ks)
-    deep = track_quarters if elapsed > 0 else 0
-    horizons = {o: top for o in range(lo - 2 * top - track_quarters - deep, hi + 1)}
+    # the rows' origins reach back top quarters; their weights need the estimates' errors
+    # track_quarters (+ top) before, and their intervals the weighted forecasts' errors as far
+    horizons = {o: top for o in range(lo - 3 * top - 2 * track_quarters, hi + 1)}
     points = seasonal_points(
         opportunities,
         stage_history,
@@ -302,7 +326,11 @@ def forecast_track_record(
             "open_expected",
             "not_yet_created_expected",
             "pipeline_forecast",
+            "creation_growth",
+            "naive_forecast",
             "curve_forecast",
+            "pipeline_weight",
+            "naive_weight",
             "curve_weight",
             "track_quarters",
             "actual",

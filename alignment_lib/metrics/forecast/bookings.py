@@ -255,9 +255,14 @@ FORECAST_COLUMNS: tuple[str, ...] = (
     "not_yet_created_variance",
     "not_yet_created_cv",
     "pipeline_forecast",
+    "creation_growth",
+    "naive_reference",
+    "naive_forecast",
     "curve_basis",
     "curve_share",
     "curve_forecast",
+    "pipeline_weight",
+    "naive_weight",
     "curve_weight",
     "forecast",
     "forecast_sd",
@@ -514,6 +519,11 @@ def _pooled_forecast(
             pl.lit(None, dtype=pl.String).alias("curve_basis"),
             pl.lit(None, dtype=pl.Float64).alias("curve_share"),
             pl.lit(None, dtype=pl.Float64).alias("curve_forecast"),
+            pl.lit(None, dtype=pl.Float64).alias("creation_growth"),
+            pl.lit(None, dtype=pl.Float64).alias("naive_reference"),
+            pl.lit(None, dtype=pl.Float64).alias("naive_forecast"),
+            pl.lit(1.0).alias("pipeline_weight"),
+            pl.lit(0.0).alias("naive_weight"),
             pl.lit(0.0).alias("curve_weight"),
             pl.lit(None, dtype=pl.Int64).alias("track_quarters"),
             pl.lit(None, dtype=pl.Float64).alias("track_rms_error"),
@@ -580,29 +590,36 @@ def bookings_forecast(
        created, over the calibration quarters, shrunk toward 1) x the share of
        a quarter's created amount won T - C quarters later (same fiscal
        quarter of the year, shrunk toward pooled; for C = N mid-quarter, of
-       the amount created after the same share of past quarters).
+       the amount created after the same share of past quarters), x the
+       creation growth carried from the level's centre to C (g^(d / 4), d in
+       quarters; 1 while the growth is unknown).
        ``not_yet_created_variance``: compound Poisson (expected x E[S^2] / E[S]
        over the wins of the trailing ``window_days``), at least
        (``not_yet_created_cv`` x expected)^2.
-    4. ``pipeline_forecast`` = booked_to_date + open_expected +
-       not_yet_created_expected. For ``T = N`` with part of it elapsed,
-       ``curve_forecast`` = booked_to_date / ``curve_share``, the share of a
-       quarter's bookings the past quarters had booked by the same share of
-       them (``curve_basis``: "same quarter" with two or more of the same
-       fiscal quarter of the year, else "all quarters");
-       ``forecast`` = (1 - ``curve_weight``) x pipeline_forecast + curve_weight x
-       curve_forecast, the weight inverse to the two estimates' mean squared
-       log errors at the same point of the last ``track_quarters`` quarters
-       (module :mod:`~alignment_lib.metrics.forecast.track`). Otherwise
-       forecast = pipeline_forecast.
+    4. Three estimates: ``pipeline_forecast`` = booked_to_date + open_expected
+       + not_yet_created_expected; ``naive_forecast`` = ``naive_reference``
+       (what T - 4 booked, when it lies at least max(``reference_lag``, 1)
+       quarters after the data's first quarter) x ``creation_growth``
+       (pipeline created in the last four complete quarters over the four
+       before them), at least booked_to_date; for ``T = N`` with part of it
+       elapsed, ``curve_forecast`` = booked_to_date / ``curve_share``, the
+       share of a quarter's bookings the past quarters had booked by the same
+       share of them (``curve_basis``: "same quarter" with two or more of the
+       same fiscal quarter of the year, else "all quarters").
+       ``forecast`` = the estimates taking part (above 0; the pipeline
+       estimate always, null without it) weighted by ``pipeline_weight``,
+       ``naive_weight``, ``curve_weight``: inverse to each one's mean squared
+       log error at the same point of the last ``track_quarters`` quarters,
+       shrunk toward the others' (module
+       :mod:`~alignment_lib.metrics.forecast.track`).
     5. The interval: ``forecast_low`` = max(forecast x exp(-t x s),
        booked_to_date), ``forecast_high`` = forecast x exp(t x s), with s^2 the
        mean squared log error of the same forecast (same elapsed share, same
        quarters ahead) for the last ``track_quarters`` quarters complete at
        ``as_of``, each made at its own past date from the tables as they were
-       then, blended with the model's own relative variance counted as one
-       error; t = Student's t quantile at the normal tail of ``z`` (80% for
-       1.2816) with 1 + ``track_quarters`` degrees of freedom.
+       then, blended with the pipeline model's own relative variance counted
+       as one error; t = Student's t quantile at the normal tail of ``z`` (80%
+       for 1.2816) with 1 + ``track_quarters`` degrees of freedom.
        ``track_quarters`` (column): past errors used; ``track_rms_error``:
        their root mean square (log scale); ``forecast_sd`` = forecast x s.
 
@@ -613,7 +630,8 @@ def bookings_forecast(
     ``calibration="in_quarter"`` (the forecast before issue 10: in-quarter
     rates pooled over the year, a normal interval of ``z`` model standard
     deviations) and ``"ever"`` (the first forecast) are kept for comparison;
-    their curve columns are null and ``curve_weight`` 0.
+    their curve and naive columns are null, ``pipeline_weight`` 1 and the
+    other weights 0.
     """
     first = _quarter_index(quarter)
     quarters = _whole("quarters", quarters)
@@ -689,13 +707,11 @@ def _seasonal_forecast(
     """The season-aware forecast at ``as_of`` with its track-record interval (tables cut)."""
     current, elapsed = _now(calendar, as_of)
     horizon = max(last - current, 0)
-    # past origins: the interval needs the forecasts for the last track_quarters complete
-    # quarters at every horizon; mid-quarter the weights of those need the errors of the
-    # track_quarters before them (current quarter only)
-    deep = track_quarters if elapsed > 0 else 0
-    recent = current - track_quarters - horizon
-    horizons = {o: (horizon if o >= recent else 0) for o in range(recent - deep, current)}
-    horizons[current] = horizon
+    # past origins: the weights need the estimates' errors for the last track_quarters complete
+    # quarters at every horizon, the interval the errors of the weighted forecasts for them,
+    # whose weights need the track_quarters before them in turn
+    earliest = current - 2 * (track_quarters + horizon)
+    horizons = {o: horizon for o in range(earliest, current + 1)}
     points = seasonal_points(
         opportunities,
         stage_history,
@@ -732,10 +748,12 @@ def _seasonal_forecast(
                     _NYC_SHARE,
                     "not_yet_created_expected",
                     "not_yet_created_variance",
+                    "naive_weight",
                     "curve_weight",
                     "forecast_sd",
                 )
             ),
+            pl.lit(1.0).alias("pipeline_weight"),
             *(
                 pl.col("booked_to_date").alias(c)
                 for c in ("pipeline_forecast", "forecast", "forecast_low", "forecast_high")

@@ -40,7 +40,14 @@ from alignment_lib.fiscal import FiscalCalendar
 from alignment_lib.metrics._quarters import QUARTER, quarter_of
 from alignment_lib.metrics._sums import money_sum, stable_mean, stable_std, stable_sum
 from alignment_lib.metrics.deals import _instant, _ratio
-from alignment_lib.metrics.forecast._common import _US, _now, _start_of, _sum_or_null, _whole
+from alignment_lib.metrics.forecast._common import (
+    _US,
+    _booked,
+    _now,
+    _start_of,
+    _sum_or_null,
+    _whole,
+)
 from alignment_lib.metrics.forecast.probabilities import _at_snapshots
 from alignment_lib.schema import TIMESTAMP
 
@@ -49,6 +56,9 @@ __all__ = [
     "OFFSET_MAX",
     "OFFSET_NO_DATE",
     "OFFSET_OVERDUE",
+    "REFERENCE_SHARE",
+    "YEAR",
+    "grown_naive",
     "seasonal_win_probabilities",
 ]
 
@@ -61,6 +71,11 @@ OFFSET_OVERDUE = -1
 OFFSET_NO_DATE = -2
 #: offsets of 3 quarters or more are pooled into 3
 OFFSET_MAX = 3
+
+#: quarters in a year: the same quarter last year is T - YEAR
+YEAR = 4
+#: share of won amount whose creation-to-close lag sets which year-ago quarters are references
+REFERENCE_SHARE = 0.9
 
 _ORIGIN = "origin"
 _LEVELS = (["stage", "_j", "_k"], ["_j", "_k"], ["_k"])
@@ -400,6 +415,7 @@ def _not_yet_created(
     level = span.group_by(_ORIGIN).agg(
         stable_mean(pl.col("_known").filter(recent)).alias("creation_rate"),
         stable_mean(pl.col("_known").filter(window)).alias("_mean"),
+        recent.sum().cast(pl.Float64).alias("_level_quarters"),
     )
     seasons = pl.LazyFrame({"_s": [0, 1, 2, 3]}, schema={"_s": pl.Int32})
     by_season = (
@@ -433,7 +449,7 @@ def _not_yet_created(
         "created_at",
         pl.col("amount").fill_null(0.0).alias("_value"),
     )
-    return level.select(_ORIGIN, "creation_rate"), season_index, won
+    return level.select(_ORIGIN, "creation_rate", "_level_quarters"), season_index, won
 
 
 def _conversion(
@@ -485,6 +501,193 @@ def _conversion(
         .join(season, on=[_ORIGIN, "_v", "_s", "_k"], how="left")
         .with_columns(pl.col("_as", "_ws").fill_null(0.0))
         .select(_ORIGIN, "_v", "_s", "_k", _shrunk(weight).alias("_conv"))
+    )
+
+
+# -- last year's same quarter, grown ------------------------------------------------------------
+def _creation_growth(
+    created: pl.LazyFrame, origins: pl.LazyFrame, first: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Per origin, ``creation_growth``: pipeline created in the last year over the year before.
+
+    The amounts created (as known at the origin, :func:`_created`) in the
+    ``YEAR`` complete quarters before the origin over those of the ``YEAR``
+    quarters before them; a quarter that created nothing counts 0. Null unless
+    both years lie inside the data (from its first quarter on) and the earlier
+    one created something.
+    """
+    span = (
+        origins.select(_ORIGIN)
+        .join(first, how="cross")
+        .with_columns(
+            pl.int_ranges(pl.col(_ORIGIN) - 2 * YEAR, pl.col(_ORIGIN), dtype=pl.Int32).alias("_cq")
+        )
+        .explode("_cq")
+        .join(
+            created.filter(~pl.col("_v")).select(_ORIGIN, "_cq", "_known"),
+            on=[_ORIGIN, "_cq"],
+            how="left",
+        )
+        .with_columns(pl.col("_known").fill_null(0.0))
+    )
+    recent = pl.col("_cq") >= pl.col(_ORIGIN) - YEAR
+    inside = (pl.col(_ORIGIN) - 2 * YEAR >= pl.col("_first")).fill_null(False)
+    return (
+        span.group_by(_ORIGIN)
+        .agg(
+            inside.all().alias("_inside"),
+            money_sum(pl.col("_known").filter(recent)).alias("_last_year"),
+            money_sum(pl.col("_known").filter(~recent)).alias("_year_before"),
+        )
+        .select(
+            _ORIGIN,
+            pl.when(pl.col("_inside") & (pl.col("_year_before") > 0))
+            .then(pl.col("_last_year") / pl.col("_year_before"))
+            .alias("creation_growth"),
+        )
+    )
+
+
+def _reference_lag(
+    opportunities: pl.LazyFrame,
+    origin_cuts: pl.LazyFrame,
+    origins: pl.LazyFrame,
+    calendar: FiscalCalendar,
+) -> pl.LazyFrame:
+    """Per origin, ``reference_lag``: quarters from creation to close that cover most bookings.
+
+    Of the won amount closed by the origin's instant (final amounts, a missing
+    one 0), by quarters from creation to close (close quarter - creation
+    quarter), the smallest lag L whose cumulative share reaches
+    ``REFERENCE_SHARE``; null without a won amount. A quarter's bookings come
+    from deals created up to L quarters before it, so the data's first L
+    quarters miss the deals created before the data began.
+    """
+    won = opportunities.filter(
+        pl.col("outcome") == "won", pl.col("created_at").is_not_null()
+    ).select(
+        "closed_at",
+        (quarter_of(calendar, pl.col("closed_at")) - quarter_of(calendar, pl.col("created_at")))
+        .cast(pl.Int32)
+        .alias("_lag"),
+        pl.col("amount").fill_null(0.0).alias("_value"),
+    )
+    by_lag = (
+        origin_cuts.join(origins.select(_ORIGIN), on=_ORIGIN, how="semi")
+        .join(won, how="cross")
+        .filter(pl.col("closed_at") <= pl.col("_o_cut"))
+        .group_by(_ORIGIN, "_lag")
+        .agg(money_sum(pl.col("_value")).alias("_won"))
+    )
+    total = by_lag.group_by(_ORIGIN).agg(money_sum(pl.col("_won")).alias("_total"))
+    # cumulative share by lag without relying on row order: every lag against the lags up to it
+    cumulative = (
+        by_lag.select(_ORIGIN, "_lag")
+        .join(by_lag.rename({"_lag": "_up_to"}), on=_ORIGIN, how="inner")
+        .filter(pl.col("_up_to") <= pl.col("_lag"))
+        .group_by(_ORIGIN, "_lag")
+        .agg(money_sum(pl.col("_won")).alias("_cum"))
+        .join(total, on=_ORIGIN, how="inner")
+    )
+    return (
+        cumulative.filter(
+            pl.col("_total") > 0, pl.col("_cum") >= REFERENCE_SHARE * pl.col("_total")
+        )
+        .group_by(_ORIGIN)
+        .agg(pl.col("_lag").min().cast(pl.Int32).alias("reference_lag"))
+    )
+
+
+def _naive_component(
+    opportunities: pl.LazyFrame,
+    rows: pl.LazyFrame,
+    calendar: FiscalCalendar,
+    first: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """Per (origin, T) of ``rows`` (with ``creation_growth``, ``reference_lag``): last year's
+    same quarter as the kit weighs it.
+
+    ``naive_reference`` = won amount closed in T - 4 when T - 4 is complete at
+    the origin, lies at least max(``reference_lag``, 1) quarters after the
+    data's first quarter and booked something (null otherwise);
+    ``naive_forecast`` = naive_reference x creation_growth (x 1 while the growth
+    is unknown); the callers raise it to what T has booked so far when that is more.
+    """
+    booked = (
+        opportunities.filter(pl.col("outcome") == "won")
+        .with_columns(quarter_of(calendar, pl.col("closed_at")).cast(pl.Int32).alias("_ref"))
+        .group_by("_ref")
+        .agg(money_sum(pl.col("amount")).alias("_ref_booked"))
+    )
+    ref = pl.col("_ref")
+    usable = (
+        (ref < pl.col(_ORIGIN))
+        & (ref >= pl.col("_first") + pl.max_horizontal(pl.col("reference_lag"), pl.lit(1)))
+        & (pl.col("_ref_booked") > 0)
+    )
+    return (
+        rows.with_columns((pl.col(QUARTER) - YEAR).cast(pl.Int32).alias("_ref"))
+        .join(booked, on="_ref", how="left")
+        .join(first, how="cross")
+        .with_columns(
+            pl.when(usable.fill_null(False)).then(pl.col("_ref_booked")).alias("naive_reference")
+        )
+        .with_columns(
+            (pl.col("naive_reference") * pl.col("creation_growth").fill_null(1.0)).alias(
+                "naive_forecast"
+            )
+        )
+        .drop("_ref", "_ref_booked", "_first")
+    )
+
+
+def grown_naive(
+    opportunities: pl.LazyFrame,
+    calendar: FiscalCalendar,
+    *,
+    as_of: dt.datetime,
+    quarters: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """Last year's same quarter grown, as the forecast made at ``as_of`` weighs it.
+
+    ``quarters``: ``quarter_index`` of the quarters T wanted. The tables must be
+    cut at ``as_of`` (created amounts as recorded then). Per T:
+    ``creation_growth``, ``reference_lag``, ``naive_reference``,
+    ``naive_forecast`` (:func:`_naive_component`, at least what T has booked by
+    ``as_of``), equal to the columns of :func:`seasonal_points` for the origin
+    holding ``as_of``.
+    """
+    current, _ = _now(calendar, as_of)
+    origins = _origins({current: 0})
+    origin_cuts = pl.LazyFrame(
+        {_ORIGIN: [current], "_o_cut": [as_of]}, schema={_ORIGIN: pl.Int32, "_o_cut": TIMESTAMP}
+    )
+    created = (
+        opportunities.filter(pl.col("created_at") <= pl.lit(as_of, dtype=TIMESTAMP))
+        .group_by(quarter_of(calendar, pl.col("created_at")).cast(pl.Int32).alias("_cq"))
+        .agg(money_sum(pl.col("amount").fill_null(0.0)).alias("_known"))
+        .with_columns(pl.lit(current, dtype=pl.Int32).alias(_ORIGIN), pl.lit(False).alias("_v"))
+    )
+    first = _first_quarter(opportunities, calendar)
+    rows = (
+        quarters.select(QUARTER)
+        .with_columns(pl.lit(current, dtype=pl.Int32).alias(_ORIGIN))
+        .join(_creation_growth(created, origins, first), on=_ORIGIN, how="left")
+        .join(_reference_lag(opportunities, origin_cuts, origins, calendar), on=_ORIGIN, how="left")
+    )
+    booked = _booked(opportunities, calendar, pl.lit(as_of, dtype=TIMESTAMP))
+    return (
+        _naive_component(opportunities, rows, calendar, first)
+        .join(booked, on=QUARTER, how="left")
+        .select(
+            QUARTER,
+            "creation_growth",
+            "reference_lag",
+            "naive_reference",
+            pl.when(pl.col("naive_forecast").is_not_null())
+            .then(pl.max_horizontal(pl.col("naive_forecast"), pl.col("_booked").fill_null(0.0)))
+            .alias("naive_forecast"),
+        )
     )
 
 
@@ -628,7 +831,13 @@ def seasonal_points(
             for late in ((False, True) if elapsed > 0 else (False,))
         ]
     )
-    # creation quarters C = o .. T feed T: C = o only for its rest (mid-quarter), later ones whole
+    first = _first_quarter(opportunities, calendar)
+    growth = _creation_growth(created, origins, first)
+    # creation quarters C = o .. T feed T: C = o only for its rest (mid-quarter), later ones whole.
+    # The level is the mean of the last quarters, centred _level_quarters / 2 before o; the part
+    # of C still to be created is centred (1 + elapsed in C) / 2 into C: the level is carried
+    # that far at the creation growth (per year), 1 while the growth is unknown.
+    c = pl.col("_c")
     pairs = (
         ks.explode("_k")
         .with_columns(pl.int_ranges(0, pl.col("_k") + 1, dtype=pl.Int32).alias("_c"))
@@ -636,10 +845,23 @@ def seasonal_points(
         .select(
             _ORIGIN,
             (pl.col(_ORIGIN) + pl.col("_k")).cast(pl.Int32).alias(QUARTER),
-            (pl.col("_k") - pl.col("_c")).cast(pl.Int32).alias("_k"),
-            ((pl.col(_ORIGIN) + pl.col("_c")) % 4).cast(pl.Int32).alias("_s"),
-            ((pl.col("_c") == 0) & pl.lit(elapsed > 0)).alias("_v"),
-            pl.when(pl.col("_c") == 0).then(pl.lit(1.0 - elapsed)).otherwise(1.0).alias("_part"),
+            (pl.col("_k") - c).cast(pl.Int32).alias("_k"),
+            ((pl.col(_ORIGIN) + c) % 4).cast(pl.Int32).alias("_s"),
+            ((c == 0) & pl.lit(elapsed > 0)).alias("_v"),
+            pl.when(c == 0).then(pl.lit(1.0 - elapsed)).otherwise(1.0).alias("_part"),
+            (
+                c.cast(pl.Float64)
+                + pl.when(c == 0).then(pl.lit((1.0 + elapsed) / 2)).otherwise(0.5)
+            ).alias("_into"),
+        )
+        .join(growth, on=_ORIGIN, how="left")
+        .join(level.select(_ORIGIN, "_level_quarters"), on=_ORIGIN, how="left")
+        .with_columns(
+            pl.col("creation_growth")
+            .fill_null(1.0)
+            .pow((pl.col("_into") + pl.col("_level_quarters") / 2) / YEAR)
+            .fill_null(1.0)
+            .alias("_grow")
         )
     )
     not_created = (
@@ -648,7 +870,7 @@ def seasonal_points(
         .group_by(_ORIGIN, QUARTER)
         .agg(
             _sum_or_null(
-                pl.col("_part") * pl.col("_index") * pl.col("_conv"),
+                pl.col("_part") * pl.col("_index") * pl.col("_conv") * pl.col("_grow"),
                 pl.col("_conv").is_not_null() & pl.col("_index").is_not_null(),
             ).alias("not_yet_created_share")
         )
@@ -707,6 +929,8 @@ def seasonal_points(
     )
     # (4) the usual pace of the origin's quarter (mid-quarter only)
     pace = _pace(opportunities, grid, origins, calendar, quarters=quarters)
+    # (5) last year's same quarter, grown: which year-ago quarters are complete references
+    lag = _reference_lag(opportunities, origin_cuts, origins, calendar)
 
     zero = pl.lit(0.0)
     nyc = pl.col("not_yet_created_expected")
@@ -714,13 +938,19 @@ def seasonal_points(
     spread_variance = (pl.col("not_yet_created_cv") * nyc).pow(2)
     current = pl.col("quarters_ahead") == 0
     curve_row = current & pl.lit(elapsed > 0)
-    return (
+    rows = (
         ks.explode("_k")
         .select(
             _ORIGIN,
             (pl.col(_ORIGIN) + pl.col("_k")).cast(pl.Int32).alias(QUARTER),
             pl.col("_k").alias("quarters_ahead"),
         )
+        .join(growth, on=_ORIGIN, how="left")
+        .join(lag, on=_ORIGIN, how="left")
+    )
+    return (
+        _naive_component(opportunities, rows, calendar, first)
+        .rename({"naive_forecast": "_naive"})
         .join(origin_cuts.select(_ORIGIN, pl.col("_o_cut").alias("forecast_as_of")), on=_ORIGIN)
         .join(booked, on=[_ORIGIN, QUARTER], how="left")
         .join(weighed, on=[_ORIGIN, QUARTER], how="left")
@@ -765,6 +995,10 @@ def seasonal_points(
             pl.when(curve_row).then(pl.col("curve_basis")).alias("curve_basis"),
             pl.when(curve_row).then(pl.col("curve_share")).alias("curve_share"),
             pl.when(curve_row).then(pl.col("curve_cv")).alias("curve_cv"),
+            # never below what the quarter has already booked
+            pl.when(pl.col("_naive").is_not_null())
+            .then(pl.max_horizontal(pl.col("_naive"), pl.col("booked_to_date")))
+            .alias("naive_forecast"),
         )
         .select(
             _ORIGIN,
@@ -790,6 +1024,10 @@ def seasonal_points(
             "curve_share",
             "curve_cv",
             "curve_forecast",
+            "creation_growth",
+            "reference_lag",
+            "naive_reference",
+            "naive_forecast",
         )
         .sort(_ORIGIN, QUARTER)
     )

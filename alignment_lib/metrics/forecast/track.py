@@ -1,24 +1,26 @@
-"""The forecast's track record: rolling-origin forecasts of past quarters, their errors, and
-the interval and mid-quarter weights set from them.
+"""The forecast's track record at work: the weights of its estimates and its interval,
+set from the errors of rolling-origin forecasts of past quarters.
 
 Definitions: docs/metrics/forecast.md ("Track record", "Bookings forecast").
 
 A *past origin* ``o`` is a complete quarter seen at the same share of it as the
 forecast date (its start, or halfway through it, ...), the tables cut there
 (:func:`alignment_lib.asof.cut_opportunities`): what a forecast made then knew.
-The season-aware point forecast is made at each past origin; its *log error*
-for a quarter T is ln(actual / forecast). Two things are set from the errors
-of the last ``track_quarters`` quarters that were complete at the forecast date
+Each estimate (:data:`COMPONENTS`: the pipeline estimate, last year's same
+quarter grown, the pace so far) is made at each past origin; its *log error*
+for a quarter T is ln(actual / estimate). Two things are set from the errors of
+the last ``track_quarters`` quarters that were complete at the forecast date
 (never from a quarter that was not):
 
-- mid-quarter, the weights of the two estimates of the current quarter
-  (pipeline and curve), inverse to their mean squared log errors at the same
-  point of past quarters;
+- the weights of the estimates (Bates and Granger): inverse to their mean
+  squared log errors at the same point (elapsed share, quarters ahead), each
+  shrunk toward the mean square of all of them by ``PRIOR_WEIGHT`` errors;
 - the interval: forecast x exp(+-t x s), where s^2 = (prior_weight x model
-  cv^2 + sum of squared log errors) / (prior_weight + n) at the same point and
-  quarters ahead, and t is Student's t quantile with prior_weight + n degrees
-  of freedom (the model's own spread counts as ``prior_weight`` past errors,
-  so a short record gives a wide, honest interval).
+  cv^2 + sum of squared log errors of the weighted forecast) / (prior_weight +
+  n) at the same point, and t is Student's t quantile with prior_weight + n
+  degrees of freedom (the pipeline model's own spread counts as
+  ``prior_weight`` past errors, so a short record gives a wide, honest
+  interval).
 """
 
 from __future__ import annotations
@@ -31,11 +33,18 @@ from alignment_lib.metrics._quarters import QUARTER
 from alignment_lib.metrics._sums import stable_sum
 from alignment_lib.metrics.forecast._student import normal_cdf, t_quantile
 
-__all__ = ["DEFAULT_TRACK_QUARTERS", "PRIOR_WEIGHT", "combine", "student_multiplier"]
+__all__ = [
+    "COMPONENTS",
+    "DEFAULT_TRACK_QUARTERS",
+    "PRIOR_WEIGHT",
+    "combine",
+    "student_multiplier",
+]
 
-#: quarters of past errors the interval and the mid-quarter weights are set from
+#: quarters of past errors the weights and the interval are set from
 DEFAULT_TRACK_QUARTERS = 8
-#: how many past errors the model's own spread is worth while the record is short
+#: how many past errors the model's own spread (interval) and the average accuracy of the
+#: estimates (weights) are worth while the record is short
 PRIOR_WEIGHT = 1
 
 
@@ -93,49 +102,103 @@ def _blend(prior_cv: pl.Expr, name: str) -> pl.Expr:
     )
 
 
+#: the estimates the forecast weighs: (name, column); the weights are ``{name}_weight``
+COMPONENTS: tuple[tuple[str, str], ...] = (
+    ("pipeline", "pipeline_forecast"),
+    ("naive", "naive_forecast"),
+    ("curve", "curve_forecast"),
+)
+
+
+def _weights(names: Sequence[str]) -> list[pl.Expr]:
+    """``{name}_weight`` from the staged ``_ss{n}``, ``_n{n}`` and ``_on{n}`` (takes part).
+
+    Each taking part: mse = (ss + PRIOR_WEIGHT x m) / (n + PRIOR_WEIGHT), m the
+    mean square of all the errors of the components taking part (so a
+    component without errors starts at the average, and with none at all the
+    weights are equal); weight = (1 / mse) / sum of 1 / mse. 0 when not taking
+    part; all 0 when none does.
+    """
+    on = [pl.col(f"_on{n}") for n in names]
+    ss = [pl.when(o).then(pl.col(f"_ss{n}")).otherwise(0.0) for o, n in zip(on, names, strict=True)]
+    cnt = [
+        pl.when(o).then(pl.col(f"_n{n}").cast(pl.Float64)).otherwise(0.0)
+        for o, n in zip(on, names, strict=True)
+    ]
+    total_ss, total_n = pl.sum_horizontal(ss), pl.sum_horizontal(cnt)
+    mean_square = pl.when(total_n > 0).then(total_ss / total_n).otherwise(1.0)
+    inverse = [
+        pl.when(o).then(
+            1.0
+            / pl.max_horizontal(
+                (s + PRIOR_WEIGHT * mean_square) / (c + PRIOR_WEIGHT), pl.lit(_TINY)
+            )
+        )
+        for o, s, c in zip(on, ss, cnt, strict=True)
+    ]
+    total = pl.sum_horizontal(inverse)
+    return [
+        pl.when(total > 0).then(inv / total).otherwise(0.0).fill_null(0.0).alias(f"{n}_weight")
+        for inv, n in zip(inverse, names, strict=True)
+    ]
+
+
+#: floor of a mean squared error (perfect past forecasts) so that 1 / mse stays finite
+_TINY = 1e-12
+
+
 def combine(
     points: pl.LazyFrame, actuals: pl.LazyFrame, *, track_quarters: int, z: float
 ) -> pl.LazyFrame:
-    """Mid-quarter weights, then the interval, from the errors of the earlier rows.
+    """The weights of the estimates, then the interval, from the errors of the earlier rows.
 
     ``points``: point forecasts at several origins (``origin``, ``quarters_ahead``,
-    ``quarter_index``, ``pipeline_forecast``, ``pipeline_cv``, ``curve_forecast``,
-    ``curve_cv``, ``booked_to_date``); ``actuals``: ``quarter_index``, ``actual``
-    (complete quarters only). Returns every row of ``points`` with
-    ``curve_weight``, ``forecast``, ``track_quarters`` (errors the interval used),
-    ``track_rms_error``, ``forecast_sd``, ``forecast_low``, ``forecast_high``.
+    ``quarter_index``, ``booked_to_date``, ``pipeline_forecast``, ``pipeline_cv``
+    and the other estimates of :data:`COMPONENTS`: ``naive_forecast``,
+    ``curve_forecast``); ``actuals``: ``quarter_index``, ``actual`` (complete
+    quarters only).
+
+    An estimate *takes part* in a row when it is above 0 (the pipeline estimate
+    whenever it is known). Its weight is inverse to its mean squared log error
+    ln(actual / estimate) over the rows of the same quarters ahead whose quarter
+    was among the ``track_quarters`` before the row's origin (complete then),
+    shrunk toward the others' (:func:`_weights`): the Bates-Granger combination.
+    ``forecast`` = sum of weight x estimate (null when the pipeline estimate is).
+
+    Returns every row of ``points`` with ``pipeline_weight``, ``naive_weight``,
+    ``curve_weight``, ``forecast``, ``track_quarters`` (errors the interval
+    used), ``track_rms_error``, ``forecast_sd``, ``forecast_low``,
+    ``forecast_high``.
     """
     # every later step reads the points (and the staged rows) several times: without the
     # cache polars re-runs each past forecast per reference (measured 30 s against 5 s)
     points = points.cache()
+    names = [n for n, _ in COMPONENTS]
     with_actual = points.join(actuals, on=QUARTER, how="left")
     errors = with_actual.select(
         "quarters_ahead",
         QUARTER,
-        _log_error(pl.col("actual"), pl.col("pipeline_forecast")).alias("_rp"),
-        _log_error(pl.col("actual"), pl.col("curve_forecast")).alias("_rc"),
+        *(_log_error(pl.col("actual"), pl.col(c)).alias(n) for n, c in COMPONENTS),
     )
-    sp2, sc2 = pl.col("_sp2"), pl.col("_sc2")
-    curve = pl.col("curve_forecast").is_not_null() & sc2.is_not_null() & sp2.is_not_null()
-    weight = pl.when(curve & (sp2 + sc2 > 0)).then(sp2 / (sp2 + sc2)).otherwise(0.0)
+    pipeline = pl.col("pipeline_forecast")
+    takes_part = {
+        n: (pipeline.is_not_null() if n == "pipeline" else (pl.col(c) > 0).fill_null(False))
+        for n, c in COMPONENTS
+    }
     staged = (
-        _past_errors(points, errors, ["_rp", "_rc"], track_quarters)
+        _past_errors(points, errors, names, track_quarters)
+        .with_columns(*(v.alias(f"_on{n}") for n, v in takes_part.items()))
+        .with_columns(_weights(names))
         .with_columns(
-            _blend(pl.col("pipeline_cv"), "_rp").alias("_sp2"),
-            _blend(pl.col("curve_cv"), "_rc").alias("_sc2"),
+            pl.when(pipeline.is_not_null())
+            .then(
+                pl.sum_horizontal(
+                    pl.col(f"{n}_weight") * pl.col(c).fill_null(0.0) for n, c in COMPONENTS
+                )
+            )
+            .alias("forecast"),
         )
-        .with_columns(weight.alias("curve_weight"))
-        .with_columns(
-            (
-                (1.0 - pl.col("curve_weight")) * pl.col("pipeline_forecast")
-                + pl.col("curve_weight") * pl.col("curve_forecast").fill_null(0.0)
-            ).alias("forecast"),
-            pl.when(pl.col("curve_weight") > 0)
-            .then((sp2 * sc2 / (sp2 + sc2)).sqrt())
-            .otherwise(pl.col("pipeline_cv"))
-            .alias("_prior_cv"),
-        )
-        .drop("_ss_rp", "_ss_rc", "_n_rp", "_n_rc", "_sp2", "_sc2")
+        .drop(*(f"_{w}{n}" for n in names for w in ("ss", "n", "on")))
         .cache()
     )
     final_errors = staged.join(actuals, on=QUARTER, how="left").select(
@@ -145,7 +208,7 @@ def combine(
     spread = pl.col("_t") * s
     return (
         _past_errors(staged, final_errors, ["_rf"], track_quarters)
-        .with_columns(_blend(pl.col("_prior_cv"), "_rf").alias("_sf2"))
+        .with_columns(_blend(pl.col("pipeline_cv"), "_rf").alias("_sf2"))
         .with_columns(
             pl.col("_n_rf").alias("track_quarters"),
             pl.when(pl.col("_n_rf") > 0)
@@ -161,7 +224,7 @@ def combine(
             .alias("forecast_low"),
             (pl.col("forecast") * spread.exp()).alias("forecast_high"),
         )
-        .drop("_ss_rf", "_n_rf", "_sf2", "_dof", "_t", "_prior_cv")
+        .drop("_ss_rf", "_n_rf", "_sf2", "_dof", "_t")
     )
 
 
