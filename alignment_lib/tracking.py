@@ -162,14 +162,15 @@ NEEDS: dict[str, Need] = {
     )
 }
 
-#: funnel stage -> the need that says whether the data tracks it (inquiry: the leads)
-FUNNEL_STAGE_NEEDS: dict[str, str] = {
-    "inquiry": "leads",
-    "mql": "mql",
-    "sal": "sal",
-    "sql": "sql",
-    "opportunity": "lead_opportunity",
-    "won": "won_deals",
+#: funnel stage -> the needs that say whether the data tracks it (inquiry: the leads; a
+#: lead reaches Won only through its opportunity)
+FUNNEL_STAGE_NEEDS: dict[str, tuple[str, ...]] = {
+    "inquiry": ("leads",),
+    "mql": ("mql",),
+    "sal": ("sal",),
+    "sql": ("sql",),
+    "opportunity": ("lead_opportunity",),
+    "won": ("lead_opportunity", "won_deals"),
 }
 
 
@@ -222,7 +223,7 @@ class Tracking:
 
     def funnel_stages(self, stages: Iterable[str]) -> tuple[str, ...]:
         """The funnel stages (of ``stages``, in order) that the data tracks."""
-        return tuple(s for s in stages if self.tracks(FUNNEL_STAGE_NEEDS[s]))
+        return tuple(s for s in stages if all(map(self.tracks, FUNNEL_STAGE_NEEDS[s])))
 
     def untracked_columns(self, table: str, columns: Iterable[str]) -> tuple[str, ...]:
         """Columns of ``table`` with no value anywhere in the source."""

@@ -25,6 +25,8 @@ from alignment_lib._text import shorten_words
 from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
+from alignment_lib.metrics.funnel import FUNNEL_STAGES
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "Workbook",
@@ -59,6 +61,20 @@ class Workbook:
     @property
     def calendar(self) -> FiscalCalendar:
         return self.data.calendar
+
+    @property
+    def tracking(self) -> Tracking:
+        """What the source tracks: pass it as ``tracking=`` to every chart, table and finding,
+        which then say what the data cannot show (docs/partial-data.md)."""
+        return self.data.tracking
+
+    @property
+    def funnel_stages(self) -> tuple[str, ...]:
+        """The funnel stages the data tracks, in order (``stages=`` of the funnel metrics):
+        the funnel skips the others (MQL → Won when nothing between is tracked). All six
+        when fewer than two are tracked (the page then says what is missing)."""
+        tracked = self.data.tracking.funnel_stages(FUNNEL_STAGES)
+        return tracked if len(tracked) >= 2 else FUNNEL_STAGES
 
     @property
     def span(self) -> dict[str, object]:

@@ -11,6 +11,7 @@ from alignment_lib.tables.cycles import table_business_cycles, table_sales_cycle
 from alignment_lib.tables.funnel import (
     table_funnel_by,
     table_funnel_cohorts,
+    table_mql_to_won,
     table_stage_durations,
 )
 from alignment_lib.tables.handoff import table_handoff_by_channel, table_mql_outcomes
@@ -27,6 +28,7 @@ __all__ = [
     "table_handoff_by_channel",
     "table_load_notices",
     "table_mql_outcomes",
+    "table_mql_to_won",
     "table_no_data",
     "table_pipeline_needed",
     "table_pipeline_vs_bookings",
