@@ -161,6 +161,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
     from alignment_lib.load import load_funnel, load_targets, parse_as_of
     from alignment_lib.metrics.scorecard import shared_scorecard
+    from alignment_lib.narrative.scorecard import gate_scorecard
     from alignment_lib.render import WORKBOOKS, Headline, check_output_folder, render_report
     from alignment_lib.workbook import check_filters, latest_complete_quarter, resolve_data_dir
 
@@ -202,14 +203,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
         seen = replace(seen, targets=load_targets(values["targets_file"], calendar=calendar))
     headline = Headline(
         seen.as_of,
-        shared_scorecard(
-            seen.leads,
-            seen.opportunities,
-            seen.targets,
-            calendar=calendar,
-            quarter=quarter,
-            as_of=seen.as_of,
-        ).collect(),
+        # a target the data cannot measure reads "not tracked" on the index too
+        gate_scorecard(
+            shared_scorecard(
+                seen.leads,
+                seen.opportunities,
+                seen.targets,
+                calendar=calendar,
+                quarter=quarter,
+                as_of=seen.as_of,
+            ).collect(),
+            seen.tracking,
+        ),
     )
     # The scorecard of a filtered render counts the filter's actuals against the
     # company's targets (targets are not split by segment); the index says it is filtered.

@@ -52,6 +52,7 @@ __all__ = [
     "gated",
     "missing",
     "not_shown",
+    "short_reason",
     "switched_off",
 ]
 
@@ -205,6 +206,32 @@ for _m in MEASURES.values():  # a typo in a need would silently read as "tracked
     if _unknown := [n for n in _m.needs if n not in NEEDS]:
         raise ValueError(f"measure {_m.name!r} needs unknown {_unknown} (tracking.NEEDS)")
 
+#: need -> the few words a table cell shows in place of a value ("needs lost deals")
+SHORT: dict[str, str] = {
+    "leads": "needs a leads table",
+    "mql": "needs MQL dates",
+    "sal": "needs acceptance dates",
+    "rejection": "needs rejection dates",
+    "rejection_reason": "needs rejection reasons",
+    "first_touch": "needs first-touch times",
+    "sql": "needs SQL dates",
+    "lead_opportunity": "needs lead-to-deal links",
+    "opportunity_created": "needs creation dates",
+    "source": "needs deal sources",
+    "amount": "needs amounts",
+    "closes": "needs close dates",
+    "won_deals": "needs won deals",
+    "lost_deals": "needs lost deals",
+    "open_deals": "needs open deals",
+    "expected_close": "needs expected close dates",
+    "stage": "needs deal stages",
+    "stage_history": "needs stage history",
+    "lost_reason": "needs lost reasons",
+    "channel": "needs channels",
+    "lead_owner": "needs lead owners",
+    "targets": "needs targets",
+}
+
 #: builder (module.name) -> the measures it declared; filled by :func:`gated` decorators
 GATED: dict[str, tuple[str, ...]] = {}
 
@@ -235,6 +262,23 @@ def not_shown(tracking: Tracking | None, *measures: str) -> str | None:
     """:func:`missing`'s sentences as one text, or None when the measures can be shown."""
     said = missing(tracking, *measures)
     return " ".join(said) if said else None
+
+
+def short_reason(tracking: Tracking | None, *measures: str) -> str | None:
+    """A table cell's few words for the first need of ``measures`` the data lacks
+    ("needs lost deals"), or None when they can be shown."""
+    _check(measures)
+    if tracking is None:
+        return None
+    for m in measures:
+        for need in MEASURES[m].needs:
+            if tracking.tracks(need):
+                continue
+            columns = NEEDS[need].any_of
+            # as Tracking.missing: without a leads table, a lead column's need is "leads"
+            of_leads = bool(columns) and all(c.startswith("leads.") for c in columns)
+            return SHORT["leads" if of_leads and not tracking.has_leads else need]
+    return None
 
 
 def switched_off(tracking: Tracking) -> list[tuple[Measure, list[str]]]:

@@ -113,8 +113,8 @@ NEEDS: dict[str, Need] = {
         ),
         Need(
             "lost_deals",
-            "This data has no lost deals (won deals only?): win rates, required coverage and "
-            "forecasts need lost deals and are not shown.",
+            "This data has no lost deals (won deals only?): win rates, pipeline created, "
+            "required coverage and forecasts need lost deals and are not shown.",
             flag="has_lost_deals",
         ),
         Need(

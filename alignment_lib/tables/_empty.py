@@ -8,6 +8,7 @@ from typing import Any
 import great_tables as gt
 import polars as pl
 
+from alignment_lib._text import SENTENCE_COLUMN
 from alignment_lib.gate import default_of, gated
 from alignment_lib.theme import MESSAGE_GREY
 
@@ -20,14 +21,14 @@ def table_no_data(title: str, message: str, *, table_id: str) -> gt.GT:
     ``message`` e.g. "No MQLs in FY2026-Q3". great_tables escapes both (they
     can hold data values such as a segment name).
     """
-    frame = pl.DataFrame({"message": [message]})
+    frame = pl.DataFrame({SENTENCE_COLUMN: [message]})
     return (
         gt.GT(frame, id=table_id)
         .tab_header(title=title)
-        .cols_label(message="")
+        .cols_label(**{SENTENCE_COLUMN: ""})
         .tab_style(
             style=gt.style.text(style="italic", color=MESSAGE_GREY),
-            locations=gt.loc.body(columns="message"),
+            locations=gt.loc.body(columns=SENTENCE_COLUMN),
         )
     )
 
