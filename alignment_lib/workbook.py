@@ -267,8 +267,9 @@ class _Findings:
 
 
 def show_findings(lines: list[str]) -> None:
-    """Display computed findings (every value escaped)."""
-    display(_Findings(lines))
+    """Display computed findings (every value escaped), each sentence once: two findings
+    that the data cannot support say the same "not tracked" sentence only once."""
+    display(_Findings(list(dict.fromkeys(lines))))
 
 
 def describe_workbook(workbook: Workbook) -> list[str]:

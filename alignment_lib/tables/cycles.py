@@ -6,22 +6,26 @@ import great_tables as gt
 import polars as pl
 
 from alignment_lib._frames import collect
+from alignment_lib.gate import missing, short_reason
 from alignment_lib.metrics.cycles import MONTH3_HEALTHY_MAX, MONTH3_SEVERE_MIN
 from alignment_lib.metrics.deals import DEAL_SIZE_BANDS
-from alignment_lib.tables._empty import table_no_data
+from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.theme import SOURCE_LABELS
+from alignment_lib.tracking import Tracking
 
 __all__ = ["table_business_cycles", "table_sales_cycle"]
 
 _NOWRAP = gt.style.text(whitespace="nowrap")
 
 
+@shows("linearity")
 def table_business_cycles(
     linearity: pl.DataFrame | pl.LazyFrame,
     slipped: pl.DataFrame | pl.LazyFrame,
     *,
     table_id: str = "business-cycles",
     currency: str = "USD",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """One row per quarter: how back-loaded its bookings were and what became of the
     deals expected in it.
@@ -65,7 +69,7 @@ def table_business_cycles(
         "slipped_amount",
         "won_share_deals",
     ]
-    return (
+    table = (
         gt.GT(wide, id=table_id)
         .tab_header(
             title="Bookings linearity and slipped deals by quarter",
@@ -108,6 +112,14 @@ def table_business_cycles(
             "slipped deals as recorded at the quarter's start."
         )
     )
+    reason = short_reason(tracking, "slipped_deals")
+    if reason is None:
+        return table
+    # the slipped columns cannot be computed from this data: say what they need
+    table = table.sub_missing(columns=slipped_cols, missing_text=reason)
+    for note in missing(tracking, "slipped_deals"):
+        table = table.tab_source_note(note)
+    return table
 
 
 def _band_order(value: str | None) -> int:
@@ -115,6 +127,7 @@ def _band_order(value: str | None) -> int:
     return order.index(value) if value in order else len(order)
 
 
+@shows("sales_cycle")
 def table_sales_cycle(
     by_segment: pl.DataFrame | pl.LazyFrame,
     by_band: pl.DataFrame | pl.LazyFrame,
@@ -122,6 +135,7 @@ def table_sales_cycle(
     quarter: str,
     by_source: pl.DataFrame | pl.LazyFrame | None = None,
     table_id: str = "sales-cycle",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """Sales cycle of the deals closed in ``quarter`` (a label), by source, segment and size.
 
