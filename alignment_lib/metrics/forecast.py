@@ -137,9 +137,14 @@ def _index_frame(name: str, values: Sequence[int]) -> pl.LazyFrame:
 
 
 def _open_at(opportunities: pl.LazyFrame, cut: pl.Expr) -> pl.LazyFrame:
-    """Opportunities open at the cutoff: created by it and not closed by it."""
+    """Opportunities open at the cutoff: created by it and not closed by it.
+
+    A deal without a creation date (not tracked: docs/data-model.md, "Partial
+    exports") counts as created: the inputs are already seen as of the report
+    instant, which keeps only the deals known then.
+    """
     return opportunities.filter(
-        pl.col("created_at") <= cut,
+        pl.col("created_at").is_null() | (pl.col("created_at") <= cut),
         pl.col("closed_at").is_null() | (pl.col("closed_at") > cut),
     )
 
@@ -452,7 +457,8 @@ def pipeline_coverage(
     sorted. Columns:
 
     - ``open_deals`` (Int64), ``open_pipeline`` (currency): opportunities open
-      at ``as_of`` (created on or before it, not closed by it) whose
+      at ``as_of`` (created on or before it, or without a creation date; not
+      closed by it) whose
       ``expected_close_date`` falls in the quarter and whose stage is not in
       ``exclude_stages`` (only qualified, in-period pipeline counts; a deal
       without an expected close date is in no quarter; a missing amount adds 0);
