@@ -162,14 +162,14 @@ NEEDS: dict[str, Need] = {
     )
 }
 
-#: funnel stage -> the needs that say whether the data tracks it (inquiry: the leads; a
-#: lead reaches Won only through its opportunity)
+#: funnel stage -> the needs that say whether the data tracks it (inquiry: the leads; the
+#: Opportunity stage is the linked deal's creation; a lead reaches Won only through its deal)
 FUNNEL_STAGE_NEEDS: dict[str, tuple[str, ...]] = {
     "inquiry": ("leads",),
     "mql": ("mql",),
     "sal": ("sal",),
     "sql": ("sql",),
-    "opportunity": ("lead_opportunity",),
+    "opportunity": ("lead_opportunity", "opportunity_created"),
     "won": ("lead_opportunity", "won_deals"),
 }
 

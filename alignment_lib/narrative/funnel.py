@@ -374,6 +374,8 @@ def funnel_summary(
     if skipped := _skipped_sentence(cohorts, tracking):
         lines.append(skipped)
     if tracking is not None:
-        untracked = tracking.missing("mql", "sal", "sql", "lead_opportunity", "won_deals")
+        untracked = tracking.missing(
+            "mql", "sal", "sql", "lead_opportunity", "opportunity_created", "won_deals"
+        )
         lines += [s for s in untracked if s not in lines]
     return lines

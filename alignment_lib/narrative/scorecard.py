@@ -85,11 +85,13 @@ def scorecard_summary(scorecard: pl.DataFrame, *, tracking: Tracking | None = No
     """
     if scorecard.is_empty():
         return [NO_TARGETS]
-    lines = []
+    lines: list[str] = []
+    untracked: list[str] = []
     for r in gate_scorecard(scorecard, tracking).iter_rows(named=True):
         team = "" if r["team"] == "shared" else f" ({r['team']})"
         if r["not_tracked"] is not None:
-            lines.append(f"{r['label']}{team}: not measured. {r['not_tracked']}")
+            lines.append(f"{r['label']}{team}: not measured, this data does not track it.")
+            untracked += missing(tracking, *target_measures(r["metric"], r["team"]))
             continue
         if r["actual"] is None:
             lines.append(f"{r['label']}: no data yet.")
@@ -98,7 +100,7 @@ def scorecard_summary(scorecard: pl.DataFrame, *, tracking: Tracking | None = No
             f"{r['label']}{team}: {_value(r['kind'], r['actual'])} against "
             f"{_value(r['kind'], r['target'])} ({format_share(r['attainment'])}), {r['status']}."
         )
-    return lines
+    return lines + list(dict.fromkeys(untracked))
 
 
 @shows("targets")
