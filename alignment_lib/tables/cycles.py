@@ -6,7 +6,7 @@ import great_tables as gt
 import polars as pl
 
 from alignment_lib._frames import collect
-from alignment_lib.gate import missing, short_reason
+from alignment_lib.gate import missing
 from alignment_lib.metrics.cycles import MONTH3_HEALTHY_MAX, MONTH3_SEVERE_MIN
 from alignment_lib.metrics.deals import DEAL_SIZE_BANDS
 from alignment_lib.tables._empty import shows, table_no_data
@@ -106,18 +106,21 @@ def table_business_cycles(
         .tab_style(
             style=_NOWRAP, locations=gt.loc.body(columns=["fiscal_quarter", "linearity_status"])
         )
-        .tab_source_note(
+    )
+    said = missing(tracking, "slipped_deals")
+    if not said:
+        return table.tab_source_note(
             "Expected: open at the quarter's start with an expected close date inside it "
             "(from stage history). Slipped: moved past the quarter by its end. Amounts of "
             "slipped deals as recorded at the quarter's start."
         )
+    # the slipped columns cannot be computed from this data: left out, and why
+    table = table.cols_hide(slipped_cols).tab_header(
+        title="Bookings linearity by quarter",
+        subtitle=f"Healthy: up to {MONTH3_HEALTHY_MAX:.0%} of a quarter's bookings in its "
+        f"third month; severe hockey stick: {MONTH3_SEVERE_MIN:.0%} and up",
     )
-    reason = short_reason(tracking, "slipped_deals")
-    if reason is None:
-        return table
-    # the slipped columns cannot be computed from this data: say what they need
-    table = table.sub_missing(columns=slipped_cols, missing_text=reason)
-    for note in missing(tracking, "slipped_deals"):
+    for note in said:
         table = table.tab_source_note(note)
     return table
 
