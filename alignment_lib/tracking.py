@@ -163,13 +163,14 @@ NEEDS: dict[str, Need] = {
 }
 
 #: funnel stage -> the needs that say whether the data tracks it (inquiry: the leads; the
-#: Opportunity stage is the linked deal's creation; a lead reaches Won only through its deal)
+#: Opportunity stage is the linked deal's creation, which a won-deals-only export has for the
+#: won deals alone; a lead reaches Won only through its deal)
 FUNNEL_STAGE_NEEDS: dict[str, tuple[str, ...]] = {
     "inquiry": ("leads",),
     "mql": ("mql",),
     "sal": ("sal",),
     "sql": ("sql",),
-    "opportunity": ("lead_opportunity", "opportunity_created"),
+    "opportunity": ("lead_opportunity", "opportunity_created", "lost_deals"),
     "won": ("lead_opportunity", "won_deals"),
 }
 

@@ -33,8 +33,9 @@ HERE = Path(__file__).resolve().parent
 
 #: every OPP_STEP-th opportunity (by id) and every LEAD_STEP-th other lead is kept
 OPP_STEP = 20
-#: the won-deals-only export keeps every WON_STEP-th won deal (won deals are a quarter of all)
-WON_STEP = 5
+#: the won-deals-only export keeps every WON_STEP-th deal if won (won deals are a quarter of
+#: all), with the leads of every WON_STEP-th deal whatever its outcome
+WON_STEP = 10
 LEAD_STEP = 80
 #: the handoff columns a company without a handoff process does not export
 HANDOFF_COLUMNS = ("accepted_at", "rejected_at", "rejection_reason", "first_touch_at", "sql_at")
@@ -66,15 +67,21 @@ def _scaled(value: str, factor: float, *, metric: str) -> str:
     return str(round(scaled, -3) or 1000.0)
 
 
-def cut_sample(keep: pl.Expr | None = None) -> dict[str, pl.DataFrame]:
+def cut_sample(
+    keep: pl.Expr | None = None, leads_of: pl.Expr | None = None
+) -> dict[str, pl.DataFrame]:
     """A small, consistent slice of the sample (every table): the opportunities ``keep``
-    selects (default: every OPP_STEP-th), the leads behind them and every LEAD_STEP-th
-    other lead, their stage history, the targets scaled down to match."""
-    opps = _read("opportunities")
-    opps = opps.filter(_nth(pl.col("opportunity_id"), OPP_STEP) if keep is None else keep)
+    selects (default: every OPP_STEP-th), the leads behind the opportunities ``leads_of``
+    selects (default: the kept ones; a lead of a deal left out keeps its opportunity_id,
+    as in a real export of some deals) and every LEAD_STEP-th other lead, their stage
+    history, the targets scaled down to match."""
+    every = _read("opportunities")
+    keep = _nth(pl.col("opportunity_id"), OPP_STEP) if keep is None else keep
+    opps = every.filter(keep)
     kept = set(opps["opportunity_id"].to_list())
+    behind = every.filter(keep if leads_of is None else leads_of)["opportunity_id"]
     leads = _read("leads")
-    linked = pl.col("opportunity_id").is_in(list(kept))
+    linked = pl.col("opportunity_id").is_in(behind.to_list())
     leads = leads.filter(
         linked | (pl.col("opportunity_id").is_null() & _nth(pl.col("lead_id"), LEAD_STEP))
     )
@@ -138,7 +145,8 @@ def shapes() -> dict[str, dict[str, pl.DataFrame]]:
     full = cut_sample()
     leads, opps, targets = full["leads"], full["opportunities"], full["targets"]
     with_counts = _count_targets(opps, targets)
-    won_cut = cut_sample((pl.col("outcome") == "won") & _nth(pl.col("opportunity_id"), WON_STEP))
+    tenth = _nth(pl.col("opportunity_id"), WON_STEP)
+    won_cut = cut_sample((pl.col("outcome") == "won") & tenth, leads_of=tenth)
     won_counts = _count_targets(won_cut["opportunities"], won_cut["targets"])
     won_targets = won_counts.filter(pl.col("metric").is_in(["bookings", "won_deals"]))
     return {
