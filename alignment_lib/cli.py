@@ -240,7 +240,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     from alignment_lib.fiscal import FiscalCalendar
     from alignment_lib.load import load_funnel
-    from alignment_lib.workbook import resolve_data_dir
+    from alignment_lib.metrics.health import health_report
+    from alignment_lib.narrative.health import health_report_text
+    from alignment_lib.workbook import latest_complete_quarter, resolve_data_dir
 
     values = _merge(args, {})
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
@@ -258,10 +260,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         .collect()
         .row(0, named=True)
     )
+    # a source with nothing dated before now has no quarter to report: SourceError, exit 2
+    quarter = latest_complete_quarter(data)
     print(f"{data.source}: valid ({', '.join(f'{v:,} {k}' for k, v in counts.items())})")
     for kind, notes in (("warning", data.warnings), ("repaired", data.repairs)):
         for note in notes:
             print(f"  {kind}: {note.describe()}")
+    print(f"latest complete quarter: {quarter.label} (the report's default quarter)")
+    print()
+    print(health_report_text(health_report(data.materialize()), tracking=data.tracking))
     return 0
 
 

@@ -46,10 +46,14 @@ from alignment_lib.metrics.handoff import (
 )
 from alignment_lib.metrics.health import (
     HEALTH_RULES,
+    HealthReport,
     HealthRule,
     data_health,
+    health_report,
     load_notices,
     rows_loaded,
+    switched_off_measures,
+    tracked_needs,
 )
 from alignment_lib.metrics.lag import (
     LAG_BUCKETS,
@@ -89,6 +93,7 @@ __all__ = [
     "MONTH3_SEVERE_MIN",
     "NO_REASON",
     "Z_80",
+    "HealthReport",
     "HealthRule",
     "attainment",
     "bookings",
@@ -104,6 +109,7 @@ __all__ = [
     "forecast_backtest",
     "funnel_cohort",
     "funnel_period",
+    "health_report",
     "in_quarter_win_probabilities",
     "load_notices",
     "marketing_share",
@@ -123,7 +129,9 @@ __all__ = [
     "slipped_deals",
     "stage_durations",
     "stage_win_probabilities",
+    "switched_off_measures",
     "target_for",
     "target_value",
+    "tracked_needs",
     "win_rates",
 ]

@@ -14,15 +14,21 @@ import re
 
 import polars as pl
 
-from alignment_lib.narrative._format import format_share
+from alignment_lib.metrics.funnel import FUNNEL_STAGES
+from alignment_lib.metrics.health import HealthReport
+from alignment_lib.narrative._format import format_share, join_words, shows
+from alignment_lib.theme import STAGE_LABELS
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "HEALTH_RULE_LABELS",
     "HEALTH_TABLE_LABELS",
     "data_health_headline",
     "data_health_summary",
+    "health_report_text",
     "health_rule_label",
     "load_notices_summary",
+    "tracking_summary",
 ]
 
 #: Display names of the tables data_health checks, in page order.
@@ -57,6 +63,7 @@ HEALTH_RULE_LABELS: dict[tuple[str, str], str] = {
     ("opportunities", "missing_channel"): "no channel",
     ("opportunities", "created_after_as_of"): "created after the as-of date",
     ("opportunities", "closed_after_as_of"): "closed after the as-of date (open again)",
+    ("opportunities", "open_values_after_as_of"): "open at the as-of date, values of the export",
     ("stage_history", "changed_after_as_of"): "recorded after the as-of date",
 }
 
@@ -303,3 +310,114 @@ def load_notices_summary(notices: pl.DataFrame) -> list[str]:
             "stored."
         )
     return lines
+
+
+# -- what the data tracks (docs/partial-data.md) ----------------------------------------------
+def _stages_line(tracking: Tracking) -> str:
+    tracked = set(tracking.funnel_stages(FUNNEL_STAGES))
+    return ", ".join(f"{STAGE_LABELS[s]} {'yes' if s in tracked else 'no'}" for s in FUNNEL_STAGES)
+
+
+@shows()
+def tracking_summary(report: HealthReport, *, tracking: Tracking | None = None) -> list[str]:
+    """Sentences on what the data tracks: the funnel stages it has, and each measure the
+    pages do not show for want of what it needs (``report``: :func:`health_report`).
+
+    ``tracking``: the data's (``wb.tracking``), for the funnel stages.
+    """
+    tracking = tracking or Tracking()
+    stages = [STAGE_LABELS[s] for s in tracking.funnel_stages(FUNNEL_STAGES)]
+    lines = [
+        "Every stage of the funnel is tracked in this data."
+        if len(stages) == len(FUNNEL_STAGES)
+        else f"Funnel stages tracked in this data: {join_words(stages) or 'none'}; the "
+        "funnel skips the others."
+    ]
+    off = report.switched_off
+    if off.height == 0:
+        lines.append("Every measure of the pages can be shown: nothing is switched off.")
+        return lines
+    lines.append(
+        f"{off.height} measure{'' if off.height == 1 else 's'} of the pages "
+        f"{'is' if off.height == 1 else 'are'} switched off because this data does not "
+        f"track what {'it needs' if off.height == 1 else 'they need'}: "
+        f"{join_words(off['label'].to_list())}; the table below says why."
+    )
+    return lines
+
+
+def _rows(width: list[int], rows: list[tuple[str, ...]]) -> list[str]:
+    return [
+        "  " + "  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)).rstrip() for r in rows
+    ]
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return _rows(width, rows)
+
+
+def health_report_text(
+    report: HealthReport, *, tracking: Tracking | None = None, as_of_rules: bool = False
+) -> str:
+    """The data-health report as plain text, for ``alignment validate``: rows read per
+    table, every check with its rows and what it does (excluded or flagged, or not
+    made), the funnel stages and needs the data tracks, the measures switched off and
+    why. ``as_of_rules``: include the checks of the as-of cut (a report's, not a
+    source's). The same :func:`health_report` the data-health page shows; what loading
+    repaired or warned about (``report.notices``) is printed by the caller, each with
+    its rows and fix.
+    """
+    tracking = tracking or Tracking()
+    tables = {
+        "leads": tracking.has_leads,
+        "stage_history": tracking.has_stage_history,
+        "targets": True,
+    }
+    out = ["Rows read"]
+    rows = []
+    for table, part, n in report.loaded.select("table", "part", "in_report").iter_rows():
+        name = HEALTH_TABLE_LABELS.get(table, table) if part == "all" else f"  {part}"
+        if part == "all" and not tables.get(table, True):
+            rows.append((name, f"no {table} table"))
+        elif tables.get(table, True):
+            rows.append((name, f"{n:,}"))
+    out += _table(rows)
+    checks = report.checks
+    if not as_of_rules:
+        checks = checks.filter(~_is_as_of(pl.col("rule")))
+    out.append("")
+    out.append(
+        "Checks (rows that pass validation but are left out of some numbers, or flagged; "
+        "checks overlap)"
+    )
+    rows = [("table", "check", "rows", "share", "outcome", "effect")]
+    for r in checks.iter_rows(named=True):
+        made = r["rows"] is not None
+        rows.append(
+            (
+                r["table"],
+                health_rule_label(r["table"], r["rule"]),
+                f"{r['rows']:,}" if made else "-",
+                f"{r['share_of_table']:.1%}" if r["share_of_table"] is not None else "-",
+                r["outcome"],
+                r["effect"] if made else "",
+            )
+        )
+    out += _table(rows)
+    out.append("")
+    out.append("Tracked")
+    out.append(f"  funnel stages: {_stages_line(tracking)}")
+    rows = [
+        (r["need"], "yes" if r["tracked"] else "no", r["reads"])
+        for r in report.tracked.iter_rows(named=True)
+    ]
+    out += _table([("need", "tracked", "reads"), *rows])
+    out.append("")
+    if report.switched_off.height == 0:
+        out.append("Switched off: nothing (every measure of the pages can be shown)")
+    else:
+        out.append("Switched off (the data does not track what they need)")
+        for r in report.switched_off.iter_rows(named=True):
+            out.append(f"  {r['label']} ({r['pages']}): {r['reason']}")
+    return "\n".join(out)
