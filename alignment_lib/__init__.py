@@ -42,8 +42,10 @@ from alignment_lib.exceptions import (
     SourceError,
 )
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.gate import MEASURES, Measure
 from alignment_lib.load import FunnelData, load_funnel, parse_as_of
 from alignment_lib.metrics import (
+    HealthReport,
     attainment,
     bookings,
     bookings_by_week,
@@ -58,6 +60,7 @@ from alignment_lib.metrics import (
     forecast_backtest,
     funnel_cohort,
     funnel_period,
+    health_report,
     in_quarter_win_probabilities,
     load_notices,
     marketing_share,
@@ -77,8 +80,10 @@ from alignment_lib.metrics import (
     slipped_deals,
     stage_durations,
     stage_win_probabilities,
+    switched_off_measures,
     target_for,
     target_value,
+    tracked_needs,
     win_rates,
 )
 from alignment_lib.narrative import (
@@ -91,7 +96,9 @@ from alignment_lib.narrative import (
     funnel_cohort_headline,
     funnel_period_headline,
     funnel_summary,
+    gate_scorecard,
     handoff_summary,
+    health_report_text,
     hockey_stick_headline,
     lag_summary,
     leaked_mqls_headline,
@@ -107,6 +114,7 @@ from alignment_lib.narrative import (
     seasonality_headline,
     slipped_deals_headline,
     stage_durations_headline,
+    tracking_summary,
     weekly_sla_headline,
 )
 from alignment_lib.tables import (
@@ -126,6 +134,8 @@ from alignment_lib.tables import (
     table_sales_cycle,
     table_scorecard,
     table_stage_durations,
+    table_switched_off,
+    table_tracking,
 )
 from alignment_lib.tracking import NEEDS, Tracking
 from alignment_lib.workbook import (
@@ -143,12 +153,15 @@ from alignment_lib.workbook import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "MEASURES",
     "NEEDS",
     "AlignmentError",
     "DataValidationError",
     "FiscalCalendar",
     "FiscalQuarter",
     "FunnelData",
+    "HealthReport",
+    "Measure",
     "ParameterError",
     "Problem",
     "RenderError",
@@ -203,7 +216,10 @@ __all__ = [
     "funnel_period",
     "funnel_period_headline",
     "funnel_summary",
+    "gate_scorecard",
     "handoff_summary",
+    "health_report",
+    "health_report_text",
     "hockey_stick_headline",
     "in_quarter_win_probabilities",
     "lag_summary",
@@ -245,6 +261,7 @@ __all__ = [
     "stage_durations",
     "stage_durations_headline",
     "stage_win_probabilities",
+    "switched_off_measures",
     "table_business_cycles",
     "table_coverage",
     "table_data_health",
@@ -261,8 +278,12 @@ __all__ = [
     "table_sales_cycle",
     "table_scorecard",
     "table_stage_durations",
+    "table_switched_off",
+    "table_tracking",
     "target_for",
     "target_value",
+    "tracked_needs",
+    "tracking_summary",
     "weekly_sla_headline",
     "win_rates",
 ]

@@ -15,7 +15,13 @@ from alignment_lib.tables.funnel import (
     table_stage_durations,
 )
 from alignment_lib.tables.handoff import table_handoff_by_channel, table_mql_outcomes
-from alignment_lib.tables.health import table_data_health, table_load_notices, table_rows_loaded
+from alignment_lib.tables.health import (
+    table_data_health,
+    table_load_notices,
+    table_rows_loaded,
+    table_switched_off,
+    table_tracking,
+)
 from alignment_lib.tables.pipeline import table_pipeline_vs_bookings
 from alignment_lib.tables.scorecard import table_coverage, table_pipeline_needed, table_scorecard
 
@@ -36,4 +42,6 @@ __all__ = [
     "table_sales_cycle",
     "table_scorecard",
     "table_stage_durations",
+    "table_switched_off",
+    "table_tracking",
 ]
