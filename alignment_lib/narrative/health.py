@@ -227,7 +227,7 @@ def _values_line(health: pl.DataFrame, tracking: Tracking) -> str:
     if later:
         text += _sentence(
             " ({n} of them closed after it: [its|their] stage reads Open, [its|their] amount "
-            "is the one it closed with)",
+            "is the one [it|they] closed with)",
             later,
         )
     uses = []
@@ -418,12 +418,15 @@ def tracking_summary(report: HealthReport, *, tracking: Tracking | None = None) 
     """
     tracking = tracking or Tracking()
     stages = [STAGE_LABELS[s] for s in tracking.funnel_stages(FUNNEL_STAGES)]
-    lines = [
-        "Every stage of the funnel is tracked in this data."
-        if len(stages) == len(FUNNEL_STAGES)
-        else f"Funnel stages tracked in this data: {join_words(stages) or 'none'}; the "
-        "funnel skips the others."
-    ]
+    if len(stages) == len(FUNNEL_STAGES):
+        lines = ["Every stage of the funnel is tracked in this data."]
+    elif stages:
+        lines = [
+            f"Funnel stages tracked in this data: {join_words(stages)}; the funnel skips "
+            "the others."
+        ]
+    else:
+        lines = ["No stage of the lead funnel is tracked in this data."]
     off = report.switched_off
     if off.height == 0:
         lines.append("Every measure of the pages can be shown: nothing is switched off.")
