@@ -34,6 +34,7 @@ def chart_health_issues(
     """
     flagged = (
         collect(frame)
+        .drop("outcome", strict=False)  # health_report's checks carry it; the chart does not
         .filter(
             ~pl.col("rule").str.ends_with("_after_as_of")
             & (pl.col("rows") > 0)
