@@ -108,7 +108,7 @@ MEASURES: dict[str, Measure] = {
             ("source",),
             (*_SCORECARD, *_PIPELINE),
         ),
-        Measure("mqls", "MQLs", ("leads", "mql"), (*_SCORECARD, *_CYCLES)),
+        Measure("mqls", "MQLs", ("leads", "mql"), (*_SCORECARD, *_HANDOFF, *_CYCLES)),
         Measure(
             "coverage",
             "Pipeline coverage of the next quarters",
