@@ -232,7 +232,7 @@ def _values_line(health: pl.DataFrame, tracking: Tracking) -> str:
         )
     uses = []
     if amounts:
-        uses.append(f"{join_words(amounts)} use these amounts")
+        uses.append(f"{join_words(amounts)} use{'s' if len(amounts) == 1 else ''} these amounts")
     if stages:
         uses.append(f"{join_words(stages)} these stages and expected close dates")
     return text + (": " + "; ".join(uses) if uses else "") + "."

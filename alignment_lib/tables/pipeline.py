@@ -95,6 +95,12 @@ def table_pipeline_vs_bookings(
     for measure, keys in columns.items():
         if measure in shown:
             table = table.tab_spanner(label=_MEASURES[measure], columns=keys)
+    if len(shown) == 1:  # one measure left: the title names it alone
+        by = "creation" if shown == ["pipeline_created"] else "close"
+        table = table.tab_header(
+            title=f"{_MEASURES[shown[0]]} by quarter",
+            subtitle=f"Amounts by source, by {by} quarter" if by_source else f"By {by} quarter",
+        )
     for note in said:
         table = table.tab_source_note(note)
     return table.tab_style(

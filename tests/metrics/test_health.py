@@ -367,9 +367,10 @@ def test_without_history_nothing_is_recorded_later_when_the_data_ends_before_the
     found = counts(data_health(full.at("2026-04-30"), full=full).collect())
     assert found[("opportunities", "open_values_after_as_of")] == (0, 0.0)
     # not cut: nothing is hidden, nothing later
-    assert counts(data_health(full).collect())[
-        ("opportunities", "open_values_after_as_of")
-    ] == (0, 0.0)
+    assert counts(data_health(full).collect())[("opportunities", "open_values_after_as_of")] == (
+        0,
+        0.0,
+    )
 
 
 def test_a_rule_reading_what_the_data_does_not_track_is_not_made() -> None:
