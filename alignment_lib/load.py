@@ -349,7 +349,9 @@ def _tracking(checks: dict[str, TableCheck]) -> Tracking:
         tracked=tracked,
         has_leads="leads" in checks,
         has_stage_history="stage_history" in checks,
-        has_targets="targets" in checks and checks["targets"].stats["rows"] > 0,
+        # a targets table without rows is "no targets set for this quarter", as a table
+        # without this quarter's rows is: the scorecard says so in those words
+        has_targets="targets" in checks,
         has_won_deals=bool(opps["has_won"]),
         has_lost_deals=bool(opps["has_lost"]),
         has_open_deals=bool(opps["has_open"]),

@@ -565,7 +565,7 @@ def _table_of(file: str) -> str:
 _FLAG_SOURCES = {
     "has_leads": "a leads table",
     "has_stage_history": "a stage_history table",
-    "has_targets": "a targets table with rows",
+    "has_targets": "a targets table",
     "has_won_deals": "won deals (outcome won)",
     "has_lost_deals": "lost deals (outcome lost)",
     "has_open_deals": "open deals (no close)",
