@@ -74,7 +74,10 @@ def render(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., d
             args = ["report", "--data", str(HERE / shape), "--quarter", Q, "--no-images"]
             assert main([*args, "--out", str(out), *extra]) == 0
             folder = next(p for p in out.iterdir() if p.is_symlink())
-            done[key] = {p.stem: p.read_text(encoding="utf-8") for p in folder.glob("*.html")}
+            pages = {p.stem: p.read_text(encoding="utf-8") for p in folder.glob("*.html")}
+            for path in (folder / "notebooks").glob("*.ipynb"):
+                pages[f"{path.stem}.shown"] = _outputs(path)
+            done[key] = pages
         return done[key]
 
     with pytest.MonkeyPatch.context() as mp:
