@@ -300,12 +300,18 @@ def _as_of_rules(data: FunnelData, full: FunnelData | None) -> list[pl.LazyFrame
         },
     )
     opps = _counts(
-        full.opportunities,
-        "opportunities",
-        {
-            "created_after_as_of": pl.col("created_at") > c,
-            "closed_after_as_of": (pl.col("created_at") <= c) & (pl.col("closed_at") > c),
-        },
+        full.opportunities, "opportunities", {"created_after_as_of": pl.col("created_at") > c}
+    )
+    # visible at the cut (in `data`, whatever decided it: a creation date, or without one a
+    # first close or stage change) and closed after it in the un-cut data
+    table_rows = full.opportunities.select(pl.len().cast(pl.Int64).alias("_table_rows"))
+    reopened = (
+        data.opportunities.select("opportunity_id")
+        .join(full.opportunities.filter(pl.col("closed_at") > c), on="opportunity_id", how="semi")
+        .select(pl.len().cast(pl.Int64).alias("rows"))
+    )
+    closed_later = table_rows.join(reopened, how="cross").with_columns(
+        pl.lit("opportunities").alias("table"), pl.lit("closed_after_as_of").alias("rule")
     )
     history = _counts(
         full.stage_history, "stage_history", {"changed_after_as_of": pl.col("changed_at") > c}
@@ -318,14 +324,12 @@ def _as_of_rules(data: FunnelData, full: FunnelData | None) -> list[pl.LazyFrame
         and full.extract_date > data.as_of
     )
     open_now = data.opportunities.filter(pl.col("closed_at").is_null() & pl.lit(later))
-    values = (
-        full.opportunities.select(pl.len().cast(pl.Int64).alias("_table_rows"))
-        .join(open_now.select(pl.len().cast(pl.Int64).alias("rows")), how="cross")
-        .with_columns(
-            pl.lit("opportunities").alias("table"), pl.lit("open_values_after_as_of").alias("rule")
-        )
+    values = table_rows.join(
+        open_now.select(pl.len().cast(pl.Int64).alias("rows")), how="cross"
+    ).with_columns(
+        pl.lit("opportunities").alias("table"), pl.lit("open_values_after_as_of").alias("rule")
     )
-    return [leads, opps, values, history]
+    return [leads, opps, closed_later, values, history]
 
 
 def rule_tracked(rule: HealthRule, tracking: Tracking) -> bool:

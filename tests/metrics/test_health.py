@@ -398,3 +398,17 @@ def test_a_rule_reading_what_the_data_does_not_track_is_not_made() -> None:
         (r.table, r.rule): (None, None) for r in HEALTH_RULES if r.table == "leads"
     }
     assert found[("opportunities", "lead_not_found")] == (None, None)
+
+
+def test_a_deal_without_creation_date_closed_after_the_cut_counts_as_reopened() -> None:
+    # O5 loses its creation date: known from its first stage change (10 February), it is
+    # visible at 31 March and closed on 15 April, so it still counts as reopened (1 of 6)
+    opps = FULL.opportunities.with_columns(
+        pl.when(pl.col("opportunity_id") == "O5")
+        .then(None)
+        .otherwise(pl.col("created_at"))
+        .alias("created_at")
+    )
+    full = replace(FULL, opportunities=opps)
+    found = counts(data_health(full.at("2026-03-31"), full=full).collect())
+    assert found[("opportunities", "closed_after_as_of")] == (1, pytest.approx(1 / 6))
