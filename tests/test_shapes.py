@@ -219,8 +219,9 @@ def test_opportunities_only_past_as_of_says_which_figures_use_later_values(rende
 def test_won_deals_only(render) -> None:
     pages = render("won_deals_only")
     scorecard = shown(pages, "scorecard")
-    assert re.search(r"Won deals: \d+ against 16 \(\d+%\)", scorecard)
-    assert "$16" not in scorecard
+    # a count target of 7 won deals: "against 7", never "$7"
+    assert re.search(r"Won deals: \d+ against 7 \(\d+%\)", scorecard)
+    assert "$7 " not in scorecard and "$7." not in scorecard
     says(pages["scorecard"], NO_OPEN, NO_LOST)
     # no required coverage of 1.0x, no 100% win rate
     for false in ("1.0x", "100% win", "win rate of 100%"):
