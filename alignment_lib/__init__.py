@@ -2,7 +2,8 @@
 
 The public API, by verb family:
 
-- ``load_*``: read and validate the canonical tables (``load_funnel``)
+- ``load_*``: read and validate the canonical tables (``load_funnel``); ``load_mapping`` /
+  ``open_mapping``: a CRM export read through a mapping file or preset
 - metric functions named after the metric (``pipeline_created``, ``bookings``, ...)
 - ``chart_*``: altair charts; ``table_*``: great_tables tables for executives
 - ``open_workbook`` / ``show_findings``: what a notebook calls
@@ -13,6 +14,7 @@ from alignment_lib import _startup  # noqa: F401
 from alignment_lib.charts import (
     chart_bookings_forecast,
     chart_bookings_linearity,
+    chart_by_dimension,
     chart_cohort_curves,
     chart_creation_to_close_lag,
     chart_funnel_cohorts,
@@ -33,9 +35,19 @@ from alignment_lib.charts import (
     chart_stage_durations,
     chart_weekly_sla,
 )
+from alignment_lib.dimensions import (
+    Dimension,
+    dimensions_of,
+    show_cycles_by_dimension,
+    show_funnel_by_dimension,
+    show_handoff_by_dimension,
+    show_pipeline_by_dimension,
+    show_scorecard_by_dimension,
+)
 from alignment_lib.exceptions import (
     AlignmentError,
     DataValidationError,
+    MappingError,
     ParameterError,
     Problem,
     RenderError,
@@ -44,6 +56,7 @@ from alignment_lib.exceptions import (
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.gate import MEASURES, Measure
 from alignment_lib.load import FunnelData, load_funnel, parse_as_of
+from alignment_lib.mapping import MappedSource, Mapping, list_presets, load_mapping, open_mapping
 from alignment_lib.metrics import (
     HealthReport,
     attainment,
@@ -86,6 +99,7 @@ from alignment_lib.metrics import (
     tracked_needs,
     win_rates,
 )
+from alignment_lib.money import format_money, reporting_currency, use_currency
 from alignment_lib.narrative import (
     attention_items,
     business_cycles_summary,
@@ -119,6 +133,7 @@ from alignment_lib.narrative import (
 )
 from alignment_lib.tables import (
     table_business_cycles,
+    table_by_dimension,
     table_coverage,
     table_data_health,
     table_funnel_by,
@@ -157,10 +172,14 @@ __all__ = [
     "NEEDS",
     "AlignmentError",
     "DataValidationError",
+    "Dimension",
     "FiscalCalendar",
     "FiscalQuarter",
     "FunnelData",
     "HealthReport",
+    "MappedSource",
+    "Mapping",
+    "MappingError",
     "Measure",
     "ParameterError",
     "Problem",
@@ -178,6 +197,7 @@ __all__ = [
     "business_cycles_summary",
     "chart_bookings_forecast",
     "chart_bookings_linearity",
+    "chart_by_dimension",
     "chart_cohort_curves",
     "chart_creation_to_close_lag",
     "chart_funnel_cohorts",
@@ -208,9 +228,11 @@ __all__ = [
     "deal_size_band",
     "describe_filters",
     "describe_workbook",
+    "dimensions_of",
     "elapsed_share",
     "forecast_backtest",
     "forecast_summary",
+    "format_money",
     "funnel_cohort",
     "funnel_cohort_headline",
     "funnel_period",
@@ -226,7 +248,9 @@ __all__ = [
     "latest_complete_quarter",
     "leaked_mqls_headline",
     "linearity_headline",
+    "list_presets",
     "load_funnel",
+    "load_mapping",
     "load_notices",
     "load_notices_summary",
     "load_uncut",
@@ -234,6 +258,7 @@ __all__ = [
     "mql_cohort_curve",
     "mql_outcomes",
     "mql_outcomes_headline",
+    "open_mapping",
     "open_workbook",
     "parse_as_of",
     "pipeline_coverage",
@@ -244,6 +269,7 @@ __all__ = [
     "pipeline_vs_bookings_summary",
     "rejection_reasons",
     "rejection_reasons_headline",
+    "reporting_currency",
     "response_times",
     "response_times_headline",
     "rows_loaded",
@@ -254,8 +280,13 @@ __all__ = [
     "seasonality",
     "seasonality_headline",
     "shared_scorecard",
+    "show_cycles_by_dimension",
     "show_filters",
     "show_findings",
+    "show_funnel_by_dimension",
+    "show_handoff_by_dimension",
+    "show_pipeline_by_dimension",
+    "show_scorecard_by_dimension",
     "slipped_deals",
     "slipped_deals_headline",
     "stage_durations",
@@ -263,6 +294,7 @@ __all__ = [
     "stage_win_probabilities",
     "switched_off_measures",
     "table_business_cycles",
+    "table_by_dimension",
     "table_coverage",
     "table_data_health",
     "table_funnel_by",
@@ -284,6 +316,7 @@ __all__ = [
     "target_value",
     "tracked_needs",
     "tracking_summary",
+    "use_currency",
     "weekly_sla_headline",
     "win_rates",
 ]

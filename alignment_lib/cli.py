@@ -57,7 +57,26 @@ def _parser() -> argparse.ArgumentParser:
 
     def data_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--data", default=None, help="data folder (default: 'sample', the bundled sample data)"
+            "--data",
+            default=None,
+            help="data folder (default: 'sample', the bundled sample data; with --mapping: the "
+            "mapping's location)",
+        )
+        mapped = p.add_mutually_exclusive_group()
+        mapped.add_argument(
+            "--mapping",
+            default=None,
+            metavar="FILE",
+            help="mapping file (TOML) that reads a CRM export into the kit's tables "
+            "(docs/mapping.md)",
+        )
+        mapped.add_argument(
+            "--preset",
+            default=None,
+            metavar="NAME",
+            help="a shipped mapping for a common export: "
+            + ", ".join(_presets())
+            + " (docs/mapping.md)",
         )
         p.add_argument(
             "--fiscal-year-start",
@@ -118,6 +137,50 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _presets() -> list[str]:
+    from alignment_lib.mapping import list_presets
+
+    return list_presets()
+
+
+def _with_mapping(args: argparse.Namespace, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with the mapping the command names and the defaults its [report] gives.
+
+    Precedence: defaults < the mapping's [report] < parameter file < command line.
+    With a mapping, the data location defaults to the mapping's own.
+    """
+    ref = args.preset or args.mapping or params.get("mapping") or ""
+    if args.preset and args.preset not in _presets():
+        raise ParameterError(
+            f"unknown preset {args.preset!r}; the presets are: {', '.join(_presets())}; fix: "
+            "name one of them, or write a mapping file and pass --mapping FILE (docs/mapping.md)"
+        )
+    if not ref:
+        return params
+    from alignment_lib.mapping import load_mapping
+
+    if ref.endswith(".toml") or "/" in ref or "\\" in ref:
+        ref = str(Path(ref).resolve())  # the kernels run in another folder
+    return {**load_mapping(ref).report_defaults, "data_dir": "", **params, "mapping": ref}
+
+
+def _open_source(values: dict[str, Any]) -> Any:
+    """The data the parameters name (the one place the command line opens it).
+
+    Sets ``values["data_dir"]`` to what the workbooks need: an absolute path
+    (their kernels run in another folder), or "" for a mapping's own location.
+    """
+    from alignment_lib.workbook import open_data_source, resolve_data_dir
+
+    location = values["data_dir"]
+    if not values.get("mapping"):
+        location = str(resolve_data_dir(location).resolve())
+    elif location and location != "sample" and Path(location).exists():
+        location = str(Path(location).resolve())
+    values["data_dir"] = location
+    return open_data_source(location, mapping=values.get("mapping", ""))
+
+
 def _read_params(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
@@ -161,11 +224,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
     from alignment_lib.load import load_funnel, load_targets, parse_as_of
     from alignment_lib.metrics.scorecard import shared_scorecard
+    from alignment_lib.money import check_currency
     from alignment_lib.narrative.scorecard import gate_scorecard
     from alignment_lib.render import WORKBOOKS, Headline, check_output_folder, render_report
-    from alignment_lib.workbook import check_filters, latest_complete_quarter, resolve_data_dir
+    from alignment_lib.workbook import check_filters, latest_complete_quarter
 
-    values = _merge(args, _read_params(args.params))
+    values = _merge(args, _with_mapping(args, _read_params(args.params)))
     check_output_folder(args.out)  # before the data is read: a wrong --out fails at once
     workbooks = None
     if args.workbook:
@@ -176,10 +240,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
             )
         workbooks = {name: title for name, title in WORKBOOKS.items() if name in args.workbook}
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
-    data_dir = resolve_data_dir(values["data_dir"]).resolve()
-    print(f"reading {data_dir}", file=sys.stderr, flush=True)
+    source = _open_source(values)
+    print(f"reading {getattr(source, 'description', source)}", file=sys.stderr, flush=True)
     # Validate the data before any workbook runs: bad input never reaches a page.
-    data = load_funnel(data_dir, calendar=calendar)
+    data = load_funnel(source, calendar=calendar)
+    check_currency(data.currency)  # an unknown currency code fails before any workbook runs
     # a filter value no row has is a parameter error (exit 4) before any workbook runs
     check_filters(
         data, {k: values[k] for k in ("segment", "region") if values.get(k) not in (None, "")}
@@ -189,7 +254,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if values["quarter"] == "latest"
         else FiscalQuarter.parse(values["quarter"])
     )
-    values.update(quarter=quarter.label, data_dir=str(data_dir))
+    values.update(quarter=quarter.label)
     if values.get("targets_file"):
         load_targets(values["targets_file"], calendar=calendar)
         # the kernel runs in notebooks/: a relative path would point elsewhere
@@ -215,6 +280,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             ).collect(),
             seen.tracking,
         ),
+        currency=data.currency,
     )
     # The scorecard of a filtered render counts the filter's actuals against the
     # company's targets (targets are not split by segment); the index says it is filtered.
@@ -242,11 +308,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from alignment_lib.load import load_funnel
     from alignment_lib.metrics.health import health_report
     from alignment_lib.narrative.health import health_report_text
-    from alignment_lib.workbook import latest_complete_quarter, resolve_data_dir
+    from alignment_lib.workbook import latest_complete_quarter
 
-    values = _merge(args, {})
+    values = _merge(args, _with_mapping(args, {}))
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
-    data = load_funnel(resolve_data_dir(values["data_dir"]), calendar=calendar)
+    data = load_funnel(_open_source(values), calendar=calendar)
     counts = (
         pl.concat(
             [

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "AlignmentError",
     "DataValidationError",
+    "MappingError",
     "OutputError",
     "ParameterError",
     "Problem",
@@ -39,6 +40,17 @@ class SourceError(AlignmentError):
     """The data location cannot be read: missing folder, file or format."""
 
     exit_code = 2
+
+
+class MappingError(SourceError):
+    """A mapping file (or preset) cannot be used as written: the data cannot be read as meant.
+
+    The message names the mapping file, the key and the offending value (an
+    unknown key or column, a SQL expression that does not parse, an invalid
+    currency code, ...) and the fix. Values of the export that the mapping
+    cannot convert (an unmapped stage, a date in none of the formats) are
+    :class:`DataValidationError` problems instead, with their rows.
+    """
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ MEASURES: dict[str, Measure] = {
             ("leads", "mql", "first_touch", "lead_owner"),
             _HANDOFF,
         ),
-        Measure("funnel", "The funnel, stage by stage", ("leads",), _FUNNEL),
+        Measure("funnel", "The funnel, stage by stage", ("leads", "funnel_steps"), _FUNNEL),
         Measure(
             "mql_to_won",
             "MQL → Won by channel",
@@ -215,6 +215,7 @@ SHORT: dict[str, str] = {
     "rejection_reason": "needs rejection reasons",
     "first_touch": "needs first-touch times",
     "sql": "needs SQL dates",
+    "funnel_steps": "needs two funnel stages",
     "lead_opportunity": "needs lead-to-deal links",
     "opportunity_created": "needs creation dates",
     "source": "needs deal sources",

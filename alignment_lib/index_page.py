@@ -18,7 +18,8 @@ import nbformat
 import polars as pl
 
 from alignment_lib._text import TEXT_LIMIT, shorten, shorten_words
-from alignment_lib.narrative._format import format_count, format_money, format_share
+from alignment_lib.money import DEFAULT_CURRENCY, format_money
+from alignment_lib.narrative._format import format_count, format_share
 
 __all__ = ["FINDINGS_TAG", "PageLink", "build_index", "findings_of"]
 
@@ -62,30 +63,30 @@ def _finding(sentence: str) -> str:
     return shorten(shorten_words(sentence), TEXT_LIMIT)
 
 
-def _value(kind: str, value: float | None) -> str:
+def _value(kind: str, value: float | None, currency: str) -> str:
     if value is None:
         return "–"
     if kind == "amount":
-        return format_money(value)
+        return format_money(value, currency=currency)
     if kind == "rate":
         return format_share(value)
     return format_count(value)
 
 
-def _scorecard_rows(scorecard: pl.DataFrame) -> str:
+def _scorecard_rows(scorecard: pl.DataFrame, currency: str) -> str:
     rows = []
     for r in scorecard.iter_rows(named=True):
         team = "" if r["team"] == "shared" else f" ({r['team']})"
         # narrative.gate_scorecard: a target the data cannot measure is "not tracked"
         untracked = bool(r.get("not_tracked"))
         status = "not tracked" if untracked else r["status"] or "n/a"
-        actual = "not tracked" if untracked else _value(r["kind"], r["actual"])
+        actual = "not tracked" if untracked else _value(r["kind"], r["actual"], currency)
         color = _STATUS_COLOR.get(status, "#555555")
         rows.append(
             "<tr>"
             f"<td>{html.escape(r['label'] + team)}</td>"
             f"<td class='num'>{html.escape(actual)}</td>"
-            f"<td class='num'>{html.escape(_value(r['kind'], r['target']))}</td>"
+            f"<td class='num'>{html.escape(_value(r['kind'], r['target'], currency))}</td>"
             f"<td class='num'>{html.escape(format_share(r['attainment']))}</td>"
             f"<td><span class='status' style='color:{color}'>{html.escape(status)}</span></td>"
             "</tr>"
@@ -101,12 +102,14 @@ def build_index(
     pages: Sequence[PageLink],
     rendered_at: dt.datetime,
     filters: str = "",
+    currency: str = DEFAULT_CURRENCY,
 ) -> str:
     """The landing page's HTML (a complete document).
 
     ``filters``: the filter of a filtered render in words (``Segment:
     Enterprise · Region: EMEA``), named in the title and the heading; empty
-    for the company report.
+    for the company report. ``currency``: the ISO 4217 code amounts are
+    written in (the data's, :attr:`FunnelData.currency`).
     """
     e = html.escape
     named = f" · {filters}" if filters else ""
@@ -132,7 +135,7 @@ def build_index(
     table = (
         "<table><thead><tr><th>Shared target</th><th>Actual</th><th>Target</th>"
         "<th>Attainment</th><th>Status</th></tr></thead>"
-        f"<tbody>{_scorecard_rows(scorecard)}</tbody></table>"
+        f"<tbody>{_scorecard_rows(scorecard, currency)}</tbody></table>"
         if scorecard.height
         else "<p>No targets are set for this quarter.</p>"
     )

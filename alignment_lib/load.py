@@ -161,6 +161,13 @@ class FunnelData:
                 )
             )
             recorded = open_then & pl.col("_stage").is_not_null()
+            # A history without amounts or close dates (e.g. HubSpot's stage-entered dates)
+            # records stages only: the deal's own amount and close date stand.
+            untracked = self.tracking.untracked_columns(
+                "stage_history", ("amount", "expected_close_date")
+            )
+            amount_then = recorded if "amount" not in untracked else pl.lit(False)
+            ecd_then = recorded if "expected_close_date" not in untracked else pl.lit(False)
             opps = (
                 opps.join(last, on="opportunity_id", how="left")
                 .with_columns(
@@ -170,11 +177,11 @@ class FunnelData:
                     .then(pl.lit("Open"))
                     .otherwise(pl.col("stage"))
                     .alias("stage"),
-                    pl.when(recorded)
+                    pl.when(amount_then)
                     .then(pl.col("_amount"))
                     .otherwise(pl.col("amount"))
                     .alias("amount"),
-                    pl.when(recorded)
+                    pl.when(ecd_then)
                     .then(pl.col("_ecd"))
                     .otherwise(pl.col("expected_close_date"))
                     .alias("expected_close_date"),

@@ -105,10 +105,14 @@ class ReportResult:
 
 @dataclass(frozen=True)
 class Headline:
-    """What the landing page shows above the links: the shared scorecard."""
+    """What the landing page shows above the links: the shared scorecard.
+
+    ``currency``: the ISO 4217 code of its amounts (the data's).
+    """
 
     as_of: dt.datetime
     scorecard: pl.DataFrame
+    currency: str = "USD"
 
 
 def check_parameters(notebook: Path, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -802,6 +806,7 @@ def _render_into(
             pages=links,
             rendered_at=dt.datetime.now(dt.UTC),
             filters=label,
+            currency=headline.currency,
         )
         (build / "index.html").write_text(page, encoding="utf-8")
         result = replace(result, index=final / "index.html")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import altair as alt
 
 from alignment_lib._text import SHORT_LABEL_EXPR
+from alignment_lib.money import vega_number_locale
 
 __all__ = [
     "GROUP_LABELS",
@@ -18,6 +19,7 @@ __all__ = [
     "PLACEHOLDER_FRAME",
     "SOURCE_COLORS",
     "SOURCE_LABELS",
+    "SPLIT_COLORS",
     "STAGE_LABELS",
     "THEME_NAME",
     "enable_theme",
@@ -38,6 +40,8 @@ SOURCE_LABELS: dict[str, str] = {
     "partner": "Partner-sourced",
 }
 NEUTRAL = "#6B6B6B"
+#: the measures of a "By <dimension>" chart (not the team colours: they are not teams)
+SPLIT_COLORS: tuple[str, ...] = ("#56B4E9", "#D55E00", "#CC79A7", "#F0E442")
 #: the text of a "no data" placeholder, in charts and tables alike, and its chart's frame
 MESSAGE_GREY = "#555555"
 PLACEHOLDER_FRAME = "#cccccc"
@@ -80,7 +84,7 @@ def source_color_scale() -> alt.Scale:
 
 @alt.theme.register(THEME_NAME, enable=False)
 def _theme() -> alt.theme.ThemeConfig:
-    return {
+    theme: alt.theme.ThemeConfig = {
         "config": {
             "font": FONT,
             "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 220},
@@ -122,6 +126,12 @@ def _theme() -> alt.theme.ThemeConfig:
             "bar": {"cornerRadiusTopLeft": 1, "cornerRadiusTopRight": 1},
         }
     }
+    # Read when a chart is serialised: the session's reporting currency (set by
+    # open_workbook) writes the "$" of every d3 format ("$~s", "$,.0f") as its symbol.
+    number = vega_number_locale()
+    if number is not None:
+        theme["config"]["locale"] = {"number": number}
+    return theme
 
 
 def enable_theme() -> None:

@@ -78,6 +78,12 @@ NEEDS: dict[str, Need] = {
             any_of=("leads.sql_at",),
         ),
         Need(
+            "funnel_steps",
+            "This data tracks no funnel stage after the lead's creation (no MQL, SAL or SQL "
+            "dates, no link from leads to deals), so the funnel has no step to show.",
+            flag="has_funnel_steps",
+        ),
+        Need(
             "lead_opportunity",
             "Which lead became which opportunity is not tracked in this data, so leads cannot "
             "be followed into deals.",
@@ -193,6 +199,12 @@ class Tracking:
     has_won_deals: bool = True
     has_lost_deals: bool = True
     has_open_deals: bool = True
+
+    @property
+    def has_funnel_steps(self) -> bool:
+        """Whether the leads track two funnel stages or more (a step to show). True without
+        a leads table: the ``leads`` need says that one thing."""
+        return not self.has_leads or len(self.funnel_stages(FUNNEL_STAGE_NEEDS)) >= 2
 
     def tracks(self, need: str) -> bool:
         """Whether the data can support figures that need ``need`` (a key of NEEDS)."""

@@ -461,6 +461,8 @@ def typed_frame(
         *(
             _clean_label(pl.col(d).cast(pl.String)).alias(d)
             for d in dimension_columns(raw, options)
+            # a canonical column named as a dimension is kept once, as the canonical one
+            if d not in table.column_names
         ),
     )
 

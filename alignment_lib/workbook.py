@@ -26,6 +26,8 @@ from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
+from alignment_lib.money import use_currency
+from alignment_lib.sources import Source
 from alignment_lib.tracking import Tracking
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "describe_workbook",
     "latest_complete_quarter",
     "load_uncut",
+    "open_data_source",
     "open_workbook",
     "resolve_data_dir",
     "show_filters",
@@ -46,6 +49,9 @@ FILTER_LABELS = {"segment": "Segment", "region": "Region"}
 #: set to "0" to skip the static PNG picture under every chart (e.g. in tests: the
 #: pictures cost vl-convert time and no exported page uses them)
 STATIC_PICTURES_ENV = "ALIGNMENT_STATIC_PICTURES"
+#: source options (currency, dimensions, formats) as JSON, e.g.
+#: '{"currency": "EUR", "dimensions": ["product"]}': a stopgap until mapping files name
+#: them (issue 9 item 1); read by every workbook and by `alignment report`
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,20 @@ class Workbook:
     @property
     def funnel_stages(self) -> tuple[str, ...]:
         """The funnel stages the data tracks, in order (``stages=`` of the funnel metrics):
-        the funnel skips the others (MQL → Won when nothing between is tracked). All six
-        when fewer than two are tracked (the page then says what is missing)."""
-        tracked = self.data.tracking.funnel_stages(FUNNEL_STAGES)
-        return tracked if len(tracked) >= 2 else FUNNEL_STAGES
+        the funnel skips the others (MQL → Won when nothing between is tracked). At least
+        Inquiry (with one stage there is no step: the pages say so, the need
+        ``funnel_steps``)."""
+        return self.data.tracking.funnel_stages(FUNNEL_STAGES) or ("inquiry",)
+
+    @property
+    def currency(self) -> str:
+        """ISO 4217 code of every amount (the data's; money is written in it)."""
+        return self.data.currency
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The extra columns the data keeps for splits and dropdowns (may be none)."""
+        return self.data.dimensions
 
     @property
     def span(self) -> dict[str, object]:
@@ -93,6 +109,29 @@ def resolve_data_dir(data_dir: str | Path) -> Path:
             )
         return candidate
     return Path(data_dir)
+
+
+#: sources opened through a mapping in this process, by description: a mapped source's
+#: description is not a path, and load_uncut reads the same data again
+_MAPPED: dict[str, Source] = {}
+
+
+def open_data_source(data_dir: str | Path, *, mapping: str = "") -> Path | Source:
+    """The data a workbook's ``data_dir`` and ``mapping`` parameters name.
+
+    Without a mapping, the folder ``data_dir`` (``"sample"``: the bundled
+    sample). With one (a mapping file or a preset name, docs/mapping.md): the
+    export at ``data_dir`` read through it; ``data_dir`` empty means the
+    mapping's own ``location``, else the folder of the mapping file.
+    """
+    if not mapping:
+        return resolve_data_dir(data_dir)
+    from alignment_lib.mapping import open_mapping
+
+    data = resolve_data_dir(data_dir) if str(data_dir) == SAMPLE else (str(data_dir) or None)
+    source = open_mapping(mapping, data=data)
+    _MAPPED[source.description] = source
+    return source
 
 
 def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
@@ -141,6 +180,7 @@ def open_workbook(
     segment: str = "",
     region: str = "",
     targets_file: str = "",
+    mapping: str = "",
 ) -> Workbook:
     """Load, validate and position the data for one workbook run.
 
@@ -151,6 +191,9 @@ def open_workbook(
     ``region``: keep only that segment or region (empty: all). ``targets_file``:
     a CSV or Parquet targets table to use instead of the data folder's (e.g. a
     planning sheet kept apart from the CRM export); empty: the data folder's.
+    ``mapping``: a mapping file or preset name that turns a CRM export at
+    ``data_dir`` into the kit's tables (:func:`open_data_source`); empty: the
+    data is in the kit's own columns.
     """
     from alignment_lib.export import enable_renderer
     from alignment_lib.theme import enable_theme
@@ -160,7 +203,7 @@ def open_workbook(
             f"history_quarters must be a whole number from 1 to 40, got {history_quarters!r}"
         )
     calendar = FiscalCalendar(fiscal_year_start_month, timezone)
-    data = load_funnel(resolve_data_dir(data_dir), calendar=calendar)
+    data = load_funnel(open_data_source(data_dir, mapping=mapping), calendar=calendar)
     if targets_file:
         data = replace(data, targets=load_targets(targets_file, calendar=calendar))
     filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
@@ -170,6 +213,9 @@ def open_workbook(
     cutoff = (
         parse_as_of(as_of, calendar) if as_of else parse_as_of(calendar.quarter_end(q), calendar)
     )
+    # money on every chart, table and finding of the page is written in the data's
+    # currency, which travels like the theme (docs/architecture.md)
+    use_currency(data.currency)
     enable_theme()
     enable_renderer(static_image=os.environ.get(STATIC_PICTURES_ENV, "1") != "0")
     return Workbook(
@@ -301,5 +347,5 @@ def load_uncut(
     """
     if data.as_of is None:
         return None
-    full = load_funnel(location or data.source, calendar=data.calendar)
+    full = load_funnel(location or _MAPPED.get(data.source, data.source), calendar=data.calendar)
     return full.where(**dict(filters or {})).materialize()

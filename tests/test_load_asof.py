@@ -143,3 +143,36 @@ def test_materialize_keeps_every_table_equal(data) -> None:
     for name in ("leads", "opportunities", "stage_history", "targets"):
         assert_frame_equal(getattr(ready, name).collect(), getattr(past, name).collect())
     assert ready.as_of == past.as_of
+
+
+def test_stage_history_without_amounts_keeps_the_deals_own(make_data) -> None:
+    # A history of stages only (HubSpot's stage-entered dates): at a past as-of, an open
+    # deal's stage is the one recorded then; its amount and expected close date are the
+    # deal's own (the history does not record them), not empty.
+    from tests.conftest import write_table
+
+    folder = make_data(
+        opportunities=[
+            opp(
+                opportunity_id="O1",
+                stage="Negotiation",
+                amount="90",
+                expected_close_date="2026-08-15",
+            )
+        ]
+    )
+    write_table(
+        folder,
+        "stage_history",
+        ["opportunity_id", "changed_at", "stage"],
+        [
+            {"opportunity_id": "O1", "changed_at": "2026-01-10T09:00:00Z", "stage": "Discovery"},
+            {"opportunity_id": "O1", "changed_at": "2026-04-02T09:00:00Z", "stage": "Negotiation"},
+        ],
+    )
+    past = load_funnel(folder).at("2026-03-31").opportunities.collect()
+    assert past.select("stage", "amount", "expected_close_date").row(0) == (
+        "Discovery",
+        90.0,
+        dt.date(2026, 8, 15),
+    )

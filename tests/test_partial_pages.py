@@ -16,6 +16,7 @@ Q1 cohort: L1 of L1, L2, L3 = 1/3.
 
 from __future__ import annotations
 
+import html
 import re
 
 import polars as pl
@@ -67,8 +68,8 @@ FUNNEL_SPAN = {"calendar": fn.UTC, "first": fn.Q1, "last": fn.Q2}
 TRACKED_STAGES = ("inquiry", "mql", "opportunity", "won")
 
 
-def text(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+def text(page: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 # -- the handoff ---------------------------------------------------------------------------------
@@ -185,6 +186,24 @@ def test_funnel_without_leads_is_the_one_sentence() -> None:
     no_leads = Tracking(has_leads=False)
     assert funnel_summary(**f, quarter=fn.Q2, tracking=no_leads) == [NO_LEADS]
     assert funnel_cohort_headline(f["cohorts"], quarter=fn.Q2, tracking=no_leads) == NO_LEADS
+
+
+def test_funnel_with_nothing_tracked_after_the_lead_has_no_step() -> None:
+    only_leads = tracking_without(
+        "leads.mql_at",
+        "leads.accepted_at",
+        "leads.sql_at",
+        "leads.opportunity_id",
+        "opportunities.lead_id",
+    )
+    f = funnel_frames(("inquiry",))
+    said = (
+        "This data tracks no funnel stage after the lead's creation (no MQL, SAL or SQL dates, "
+        "no link from leads to deals), so the funnel has no step to show."
+    )
+    assert funnel_summary(**f, quarter=fn.Q2, tracking=only_leads) == [said]
+    table = text(table_funnel_cohorts(f["cohorts"], tracking=only_leads).as_raw_html())
+    assert table.endswith("The funnel, stage by stage " + said)
 
 
 def test_funnel_tables_show_only_the_tracked_steps() -> None:

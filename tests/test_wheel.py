@@ -47,6 +47,10 @@ def test_wheel_ships_the_workbooks_and_the_sample(wheel: Path) -> None:
         f"alignment_lib/_bundled/sample/{table}.csv": REPO / "data" / "sample" / f"{table}.csv"
         for table in TABLES
     }
+    shipped |= {
+        f"alignment_lib/presets/{path.name}": path
+        for path in (REPO / "alignment_lib" / "presets").glob("*.toml")
+    }
     shipped["alignment_lib/templates/alignment/index.html.j2"] = (
         REPO / "alignment_lib" / "templates" / "alignment" / "index.html.j2"
     )

@@ -14,6 +14,7 @@ from alignment_lib.charts.cycles import (
     chart_seasonality,
     chart_slipped_deals,
 )
+from alignment_lib.charts.dimensions import chart_by_dimension
 from alignment_lib.charts.funnel import (
     chart_funnel_cohorts,
     chart_funnel_period,
@@ -38,6 +39,7 @@ from alignment_lib.charts.scorecard import chart_pipeline_needed, chart_scorecar
 __all__ = [
     "chart_bookings_forecast",
     "chart_bookings_linearity",
+    "chart_by_dimension",
     "chart_cohort_curves",
     "chart_creation_to_close_lag",
     "chart_funnel_cohorts",

@@ -13,7 +13,9 @@ from alignment_lib._frames import collect as collect  # the charts import it fro
 from alignment_lib.gate import gated
 from alignment_lib.theme import MESSAGE_GREY, PLACEHOLDER_FRAME, SOURCE_LABELS
 
-#: d3 formats: axis ticks "$1.2M"; tooltips "$1,234,567"
+#: d3 formats: axis ticks "$1.2M"; tooltips "$1,234,567". The "$" is d3's currency
+#: placeholder: the house theme's number locale writes the reporting currency there
+#: ("€1.2M", "CHF 1.2M"; alignment_lib.money.vega_number_locale)
 AMOUNT_AXIS = "$~s"
 AMOUNT_TOOLTIP = "$,.0f"
 SHARE_AXIS = ".0%"

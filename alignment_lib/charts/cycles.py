@@ -363,7 +363,7 @@ def chart_seasonality(
         "Average quarter of each number = 1.0; bars above the line are strong quarters. "
         "Click a measure in the legend to pick it out."
     ),
-    currency_symbol: str = "$",
+    currency: str | None = None,
     tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """Seasonality indexes by quarter of the fiscal year: bookings, pipeline created, MQLs.
@@ -371,7 +371,8 @@ def chart_seasonality(
     ``frame`` is :func:`alignment_lib.metrics.seasonality` output. Bars are
     grouped by quarter number; the rule at 1.0 is an average quarter. The
     tooltip shows the mean per quarter behind each index. Click a measure in
-    the legend to pick it out.
+    the legend to pick it out. Amounts are written in ``currency`` (default:
+    the reporting currency, :mod:`alignment_lib.money`).
     """
     wide = collect(frame)
     parts = []
@@ -385,7 +386,7 @@ def chart_seasonality(
         text = [
             None
             if v is None
-            else (f"{v:,.0f}" if measure == "mqls" else format_money(v, symbol=currency_symbol))
+            else (f"{v:,.0f}" if measure == "mqls" else format_money(v, currency=currency))
             for v in means
         ]
         parts.append(

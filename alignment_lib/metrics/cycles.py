@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from alignment_lib.exceptions import ParameterError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.metrics._by import by_columns
 from alignment_lib.metrics._quarters import (
     LABEL,
     QUARTER,
@@ -93,18 +93,6 @@ def _share(part: str, whole: str) -> pl.Expr:
     return pl.when(pl.col(whole) > 0).then(pl.col(part) / pl.col(whole))
 
 
-def _check_by(by: Sequence[str]) -> list[str]:
-    if isinstance(by, str):
-        by = [by]
-    unknown = [c for c in by if c not in OPPORTUNITIES.column_names]
-    if unknown:
-        raise ParameterError(
-            f"cannot group bookings by {', '.join(map(repr, unknown))}: not a column of "
-            "opportunities; use e.g. source, channel, segment, region or owner_id"
-        )
-    return list(by)
-
-
 def _won_in_range(
     opportunities: pl.LazyFrame,
     calendar: FiscalCalendar,
@@ -137,8 +125,9 @@ def bookings_linearity(
     """How back-loaded each quarter's bookings are (the quarter-end hockey stick).
 
     Grain: one row per fiscal quarter ``first``..``last`` and combination of the
-    ``by`` columns (opportunity columns such as ``source`` or ``segment``; the
-    combinations are those present in ``opportunities``), zeros included.
+    ``by`` columns (opportunity columns such as ``source`` or ``segment``, or a
+    dimension of the data; the combinations are those present in
+    ``opportunities``), zeros included.
 
     Columns: ``deals`` (won deals closed in the quarter, Int64), ``bookings``
     (their won amount), ``month3_bookings`` (closed in the quarter's third
@@ -153,7 +142,7 @@ def bookings_linearity(
     Days and months are local to the calendar's time zone. A quarter still in
     progress at the as-of instant has no month 3 yet: its share is not comparable.
     """
-    keys = _check_by(by)
+    keys = by_columns(opportunities, by, table=OPPORTUNITIES)
     won = (
         _won_in_range(opportunities, calendar, first, last, keys)
         .with_columns(

@@ -35,6 +35,7 @@ import polars as pl
 
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.metrics._by import by_columns
 from alignment_lib.metrics._quarters import (
     LABEL,
     QUARTER,
@@ -44,6 +45,7 @@ from alignment_lib.metrics._quarters import (
     with_label,
 )
 from alignment_lib.metrics._sums import money_sum
+from alignment_lib.schema import TABLES
 
 __all__ = [
     "DEAL_SIZE_BANDS",
@@ -67,26 +69,15 @@ _WON = pl.col("outcome") == "won"
 
 # -- helpers shared with lag.py -------------------------------------------------
 def _by_columns(frame: pl.LazyFrame, by: Sequence[str] | str, table: str) -> list[str]:
-    """``by`` as a list of column names, each checked against the frame's schema."""
-    names = [by] if isinstance(by, str) else list(by)
-    if not all(isinstance(n, str) for n in names):
-        raise ParameterError(f"by must be a sequence of column names, got {by!r}")
-    known = frame.collect_schema().names()
-    missing = [n for n in names if n not in known]
-    if missing:
-        hint = (
-            "; to group by deal size, add the column first: "
-            "opportunities.with_columns(deal_size_band(pl.col('amount')))"
-            if table == "opportunities"
-            else ""
-        )
-        raise ParameterError(
-            f"cannot group by {', '.join(missing)}: not a column of the {table} "
-            f"(columns: {', '.join(known)}){hint}"
-        )
-    if len(set(names)) != len(names):
-        raise ParameterError(f"by names a column twice: {names}")
-    return names
+    """``by`` as a list of column names of ``frame`` (any column of ``table``, a
+    dimension, or a column the caller added; :func:`alignment_lib.metrics._by.by_columns`)."""
+    hint = (
+        "; to group by deal size, add the column first: "
+        "opportunities.with_columns(deal_size_band(pl.col('amount')))"
+        if table == "opportunities"
+        else ""
+    )
+    return by_columns(frame, by, table=TABLES[table], hint=hint)
 
 
 def _instant(as_of: dt.datetime) -> dt.datetime:

@@ -33,7 +33,8 @@ the data does not track (``FunnelData.tracking.funnel_stages``, or
 "won")`` the steps are Inquiry -> MQL, MQL -> Opportunity, Opportunity -> Won,
 each between adjacent stages of the list. ``stages=("mql", "won")`` gives the
 one step MQL -> Won. Steps are numbered 1.. in that order; ``from_stage`` and
-``to_stage`` name them.
+``to_stage`` name them. A single stage has no step (period mode still counts its
+entries).
 
 Durations are in days (Float64, fractional) between the two instants.
 Quantiles use polars' ``linear`` interpolation (the same as DuckDB's
@@ -54,7 +55,9 @@ import polars as pl
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import parse_as_of
+from alignment_lib.metrics._by import by_columns
 from alignment_lib.metrics._quarters import QUARTER, in_range, quarter_grid, quarter_of, with_label
+from alignment_lib.schema import LEADS
 
 __all__ = ["FUNNEL_STAGES", "funnel_cohort", "funnel_period", "stage_durations"]
 
@@ -68,6 +71,7 @@ INTERPOLATION = "linear"
 FunnelMode = Literal["any", "in_order"]
 
 _LEAD_COLUMN = {"inquiry": "created_at", "mql": "mql_at", "sal": "accepted_at", "sql": "sql_at"}
+_UTC = pl.Datetime("us", "UTC")
 _US_PER_DAY = 86_400_000_000
 _US_PER_HOUR = 3_600_000_000
 _STEP = "step"
@@ -75,19 +79,16 @@ _ORDER = "stage_order"
 
 
 # -- helpers shared with handoff.py ------------------------------------------------------------
-def check_by(by: Sequence[str] | str) -> list[str]:
-    """The ``by`` columns as a list, checked against the lead columns one can group by."""
-    cols = [by] if isinstance(by, str) else list(by)
-    unknown = [c for c in cols if c not in LEAD_GROUPINGS]
-    if unknown:
-        raise ParameterError(
-            f"cannot split a lead metric by {', '.join(map(repr, unknown))}; "
-            f"use lead columns: {', '.join(LEAD_GROUPINGS)} (an opportunity's source "
-            "is not known before the opportunity exists)"
-        )
-    if len(set(cols)) != len(cols):
-        raise ParameterError(f"by lists a column twice: {cols}")
-    return cols
+def check_by(by: Sequence[str] | str, leads: pl.LazyFrame) -> list[str]:
+    """The ``by`` columns as a list: lead columns one can group by (:data:`LEAD_GROUPINGS`)
+    or the dimensions ``leads`` carries (:func:`alignment_lib.metrics._by.by_columns`)."""
+    return by_columns(
+        leads,
+        by,
+        table=LEADS,
+        groupings=LEAD_GROUPINGS,
+        hint=" (an opportunity's source is not known before the opportunity exists)",
+    )
 
 
 def check_as_of(as_of: dt.datetime | dt.date | str, calendar: FiscalCalendar) -> dt.datetime:
@@ -162,8 +163,13 @@ def _ts(stage: str) -> str:
 
 
 def check_stages(stages: Sequence[str]) -> tuple[str, ...]:
-    """The funnel stages to use: at least two of FUNNEL_STAGES, in funnel order, once each."""
-    chosen = (stages,) if isinstance(stages, str) else tuple(stages)
+    """The funnel stages to use: one or more of FUNNEL_STAGES, in funnel order, once each
+    (a single stage has no step: cohort and duration results are empty)."""
+    if isinstance(stages, str):
+        raise ParameterError(
+            f"stages must be a sequence of funnel stages, e.g. ('mql', 'won'), got {stages!r}"
+        )
+    chosen = tuple(stages)
     unknown = [s for s in chosen if s not in FUNNEL_STAGES]
     if unknown:
         raise ParameterError(
@@ -171,9 +177,9 @@ def check_stages(stages: Sequence[str]) -> tuple[str, ...]:
             f"{', '.join(FUNNEL_STAGES)}"
         )
     order = [FUNNEL_STAGES.index(s) for s in chosen]
-    if len(chosen) < 2 or order != sorted(set(order)):
+    if not chosen or order != sorted(set(order)):
         raise ParameterError(
-            f"stages must be two or more funnel stages in funnel order, each once "
+            f"stages must be funnel stages in funnel order, each once "
             f"({', '.join(FUNNEL_STAGES)}), got {list(chosen)}"
         )
     return chosen
@@ -230,6 +236,13 @@ def _pairs(
     (possibly expensive, CSV-backed) timeline is scanned once.
     """
     pairs = list(itertools.pairwise(stages))
+    if not pairs:  # one stage: no step
+        return timeline.select(
+            *by,
+            pl.lit(None, pl.Int32).alias(_STEP),
+            pl.lit(None, _UTC).alias("_a"),
+            pl.lit(None, _UTC).alias("_b"),
+        ).clear()
     steps = list(range(1, len(pairs) + 1))
     return (
         timeline.with_columns(pl.lit(steps, pl.List(pl.Int32)).alias(_STEP))
@@ -311,7 +324,7 @@ def funnel_cohort(
     """
     check_quarters(first, last)
     _check_mode(mode)
-    cols = check_by(by)
+    cols = check_by(by, leads)
     chosen = check_stages(stages)
     cutoff = check_as_of(as_of, calendar)
     window = (
@@ -420,7 +433,7 @@ def funnel_period(
     """
     check_quarters(first, last)
     _check_mode(mode)
-    cols = check_by(by)
+    cols = check_by(by, leads)
     chosen = check_stages(stages)
     timeline = _timeline(leads, opportunities, cols, mode, chosen)
     order = {_ts(s): i for i, s in enumerate(chosen)}
@@ -492,7 +505,7 @@ def stage_durations(
     """
     check_quarters(first, last)
     _check_mode(mode)
-    cols = check_by(by)
+    cols = check_by(by, leads)
     chosen = check_stages(stages)
     days = days_between(pl.col("_a"), pl.col("_b"))
     measured = (

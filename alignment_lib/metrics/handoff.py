@@ -185,7 +185,7 @@ def mql_outcomes(
     """
     check_quarters(first, last)
     key = _period_key(period)
-    cols = check_by(by)
+    cols = check_by(by, leads)
     cutoff = check_as_of(as_of, calendar)
     flags = _mql_flags(cutoff, sla_hours, channel_sla_hours)
     accepted = pl.col("accepted_at").is_not_null()
@@ -243,7 +243,7 @@ def rejection_reasons(
     ``by`` keys (null when the quarter had none).
     """
     check_quarters(first, last)
-    cols = check_by(by)
+    cols = check_by(by, leads)
     reason = pl.col("rejection_reason").fill_null(NO_REASON)
     rejections = leads.filter(pl.col("rejected_at").is_not_null()).with_columns(reason)
     counted = (
@@ -300,7 +300,7 @@ def response_times(
     """
     check_quarters(first, last)
     key = _period_key(period)
-    cols = check_by(by)
+    cols = check_by(by, leads)
     cutoff = check_as_of(as_of, calendar)
     flags = _mql_flags(cutoff, sla_hours, channel_sla_hours)
     counted = (

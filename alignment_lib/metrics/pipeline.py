@@ -4,14 +4,19 @@ Definitions (docs/metrics.md): *pipeline created* is the amount of every
 opportunity by the fiscal quarter it was **created** in, whatever its status
 today (restricting to open deals is a common bug that erases history);
 *bookings* is the amount of won opportunities by the fiscal quarter they
-**closed** in. Both are split by source (marketing, sales, partner).
+**closed** in. Both are split by source (marketing, sales, partner), and
+optionally by more columns (``by``: a dimension such as ``product``, or a
+canonical column such as ``segment``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.metrics._by import by_columns
 from alignment_lib.metrics._quarters import (
     LABEL,
     QUARTER,
@@ -21,11 +26,9 @@ from alignment_lib.metrics._quarters import (
     with_label,
 )
 from alignment_lib.metrics._sums import money_sum
-from alignment_lib.schema import OPPORTUNITY_SOURCES
+from alignment_lib.schema import OPPORTUNITIES, OPPORTUNITY_SOURCES
 
 __all__ = ["bookings", "marketing_share", "pipeline_created", "pipeline_vs_bookings"]
-
-_COLUMNS = [QUARTER, LABEL, "source", "deals", "amount"]
 
 
 def _by_quarter_and_source(
@@ -34,21 +37,29 @@ def _by_quarter_and_source(
     first: FiscalQuarter,
     last: FiscalQuarter,
     calendar: FiscalCalendar,
+    by: list[str],
 ) -> pl.LazyFrame:
-    counted = (
-        deals.with_columns(quarter_of(calendar, pl.col(instant)))
-        .filter(in_range(first, last))
-        .group_by(QUARTER, "source")
-        .agg(pl.len().cast(pl.Int64).alias("deals"), money_sum(pl.col("amount")).alias("amount"))
+    in_quarters = deals.with_columns(quarter_of(calendar, pl.col(instant))).filter(
+        in_range(first, last)
     )
+    counted = in_quarters.group_by(QUARTER, "source", *by).agg(
+        pl.len().cast(pl.Int64).alias("deals"), money_sum(pl.col("amount")).alias("amount")
+    )
+    grid = quarter_grid(first, last, keys={"source": OPPORTUNITY_SOURCES})
+    if by:
+        # every quarter and source for each group that has a deal in the quarters
+        grid = grid.join(in_quarters.select(by).unique(), how="cross")
     return (
-        quarter_grid(first, last, keys={"source": OPPORTUNITY_SOURCES})
-        .join(counted, on=[QUARTER, "source"], how="left")
+        grid.join(counted, on=[QUARTER, "source", *by], how="left", nulls_equal=True)
         .with_columns(pl.col("deals").fill_null(0), pl.col("amount").fill_null(0.0))
         .pipe(with_label)
-        .select(_COLUMNS)
-        .sort(QUARTER, "source")
+        .select(QUARTER, LABEL, *by, "source", "deals", "amount")
+        .sort(QUARTER, *by, "source", nulls_last=True)
     )
+
+
+def _by(opportunities: pl.LazyFrame, by: Sequence[str] | str) -> list[str]:
+    return by_columns(opportunities, by, table=OPPORTUNITIES)
 
 
 def pipeline_created(
@@ -57,15 +68,21 @@ def pipeline_created(
     calendar: FiscalCalendar,
     first: FiscalQuarter,
     last: FiscalQuarter,
+    by: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """Pipeline created per fiscal quarter and source.
 
     One row per quarter from ``first`` to ``last`` and source (marketing, sales,
     partner), zeros included. ``deals``: opportunities created in the quarter;
     ``amount``: their summed amount in the reporting currency (deals without an
-    amount count as deals and add nothing to the amount).
+    amount count as deals and add nothing to the amount). With ``by`` columns,
+    one row per quarter, group and source, for every group (a null value is a
+    group) with a deal created in the quarters shown; the groups add up to
+    the totals.
     """
-    return _by_quarter_and_source(opportunities, "created_at", first, last, calendar)
+    return _by_quarter_and_source(
+        opportunities, "created_at", first, last, calendar, _by(opportunities, by)
+    )
 
 
 def bookings(
@@ -74,25 +91,31 @@ def bookings(
     calendar: FiscalCalendar,
     first: FiscalQuarter,
     last: FiscalQuarter,
+    by: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """Bookings (closed-won) per fiscal quarter of close and source.
 
     One row per quarter from ``first`` to ``last`` and source, zeros included.
     ``deals``: won deals closed in the quarter; ``amount``: their won amount.
+    ``by`` as in :func:`pipeline_created` (groups with a won deal in the
+    quarters shown).
     """
+    cols = _by(opportunities, by)
     won = opportunities.filter(pl.col("outcome") == "won")
-    return _by_quarter_and_source(won, "closed_at", first, last, calendar)
+    return _by_quarter_and_source(won, "closed_at", first, last, calendar, cols)
 
 
-def marketing_share(per_source: pl.LazyFrame) -> pl.LazyFrame:
+def marketing_share(per_source: pl.LazyFrame, *, by: Sequence[str] = ()) -> pl.LazyFrame:
     """Marketing-sourced amount / all amount, per quarter.
 
     Takes the output of :func:`bookings` (marketing's share of the number) or
     :func:`pipeline_created`. One row per quarter: ``total``, ``marketing`` and
-    ``share`` (0-1; null when the quarter's total is 0).
+    ``share`` (0-1; null when the quarter's total is 0). With ``by`` (the same
+    columns the input was split by), one row per quarter and group.
     """
+    cols = [by] if isinstance(by, str) else list(by)
     return (
-        per_source.group_by(QUARTER, LABEL)
+        per_source.group_by(QUARTER, LABEL, *cols)
         .agg(
             money_sum(pl.col("amount")).alias("total"),
             money_sum(pl.col("amount").filter(pl.col("source") == "marketing")).alias("marketing"),
@@ -100,7 +123,7 @@ def marketing_share(per_source: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(
             pl.when(pl.col("total") > 0).then(pl.col("marketing") / pl.col("total")).alias("share")
         )
-        .sort(QUARTER)
+        .sort(QUARTER, *cols, nulls_last=True)
     )
 
 
@@ -110,16 +133,19 @@ def pipeline_vs_bookings(
     calendar: FiscalCalendar,
     first: FiscalQuarter,
     last: FiscalQuarter,
+    by: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """Pipeline created and bookings side by side, long format.
 
     One row per quarter, measure (``pipeline_created`` or ``bookings``) and
-    source, with ``deals`` and ``amount`` as in the two functions above.
+    source, with ``deals`` and ``amount`` as in the two functions above; with
+    ``by`` columns also per group (each measure lists the groups it has).
     """
-    kw = {"calendar": calendar, "first": first, "last": last}
+    kw = {"calendar": calendar, "first": first, "last": last, "by": by}
+    cols = _by(opportunities, by)
     return pl.concat(
         [
             pipeline_created(opportunities, **kw).with_columns(measure=pl.lit("pipeline_created")),
             bookings(opportunities, **kw).with_columns(measure=pl.lit("bookings")),
         ]
-    ).select(QUARTER, LABEL, "measure", "source", "deals", "amount")
+    ).select(QUARTER, LABEL, "measure", *cols, "source", "deals", "amount")

@@ -9,6 +9,9 @@ from typing import Any
 
 from alignment_lib.gate import gated
 
+# money is written in the reporting currency by one module (alignment_lib.money)
+from alignment_lib.money import format_money
+
 __all__ = [
     "escape_markdown",
     "format_count",
@@ -17,16 +20,6 @@ __all__ = [
     "join_words",
     "shows",
 ]
-
-
-def format_money(amount: float, *, symbol: str = "$") -> str:
-    """$1.2M / $830K / $950 - short, for sentences."""
-    sign = "-" if amount < 0 else ""
-    a = abs(amount)
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if a >= size:
-            return f"{sign}{symbol}{a / size:.1f}{unit}"
-    return f"{sign}{symbol}{a:,.0f}"
 
 
 def format_count(count: float) -> str:

@@ -8,6 +8,7 @@ workbook.
 
 from alignment_lib.tables._empty import table_no_data
 from alignment_lib.tables.cycles import table_business_cycles, table_sales_cycle
+from alignment_lib.tables.dimensions import table_by_dimension
 from alignment_lib.tables.funnel import (
     table_funnel_by,
     table_funnel_cohorts,
@@ -27,6 +28,7 @@ from alignment_lib.tables.scorecard import table_coverage, table_pipeline_needed
 
 __all__ = [
     "table_business_cycles",
+    "table_by_dimension",
     "table_coverage",
     "table_data_health",
     "table_funnel_by",

@@ -9,6 +9,7 @@ from alignment_lib._frames import collect
 from alignment_lib.gate import missing
 from alignment_lib.metrics.cycles import MONTH3_HEALTHY_MAX, MONTH3_SEVERE_MIN
 from alignment_lib.metrics.deals import DEAL_SIZE_BANDS
+from alignment_lib.money import fmt_money
 from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.theme import SOURCE_LABELS
 from alignment_lib.tracking import Tracking
@@ -24,7 +25,7 @@ def table_business_cycles(
     slipped: pl.DataFrame | pl.LazyFrame,
     *,
     table_id: str = "business-cycles",
-    currency: str = "USD",
+    currency: str | None = None,
     tracking: Tracking | None = None,
 ) -> gt.GT:
     """One row per quarter: how back-loaded its bookings were and what became of the
@@ -32,7 +33,8 @@ def table_business_cycles(
 
     ``linearity`` is :func:`alignment_lib.metrics.bookings_linearity` output
     (without ``by``), ``slipped`` is :func:`alignment_lib.metrics.slipped_deals`
-    output over the same quarters.
+    output over the same quarters. Amounts in ``currency`` (default: the
+    reporting currency, :mod:`alignment_lib.money`).
     """
     lin = collect(linearity).select(
         "quarter_index",
@@ -91,7 +93,7 @@ def table_business_cycles(
         )
         .tab_spanner(label="Bookings closed in the quarter", columns=linearity_cols)
         .tab_spanner(label="Deals expected at the quarter's start", columns=slipped_cols)
-        .fmt_currency(columns=["bookings", "slipped_amount"], currency=currency, decimals=0)
+        .pipe(fmt_money, ["bookings", "slipped_amount"], currency=currency)
         .fmt_integer(columns=["deals", "expected_deals", "slipped_deals"])
         .fmt_percent(
             columns=[

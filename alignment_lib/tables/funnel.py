@@ -144,6 +144,7 @@ def table_funnel_by(
     quarter: str,
     min_entered: int = 20,
     table_id: str | None = None,
+    label: str | None = None,
     title: str | None = None,
     tracking: Tracking | None = None,
 ) -> gt.GT:
@@ -154,7 +155,10 @@ def table_funnel_by(
     ``frame`` is :func:`alignment_lib.metrics.funnel_cohort` split by
     ``column`` (other splits are summed). The first row is all leads. A group
     with fewer than ``min_entered`` leads entering a step shows a dash there
-    (too few to compare). ``title``: default "Stage conversion by <column>".
+    (too few to compare). ``label`` names the column on the page (default:
+    the house label of a lead column, e.g. "Channel"); pass ``table_id`` for
+    a column whose name is not a safe HTML id (a dimension's). ``title``:
+    default "Stage conversion by <label>".
     """
     data = collect(frame)
     if column not in data.columns:
@@ -175,7 +179,7 @@ def table_funnel_by(
         .select("step", "quarter_index", "fiscal_quarter")
         .sort("step")
     )
-    group_title = GROUP_LABELS.get(column, column)
+    group_title = label or GROUP_LABELS.get(column, column)
     heading = title or f"Stage conversion by {group_title.lower()}"
     if everyone.filter(pl.col("quarter_index") <= last)["entered"].sum() == 0:
         return table_no_data(

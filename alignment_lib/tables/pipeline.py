@@ -7,6 +7,7 @@ import polars as pl
 
 from alignment_lib._frames import collect
 from alignment_lib.gate import missing
+from alignment_lib.money import fmt_money
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.theme import SOURCE_LABELS
@@ -22,15 +23,16 @@ def table_pipeline_vs_bookings(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     table_id: str = "pipeline-vs-bookings",
-    currency: str = "USD",
+    currency: str | None = None,
     tracking: Tracking | None = None,
 ) -> gt.GT:
     """One row per quarter: pipeline created and bookings by source, totals, marketing share.
 
-    ``frame`` is :func:`alignment_lib.metrics.pipeline_vs_bookings` output. The
-    columns of a measure the data cannot support (``tracking``: pipeline created
-    without creation dates or lost deals; the marketing share without deal
-    sources) are left out, with the reason in a note below.
+    ``frame`` is :func:`alignment_lib.metrics.pipeline_vs_bookings` output.
+    Amounts in ``currency`` (default: the reporting currency). The columns of a
+    measure the data cannot support (``tracking``: pipeline created without
+    creation dates or lost deals; the marketing share without deal sources) are
+    left out, with the reason in a note below.
     """
     shown = [m for m in _MEASURES if not missing(tracking, m)]
     said = missing(tracking, *_MEASURES, "team_shares")
@@ -76,11 +78,7 @@ def table_pipeline_vs_bookings(
             subtitle="Amounts by source; pipeline by creation quarter, bookings by close quarter",
         )
         .cols_label(**labels)
-        .fmt_currency(
-            columns=[*columns["pipeline_created"], *columns["bookings"]],
-            currency=currency,
-            decimals=0,
-        )
+        .pipe(fmt_money, [*columns["pipeline_created"], *columns["bookings"]], currency=currency)
         .fmt_percent(columns="marketing_share", decimals=0)
         .sub_missing(columns="marketing_share", missing_text="–")
     )

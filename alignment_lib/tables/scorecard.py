@@ -7,7 +7,8 @@ import polars as pl
 
 from alignment_lib._frames import collect
 from alignment_lib.gate import missing, short_reason
-from alignment_lib.narrative._format import format_count, format_money, format_share
+from alignment_lib.money import fmt_money, format_money
+from alignment_lib.narrative._format import format_count, format_share
 from alignment_lib.narrative.scorecard import gate_scorecard
 from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.tracking import Tracking
@@ -160,11 +161,7 @@ def table_coverage(
             required_coverage="Required",
             status="Status",
         )
-        .fmt_currency(
-            columns=["open_pipeline", "bookings_to_date", "target", "remaining"],
-            currency="USD",
-            decimals=0,
-        )
+        .pipe(fmt_money, ["open_pipeline", "bookings_to_date", "target", "remaining"])
         .fmt_number(columns=["coverage", "required_coverage"], decimals=1, pattern="{x}x")
         .sub_missing(missing_text="–")
         .pipe(_sub, ["required_coverage", "status"], required)
@@ -230,15 +227,9 @@ def table_pipeline_needed(
             mqls_required="MQLs needed",
         )
         .fmt_percent(columns="lag_share", decimals=0)
-        .fmt_currency(
-            columns=[
-                "pipeline_required",
-                "pipeline_created_so_far",
-                "gap",
-                "marketing_pipeline_required",
-            ],
-            currency="USD",
-            decimals=0,
+        .pipe(
+            fmt_money,
+            ["pipeline_required", "pipeline_created_so_far", "gap", "marketing_pipeline_required"],
         )
         .fmt_integer(columns="mqls_required")
         .sub_missing(missing_text="–")

@@ -107,11 +107,24 @@ def test_all_stages_is_the_default() -> None:
     assert default.equals(every)
 
 
+def test_one_stage_has_no_step() -> None:
+    # only the leads' creation tracked: no step; period mode counts the inquiries (5, 2)
+    kw = {**SPAN, "stages": ("inquiry",)}
+    cohorts = funnel_cohort(fn.LEADS_LF, fn.OPPS_LF, **kw, as_of=fn.AS_OF, by=["channel"])
+    assert cohorts.collect().height == 0
+    assert stage_durations(fn.LEADS_LF, fn.OPPS_LF, **kw).collect().height == 0
+    flows = funnel_period(fn.LEADS_LF, fn.OPPS_LF, **kw).collect()
+    assert flows.select("fiscal_quarter", "stage", "entering").rows() == [
+        ("FY2026-Q1", "inquiry", 5),
+        ("FY2026-Q2", "inquiry", 2),
+    ]
+
+
 @pytest.mark.parametrize(
     "stages",
-    [("sal", "mql"), ("mql",), ("mql", "mql", "won"), ("mql", "deal"), "mql"],
-    ids=["out-of-order", "one", "twice", "unknown", "a-string"],
+    [("sal", "mql"), (), ("mql", "mql", "won"), ("mql", "deal"), "mql"],
+    ids=["out-of-order", "none", "twice", "unknown", "a-string"],
 )
-def test_stages_must_be_two_or_more_in_funnel_order(stages) -> None:
+def test_stages_must_be_in_funnel_order(stages) -> None:
     with pytest.raises(ParameterError, match="stage"):
         funnel_cohort(fn.LEADS_LF, fn.OPPS_LF, **SPAN, as_of=fn.AS_OF, stages=stages)

@@ -165,3 +165,77 @@ def test_result_does_not_depend_on_row_order(seed: int) -> None:
         pipeline_vs_bookings(shuffled, calendar=UTC, first=Q1, last=Q2).collect(),
         pipeline_vs_bookings(DEALS, calendar=UTC, first=Q1, last=Q2).collect(),
     )
+
+
+# -- split by an extra dimension ---------------------------------------------------------------
+# Products: A P, B Q, C P, D none, E Q, F P. In range by creation: A, B, C (Q1), D, E (Q2);
+# groups seen: P, Q and none. Pipeline created, non-zero cells: Q1 P marketing A+C = 2, 160;
+# Q1 Q sales B = 1, 40; Q2 Q marketing E = 1, 25; Q2 none partner D = 1, 0 (no amount).
+# Bookings, won in range: Q1 P sales F = 1, 70; Q1 Q sales B = 1, 40; Q2 P marketing A = 1,
+# 100; Q2 Q marketing E = 1, 25 (D is open: no "none" group). Marketing share by product:
+# Q1 P 0/70 = 0, Q1 Q 0/40 = 0, Q2 P 100/100 = 1, Q2 Q 25/25 = 1. The groups add up to
+# the totals above (Q1 110, Q2 125).
+PRODUCTS = {"A": "P", "B": "Q", "C": "P", "D": None, "E": "Q", "F": "P"}
+BY_PRODUCT = DEALS.with_columns(
+    pl.col("opportunity_id").replace_strict(PRODUCTS, return_dtype=pl.String).alias("product")
+)
+
+
+def _nonzero(frame: pl.LazyFrame) -> list[tuple]:
+    got = frame.collect()
+    return (
+        got.filter(pl.col("deals") > 0)
+        .select("fiscal_quarter", "product", "source", "deals", "amount")
+        .rows()
+    )
+
+
+def test_pipeline_created_by_a_dimension() -> None:
+    got = pipeline_created(BY_PRODUCT, calendar=UTC, first=Q1, last=Q2, by=["product"])
+    assert got.collect().height == 2 * 3 * 3  # quarters x groups (P, Q, none) x sources
+    assert _nonzero(got) == [
+        ("FY2026-Q1", "P", "marketing", 2, 160.0),
+        ("FY2026-Q1", "Q", "sales", 1, 40.0),
+        ("FY2026-Q2", "Q", "marketing", 1, 25.0),
+        ("FY2026-Q2", None, "partner", 1, 0.0),
+    ]
+
+
+def test_bookings_and_marketing_share_by_a_dimension() -> None:
+    got = bookings(BY_PRODUCT, calendar=UTC, first=Q1, last=Q2, by=["product"])
+    assert got.collect().height == 2 * 2 * 3  # no won deal without a product
+    assert _nonzero(got) == [
+        ("FY2026-Q1", "P", "sales", 1, 70.0),
+        ("FY2026-Q1", "Q", "sales", 1, 40.0),
+        ("FY2026-Q2", "P", "marketing", 1, 100.0),
+        ("FY2026-Q2", "Q", "marketing", 1, 25.0),
+    ]
+    share = marketing_share(got, by=["product"]).collect()
+    assert share.select("fiscal_quarter", "product", "total", "marketing", "share").rows() == [
+        ("FY2026-Q1", "P", 70.0, 0.0, 0.0),
+        ("FY2026-Q1", "Q", 40.0, 0.0, 0.0),
+        ("FY2026-Q2", "P", 100.0, 100.0, 1.0),
+        ("FY2026-Q2", "Q", 25.0, 25.0, 1.0),
+    ]
+    totals = share.group_by("fiscal_quarter").agg(pl.col("total").sum()).sort("fiscal_quarter")
+    assert totals.rows() == [("FY2026-Q1", 110.0), ("FY2026-Q2", 125.0)]
+
+
+def test_pipeline_vs_bookings_by_a_dimension_keeps_its_column() -> None:
+    got = pipeline_vs_bookings(BY_PRODUCT, calendar=UTC, first=Q1, last=Q2, by=["product"])
+    assert got.collect_schema().names() == [
+        "quarter_index",
+        "fiscal_quarter",
+        "measure",
+        "product",
+        "source",
+        "deals",
+        "amount",
+    ]
+
+
+def test_pipeline_split_by_a_column_the_data_lacks_is_a_parameter_error() -> None:
+    from alignment_lib.exceptions import ParameterError
+
+    with pytest.raises(ParameterError, match=r"'product'.*not a column"):
+        pipeline_created(DEALS, calendar=UTC, first=Q1, last=Q2, by=["product"])
