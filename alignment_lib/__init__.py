@@ -11,6 +11,7 @@ The public API, by verb family:
 
 # first: skips an import that costs every kernel ~1.7 s of CPU (see _startup)
 from alignment_lib import _startup  # noqa: F401
+from alignment_lib.asof import cut_at
 from alignment_lib.charts import (
     chart_bookings_forecast,
     chart_bookings_linearity,
@@ -55,7 +56,7 @@ from alignment_lib.exceptions import (
 )
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.gate import MEASURES, Measure
-from alignment_lib.load import FunnelData, load_funnel, parse_as_of
+from alignment_lib.load import FunnelData, load_funnel, parse_as_of, write_snapshot
 from alignment_lib.mapping import MappedSource, Mapping, list_presets, load_mapping, open_mapping
 from alignment_lib.metrics import (
     HealthReport,
@@ -70,7 +71,9 @@ from alignment_lib.metrics import (
     data_health,
     deal_size_band,
     elapsed_share,
+    forecast_accuracy,
     forecast_backtest,
+    forecast_track_record,
     funnel_cohort,
     funnel_period,
     health_report,
@@ -79,6 +82,8 @@ from alignment_lib.metrics import (
     marketing_share,
     mql_cohort_curve,
     mql_outcomes,
+    pacing,
+    pacing_curve,
     pipeline_coverage,
     pipeline_created,
     pipeline_needed,
@@ -88,6 +93,8 @@ from alignment_lib.metrics import (
     rows_loaded,
     sales_cycle,
     sales_velocity,
+    seasonal_naive_forecast,
+    seasonal_win_probabilities,
     seasonality,
     shared_scorecard,
     slipped_deals,
@@ -131,6 +138,7 @@ from alignment_lib.narrative import (
     tracking_summary,
     weekly_sla_headline,
 )
+from alignment_lib.sources import SourceOptions, Window, open_source
 from alignment_lib.tables import (
     table_business_cycles,
     table_by_dimension,
@@ -185,7 +193,9 @@ __all__ = [
     "Problem",
     "RenderError",
     "SourceError",
+    "SourceOptions",
     "Tracking",
+    "Window",
     "Workbook",
     "__version__",
     "attainment",
@@ -222,6 +232,7 @@ __all__ = [
     "cohort_conversion_curve",
     "cohort_summary",
     "creation_to_close_lag",
+    "cut_at",
     "data_health",
     "data_health_headline",
     "data_health_summary",
@@ -230,8 +241,10 @@ __all__ = [
     "describe_workbook",
     "dimensions_of",
     "elapsed_share",
+    "forecast_accuracy",
     "forecast_backtest",
     "forecast_summary",
+    "forecast_track_record",
     "format_money",
     "funnel_cohort",
     "funnel_cohort_headline",
@@ -259,7 +272,10 @@ __all__ = [
     "mql_outcomes",
     "mql_outcomes_headline",
     "open_mapping",
+    "open_source",
     "open_workbook",
+    "pacing",
+    "pacing_curve",
     "parse_as_of",
     "pipeline_coverage",
     "pipeline_created",
@@ -277,6 +293,8 @@ __all__ = [
     "sales_cycle_headline",
     "sales_velocity",
     "scorecard_summary",
+    "seasonal_naive_forecast",
+    "seasonal_win_probabilities",
     "seasonality",
     "seasonality_headline",
     "shared_scorecard",
@@ -319,4 +337,5 @@ __all__ = [
     "use_currency",
     "weekly_sla_headline",
     "win_rates",
+    "write_snapshot",
 ]

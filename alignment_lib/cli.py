@@ -15,11 +15,11 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from alignment_lib.exceptions import AlignmentError, ParameterError
+from alignment_lib.secrets import redact
 
 __all__ = ["main"]
 
@@ -59,8 +59,18 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--data",
             default=None,
-            help="data folder (default: 'sample', the bundled sample data; with --mapping: the "
-            "mapping's location)",
+            metavar="LOCATION",
+            help="data location: a folder of CSV/Parquet files, a folder of partitioned Parquet "
+            "datasets, a .duckdb file, or a postgresql:// URI with ${VAR} for its password, in "
+            "single quotes (default: 'sample', the bundled sample data; with --mapping: the "
+            "mapping's location; docs/sources.md)",
+        )
+        p.add_argument(
+            "--env-file",
+            default=None,
+            metavar="FILE",
+            help="a .env-style file of NAME=value lines to fill ${VAR} references in the data "
+            "location from, when the environment lacks them",
         )
         mapped = p.add_mutually_exclusive_group()
         mapped.add_argument(
@@ -99,7 +109,15 @@ def _parser() -> argparse.ArgumentParser:
         "--targets",
         default=None,
         metavar="FILE",
-        help="targets table (CSV or Parquet) to use instead of the data folder's",
+        help="targets table (CSV or Parquet file, or a data location with a targets table) to "
+        "use instead of the data's own",
+    )
+    report.add_argument(
+        "--read-until-as-of",
+        action="store_true",
+        help="read only rows dated up to the as-of instant (pushed into the database query or "
+        "Parquet scan; for a past quarter of a large source); rows after it are then neither "
+        "validated nor counted on the Data health page; needs --quarter",
     )
     report.add_argument(
         "--params",
@@ -128,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
         help="render only this workbook (repeatable; default: all of them)",
     )
 
-    validate = sub.add_parser("validate", help="check a data folder against the data model")
+    validate = sub.add_parser("validate", help="check a data location against the data model")
     data_options(validate)
 
     sample = sub.add_parser("sample", help="write the seeded sample data set")
@@ -162,23 +180,6 @@ def _with_mapping(args: argparse.Namespace, params: dict[str, Any]) -> dict[str,
     if ref.endswith(".toml") or "/" in ref or "\\" in ref:
         ref = str(Path(ref).resolve())  # the kernels run in another folder
     return {**load_mapping(ref).report_defaults, "data_dir": "", **params, "mapping": ref}
-
-
-def _open_source(values: dict[str, Any]) -> Any:
-    """The data the parameters name (the one place the command line opens it).
-
-    Sets ``values["data_dir"]`` to what the workbooks need: an absolute path
-    (their kernels run in another folder), or "" for a mapping's own location.
-    """
-    from alignment_lib.workbook import open_data_source, resolve_data_dir
-
-    location = values["data_dir"]
-    if not values.get("mapping"):
-        location = str(resolve_data_dir(location).resolve())
-    elif location and location != "sample" and Path(location).exists():
-        location = str(Path(location).resolve())
-    values["data_dir"] = location
-    return open_data_source(location, mapping=values.get("mapping", ""))
 
 
 def _read_params(path: Path | None) -> dict[str, Any]:
@@ -220,6 +221,28 @@ def _merge(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _open(values: dict[str, Any], args: argparse.Namespace) -> Any:
+    """The source the parameters name: the one place the command line opens the data.
+
+    ``sample``: the bundled sample data; with a mapping (``--mapping``,
+    ``--preset`` or the parameter file's ``mapping``), the export read through it.
+    """
+    from alignment_lib.workbook import open_data_source
+
+    return open_data_source(
+        values["data_dir"],
+        mapping=values.get("mapping", ""),
+        env_file=getattr(args, "env_file", None),
+    )
+
+
+def _close(source: Any) -> None:
+    """Close a database source's connection (files need nothing)."""
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
     from alignment_lib.load import load_funnel, load_targets, parse_as_of
@@ -227,6 +250,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.money import check_currency
     from alignment_lib.narrative.scorecard import gate_scorecard
     from alignment_lib.render import WORKBOOKS, Headline, check_output_folder, render_report
+    from alignment_lib.sources import Window
     from alignment_lib.workbook import check_filters, latest_complete_quarter
 
     values = _merge(args, _with_mapping(args, _read_params(args.params)))
@@ -240,11 +264,30 @@ def _cmd_report(args: argparse.Namespace) -> int:
             )
         workbooks = {name: title for name, title in WORKBOOKS.items() if name in args.workbook}
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
-    source = _open_source(values)
-    print(f"reading {getattr(source, 'description', source)}", file=sys.stderr, flush=True)
-    # Validate the data before any workbook runs: bad input never reaches a page.
-    data = load_funnel(source, calendar=calendar)
-    check_currency(data.currency)  # an unknown currency code fails before any workbook runs
+    window = None
+    if args.read_until_as_of:
+        if values["quarter"] == "latest":
+            raise ParameterError(
+                "--read-until-as-of needs --quarter (the latest complete quarter is found from "
+                "all of the data); fix: name the quarter, e.g. --quarter FY2026-Q3"
+            )
+        window = Window(
+            until=parse_as_of(values["as_of"], calendar)
+            if values.get("as_of")
+            else parse_as_of(calendar.quarter_end(FiscalQuarter.parse(values["quarter"])), calendar)
+        )
+    source = _open(values, args)
+    print(f"reading {source.description}", file=sys.stderr, flush=True)
+    # Read and validate the data once, before any workbook runs: bad input never reaches a
+    # page, and every workbook gets this same data (a snapshot in the render's staging area).
+    try:
+        data = load_funnel(source, calendar=calendar, window=window)
+        if values.get("targets_file"):
+            data = data.with_targets(load_targets(values["targets_file"], calendar=calendar))
+        data = data.materialize()
+        check_currency(data.currency)  # an unknown currency code fails before any workbook runs
+    finally:
+        _close(source)
     # a filter value no row has is a parameter error (exit 4) before any workbook runs
     check_filters(
         data, {k: values[k] for k in ("segment", "region") if values.get(k) not in (None, "")}
@@ -255,17 +298,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         else FiscalQuarter.parse(values["quarter"])
     )
     values.update(quarter=quarter.label)
-    if values.get("targets_file"):
-        load_targets(values["targets_file"], calendar=calendar)
-        # the kernel runs in notebooks/: a relative path would point elsewhere
-        values["targets_file"] = str(Path(values["targets_file"]).resolve())
     seen = data.where(segment=values.get("segment"), region=values.get("region")).at(
         parse_as_of(values["as_of"], calendar)
         if values.get("as_of")
         else parse_as_of(calendar.quarter_end(quarter), calendar)
     )
-    if values.get("targets_file"):
-        seen = replace(seen, targets=load_targets(values["targets_file"], calendar=calendar))
     headline = Headline(
         seen.as_of,
         # a target the data cannot measure reads "not tracked" on the index too
@@ -294,6 +331,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         images=not args.no_images,
         headline=headline,
         wait=args.wait,
+        data=data,
     )
     for name, page in result.analyst.items():
         print(f"  {name}: analyst page {page}", file=sys.stderr)
@@ -312,7 +350,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     values = _merge(args, _with_mapping(args, {}))
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
-    data = load_funnel(_open_source(values), calendar=calendar)
+    source = _open(values, args)
+    try:
+        data = load_funnel(source, calendar=calendar)
+    finally:
+        _close(source)
     counts = (
         pl.concat(
             [
@@ -367,7 +409,7 @@ def _main(argv: list[str] | None) -> int:
         with _sigterm_stops():
             return commands[args.command](args)
     except AlignmentError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except _Terminated:
         print("terminated (SIGTERM); the previous report is untouched", file=sys.stderr)
@@ -379,7 +421,7 @@ def _main(argv: list[str] | None) -> int:
         if args.debug:
             raise
         print(
-            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"internal error: {type(exc).__name__}: {redact(str(exc))}\n"
             "This is a bug in the kit, not in your data; rerun with --debug for the "
             "traceback and report it.",
             file=sys.stderr,

@@ -1,4 +1,9 @@
-"""Loading a data location into validated, typed, lazy canonical tables."""
+"""Loading a data location into validated, typed, lazy canonical tables.
+
+:func:`load_funnel` reads any data location (``alignment_lib.sources``), or a
+validated snapshot of one (``alignment_lib.snapshot``: then nothing is
+validated again); :func:`write_snapshot` writes that snapshot.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,30 @@ from pathlib import Path
 
 import polars as pl
 
+from alignment_lib import snapshot as _snapshot
 from alignment_lib.exceptions import DataValidationError, ParameterError, Problem, SourceError
 from alignment_lib.fiscal import FiscalCalendar
 from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TABLES, TARGETS, Table
-from alignment_lib.sources import Source, open_source, scan_file
+from alignment_lib.sources import (
+    WINDOW_COLUMNS,
+    RawTable,
+    Source,
+    SourceOptions,
+    Window,
+    open_source,
+    scan_file,
+)
 from alignment_lib.tracking import Tracking
 from alignment_lib.validate import (
+    ROW,
     TableCheck,
     check_plausibility,
+    parse_column,
     validate_references,
     validate_table,
 )
 
-__all__ = ["FunnelData", "load_funnel", "load_targets", "parse_as_of"]
+__all__ = ["FunnelData", "load_funnel", "load_targets", "parse_as_of", "write_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,13 @@ class FunnelData:
     what the whole source holds: which columns have values, whether it has a
     leads table, lost deals, ... (:mod:`alignment_lib.tracking`); pages state
     what the data cannot show from it.
+
+    ``source`` is the data location's description, as pages show it (no
+    credential, no absolute path). ``window`` is the read window when the
+    source was read through one (rows dated after it were not read, so
+    nothing can say what they hold); None when every row was read.
+    ``origin`` is where the same data can be read again (the location or
+    :class:`Source` it was loaded from, or its snapshot folder); not compared.
     """
 
     leads: pl.LazyFrame
@@ -63,6 +86,10 @@ class FunnelData:
     dimensions: tuple[str, ...] = ()
     #: what the whole source tracks (default: everything, e.g. for frames built by hand)
     tracking: Tracking = field(default_factory=Tracking)
+    #: the read window, when rows outside it were not read (None: every row was)
+    window: Window | None = None
+    #: where to read the same data again (load_uncut); not part of equality
+    origin: str | Path | Source | None = field(default=None, compare=False, repr=False)
 
     def where(self, **equals: str | None) -> FunnelData:
         """Only the leads and opportunities whose columns equal the given values.
@@ -99,6 +126,14 @@ class FunnelData:
                 opps.select("opportunity_id"), on="opportunity_id", how="semi"
             ),
         )
+
+    def with_targets(self, targets: pl.LazyFrame) -> FunnelData:
+        """The same data with another (validated) targets table, e.g. from ``load_targets``.
+
+        The data then has a targets table (``tracking.has_targets``): one without rows
+        reads "No targets are set for this quarter", as a source's does.
+        """
+        return replace(self, targets=targets, tracking=replace(self.tracking, has_targets=True))
 
     def materialize(self) -> FunnelData:
         """The same tables read once into memory (still LazyFrames for the metrics).
@@ -256,22 +291,56 @@ def _empty(table: Table) -> pl.LazyFrame:
     return pl.LazyFrame(schema=table.polars_schema)
 
 
-def load_targets(path: str | Path, *, calendar: FiscalCalendar | None = None) -> pl.LazyFrame:
-    """Read and validate a targets table from its own CSV or Parquet file."""
+def load_targets(
+    location: str | Path | Source, *, calendar: FiscalCalendar | None = None
+) -> pl.LazyFrame:
+    """Read and validate a targets table kept apart from the rest of the data.
+
+    ``location``: a ``.csv`` or ``.parquet`` file (e.g. a planning sheet), or
+    any data location that has a targets table (a folder, a DuckDB file, a
+    ``postgresql://`` URI; see :func:`load_funnel`).
+    """
     calendar = calendar or FiscalCalendar()
-    path = Path(path)
-    if not path.is_file():
-        raise SourceError(
-            f"targets file '{path}' does not exist; fix: point targets_file at a CSV or "
-            "Parquet file with columns fiscal_quarter, metric, team, value"
-        )
-    if path.suffix.lower() not in (".csv", ".parquet"):
-        raise SourceError(f"targets file '{path}' must be .csv or .parquet")
-    check = validate_table(scan_file(path, TARGETS), TARGETS, calendar)
+    if isinstance(location, (str, Path)) and "://" not in str(location):
+        path = Path(location)
+        if path.suffix.lower() in (".csv", ".parquet"):
+            if not path.is_file():
+                raise SourceError(
+                    f"targets file '{path}' does not exist; fix: point targets_file at a CSV or "
+                    "Parquet file with columns fiscal_quarter, metric, team, value"
+                )
+            raw: RawTable | None = scan_file(path, TARGETS)
+            source_options = None
+        elif path.is_file() and path.suffix.lower() not in (".duckdb", ".ddb"):
+            raise SourceError(
+                f"targets file '{path}' must be .csv or .parquet (or a data location with a "
+                "targets table: a folder, a .duckdb file, a postgresql:// URI)"
+            )
+        else:
+            raw, source_options = _scan_targets(location)
+    else:
+        raw, source_options = _scan_targets(location)
+    assert raw is not None
+    check = validate_table(raw, TARGETS, calendar, options=source_options)
     if check.problems:
         raise DataValidationError(check.problems)
     assert check.typed is not None
     return check.typed
+
+
+def _scan_targets(location: str | Path | Source) -> tuple[RawTable, SourceOptions]:
+    source = open_source(location)
+    try:
+        raw = source.scan(TARGETS)
+    finally:
+        if source is not location:
+            _close(source)
+    if raw is None:
+        raise SourceError(
+            f"the data location '{source.description}' given for the targets has no targets "
+            "table; fix: point it at a file or a data location that has one"
+        )
+    return raw, source.options
 
 
 def load_funnel(
@@ -279,32 +348,69 @@ def load_funnel(
     *,
     calendar: FiscalCalendar | None = None,
     as_of: dt.datetime | dt.date | str | None = None,
+    window: Window | None = None,
 ) -> FunnelData:
     """Read, validate and type the canonical tables of a data location.
+
+    ``location``: a data location (:func:`alignment_lib.sources.open_source`:
+    a folder, a partitioned Parquet folder, a ``.duckdb`` file, a
+    ``postgresql://`` URI), a :class:`Source`, or a snapshot folder written by
+    :func:`write_snapshot`, which is read as it was written, without
+    validating it again (its calendar must be ``calendar``).
+
+    ``window``: read only the rows dated inside it (:class:`Window`; each
+    table's date column is ``sources.WINDOW_COLUMNS``): sources that can push
+    it down (partitioned Parquet, DuckDB, PostgreSQL) do not even read the
+    rest, and every source's rows are then cut to the same window here, so
+    all sources give the same data. Rows outside it are neither validated
+    nor counted anywhere (``FunnelData.window`` records it). None: every row.
 
     Raises :class:`SourceError` when a required table is missing or unreadable,
     and :class:`DataValidationError` listing every broken rule otherwise.
     The returned tables are lazy: validation is the only full scan here.
     """
+    if _snapshot.is_snapshot(location):
+        data = _from_snapshot(Path(str(location)), calendar)
+        return data.at(as_of) if as_of is not None else data
     calendar = calendar or FiscalCalendar()
     source = open_source(location)
+    try:
+        data = _load(source, calendar, window)
+    finally:
+        if source is not location:
+            _close(source)
+    data = replace(data, origin=location)
+    return data.at(as_of) if as_of is not None else data
+
+
+def _close(source: Source) -> None:
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
+
+
+def _load(source: Source, calendar: FiscalCalendar, window: Window | None) -> FunnelData:
     problems: list[Problem] = []
     checks = {}
     missing = []
     for table in TABLES.values():
-        raw = source.scan(table)
+        raw = source.scan(table, window)
         if raw is None:
             if table.required:
-                missing.append(table.name)
+                missing.append(table)
             continue
+        if window is not None:
+            raw = _cut(raw, table, window, calendar, source.options)
         checks[table.name] = check = validate_table(raw, table, calendar, options=source.options)
         problems += check.problems
     if missing:
+        explain = getattr(source, "missing_table", None)
         raise SourceError(
-            f"data location '{source.description}' has no "
-            + " and no ".join(f"{m} table ({m}.csv or {m}.parquet)" for m in missing)
-            + "; fix: export the missing table into that folder (docs/data-model.md lists "
-            "its columns) or point the kit at the folder that has it"
+            "; ".join(explain(t) for t in missing)
+            if callable(explain)
+            else f"the data location '{source.description}' has no "
+            + " and no ".join(f"{t.name} table" for t in missing)
+            + "; fix: add it to the data (docs/data-model.md lists its columns)"
         )
     typed = {name: c.typed for name, c in checks.items() if c.typed is not None}
     if "stage_history" in typed and "opportunities" in typed and not problems:
@@ -328,7 +434,7 @@ def load_funnel(
                 )
     kept = {n for t in ("leads", "opportunities") if t in typed for n in typed[t].collect_schema()}
     dimensions = tuple(d for d in source.options.dimensions if d in kept)
-    data = FunnelData(
+    return FunnelData(
         leads=typed.get("leads", _empty(LEADS)),
         opportunities=typed["opportunities"],
         stage_history=typed.get("stage_history", _empty(STAGE_HISTORY)),
@@ -342,8 +448,74 @@ def load_funnel(
         currency=source.options.currency,
         dimensions=dimensions,
         tracking=_tracking(checks),
+        window=window,
     )
-    return data.at(as_of) if as_of is not None else data
+
+
+def _cut(
+    raw: RawTable, table: Table, window: Window, calendar: FiscalCalendar, options: SourceOptions
+) -> RawTable:
+    """``raw`` without the rows dated outside ``window`` (exactly: every source alike).
+
+    Rows are numbered before the cut, so a message names the row of the file
+    (or of the ordered query result) whatever the window left out. A row whose
+    date is missing or cannot be parsed stays, for validation to report.
+    """
+    column = WINDOW_COLUMNS.get(table.name)
+    frame = raw.frame.with_row_index(ROW, offset=1)
+    schema = frame.collect_schema()
+    if column is None or column not in schema:
+        return replace(raw, frame=frame)
+    if schema[column] == pl.String:
+        frame = frame.with_columns(pl.col(column).str.strip_chars())
+    when = parse_column(table.column(column), schema[column], calendar, options)
+    keep = pl.lit(True)
+    if window.last is not None:
+        keep = keep & (when <= pl.lit(window.last, dtype=pl.Datetime("us", "UTC")))
+    if window.first is not None:
+        keep = keep & (when >= pl.lit(window.first, dtype=pl.Datetime("us", "UTC")))
+    return replace(raw, frame=frame.filter(when.is_null() | keep))
+
+
+def write_snapshot(data: FunnelData, folder: str | Path) -> Path:
+    """Write ``data`` as a validated snapshot into ``folder`` (which must not exist).
+
+    The tables are collected in one pass and written as Parquet, the other
+    fields as ``snapshot.json`` (:mod:`alignment_lib.snapshot`); the folder is
+    readable by its owner only. ``load_funnel(folder)`` gives back equal
+    data without validating it again. Returns ``folder``.
+    """
+    frames = pl.collect_all([data.leads, data.opportunities, data.stage_history, data.targets])
+    manifest = _snapshot.encode_manifest(
+        calendar=data.calendar,
+        source=data.source,
+        has_stage_history=data.has_stage_history,
+        as_of=data.as_of,
+        warnings=data.warnings,
+        repairs=data.repairs,
+        extract_date=data.extract_date,
+        currency=data.currency,
+        dimensions=data.dimensions,
+        tracking=data.tracking,
+        window=data.window,
+    )
+    return _snapshot.write_snapshot_files(
+        folder, dict(zip(_snapshot.SNAPSHOT_TABLES, frames, strict=True)), manifest
+    )
+
+
+def _from_snapshot(folder: Path, calendar: FiscalCalendar | None) -> FunnelData:
+    frames, manifest = _snapshot.read_snapshot(folder)
+    fields = _snapshot.decode_manifest(manifest)
+    if calendar is not None and calendar != fields["calendar"]:
+        saved = fields["calendar"]
+        raise ParameterError(
+            f"the snapshot '{folder}' was validated for fiscal year start month "
+            f"{saved.start_month} and time zone {saved.timezone}, not {calendar.start_month} and "
+            f"{calendar.timezone}; fix: pass the snapshot's calendar, or read the data location "
+            "itself"
+        )
+    return FunnelData(**frames, **fields, origin=folder)
 
 
 def _tracking(checks: dict[str, TableCheck]) -> Tracking:

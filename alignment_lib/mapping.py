@@ -29,20 +29,28 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import os
 import re
 import tomllib
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
 import polars as pl
 
-from alignment_lib.exceptions import DataValidationError, MappingError, Problem
+from alignment_lib.exceptions import DataValidationError, MappingError, Problem, SourceError
 from alignment_lib.schema import TABLES, Table
-from alignment_lib.sources import RawTable, Source, SourceOptions, Window, open_source, scan_file
+from alignment_lib.secrets import expand
+from alignment_lib.sources import (
+    QuerySource,
+    RawTable,
+    Source,
+    SourceOptions,
+    Window,
+    open_source,
+    scan_file,
+)
 
 __all__ = [
     "PRESET_DIR",
@@ -77,7 +85,6 @@ _ISO = (
 _EPOCH = r"^-?\d+(?:\.0*)?$"
 _DIMENSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SIMPLE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: row number column carried through the mapping (rows count from 1 under the header)
 _ROW = "__mapping_row"
 #: values shown per unmapped-value problem
@@ -131,27 +138,6 @@ _COLUMN_KEYS = {
     "optional": "true: the column is left out when the export does not have it",
 }
 _STAGE_KEYS = {"name": "stage name in the kit", "outcome": "open, won or lost"}
-
-
-@runtime_checkable
-class QuerySource(Protocol):
-    """A database-like source that runs SQL in its own dialect (DuckDB, PostgreSQL).
-
-    ``name`` is the table name used in messages; ``window`` (pushed into the
-    query on ``window_column``) may be ignored: it changes the cost, not the
-    result.
-    """
-
-    def scan_query(
-        self,
-        sql: str,
-        *,
-        name: str,
-        window_column: str | None = None,
-        window: Window | None = None,
-    ) -> RawTable:
-        """The query's result as a raw table."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -938,7 +924,13 @@ def open_mapping(
         return MappedSource(m, data, folder=None)
     location: str | None = str(data) if data not in (None, "") else None
     if location is None and m.location:
-        location = _expand(m.location, env_file=m.env_file, label=m.label, key="location")
+        # a URI keeps its ${VAR} references: the database source fills them in when it
+        # connects and shows the location redacted (secrets.py)
+        location = (
+            m.location
+            if "://" in m.location
+            else _expand(m.location, env_file=m.env_file, label=m.label, key="location")
+        )
     if location is None and m.folder is not None:
         location = str(m.folder)
     if location is None:
@@ -947,41 +939,22 @@ def open_mapping(
             "(or data_dir in a notebook)"
         )
     folder = Path(location) if Path(location).is_dir() else None
-    return MappedSource(m, open_source(location), folder=folder)
+    base = open_source(location, env_file=m.env_file, check_names=False)
+    return MappedSource(m, base, folder=folder)
 
 
 def _expand(text: str, *, env_file: Path | None, label: str, key: str) -> str:
     """``${VAR}`` in ``text`` filled from the environment or the mapping's env_file.
 
-    The one place a mapping reads secrets: :func:`alignment_lib.secrets.expand`
-    when it is installed (issue 9, item 6), else the same rule here.
+    The one place a mapping reads secrets (:func:`alignment_lib.secrets.expand`);
+    a variable that is not set is a :class:`MappingError` naming the key.
     """
     if "${" not in text:
         return text
     try:
-        from alignment_lib.secrets import expand  # type: ignore[import-not-found]
-    except ImportError:
-        return _expand_here(text, env_file=env_file, label=label, key=key)
-    return expand(text, env_file=env_file)
-
-
-def _expand_here(text: str, *, env_file: Path | None, label: str, key: str) -> str:
-    values = dict(os.environ)
-    if env_file is not None:
-        for line in env_file.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                name, _, value = line.removeprefix("export ").partition("=")
-                values.setdefault(name.strip(), value.strip().strip("\"'"))
-    missing = sorted({m for m in _VAR.findall(text) if m not in values})
-    if missing:
-        raise MappingError(
-            f"{label}: {key} refers to {', '.join('${' + m + '}' for m in missing)}, which "
-            f"{'is' if len(missing) == 1 else 'are'} not set; fix: set "
-            f"{'it' if len(missing) == 1 else 'them'} in the environment"
-            + (f" or in {env_file}" if env_file else ", or name an env_file in the mapping")
-        )
-    return _VAR.sub(lambda m: values[m.group(1)], text)
+        return expand(text, env_file=env_file)
+    except SourceError as exc:
+        raise MappingError(f"{label}: {key}: {exc}") from None
 
 
 @dataclass

@@ -21,6 +21,14 @@ Layout under the output folder ``<out>`` (docs/rendering.md has the details):
   executed notebook (only that) is kept under ``<out>/.failed/<folder>/``;
   :class:`RenderError` names the workbook, the cell and the error. Builds of
   renders that died (SIGKILL, power loss) are removed by the next render.
+- Given the report's data (``render_report(data=...)``, as ``alignment
+  report`` does), the render writes it as a validated snapshot into
+  ``<build>/.snapshot/`` (owner-only) and runs every workbook on it; the
+  snapshot is removed before the build is published (docs/sources.md).
+- Every executed notebook shows its parameters as a reader may see them: the
+  data location's description (no absolute path, no credential) in place of
+  the path it ran on, a targets file by its name (papermill's
+  injected-parameters cell and its metadata are rewritten after the run).
 """
 
 from __future__ import annotations
@@ -57,19 +65,24 @@ from jupyter_core.utils import ensure_event_loop
 from alignment_lib._resources import notebook_dir
 from alignment_lib.exceptions import OutputError, ParameterError, RenderError, ReportBusyError
 from alignment_lib.lab import trust_notebook
+from alignment_lib.load import FunnelData, write_snapshot
+from alignment_lib.secrets import contains_secret, redact
 from alignment_lib.workbook import describe_filters
 
 __all__ = [
     "MARKER",
     "NOTEBOOK_DIR",
+    "SNAPSHOT",
     "WORKBOOKS",
     "Headline",
     "ReportResult",
     "check_output_folder",
     "check_parameters",
+    "display_location",
     "filter_label",
     "render_report",
     "report_folder",
+    "show_parameters",
 ]
 
 NOTEBOOK_DIR = notebook_dir()
@@ -563,6 +576,65 @@ class _Run:
                     process.kill()
 
 
+#: the folder in a build that holds the report's validated snapshot while it renders
+SNAPSHOT = ".snapshot"
+
+
+def _refuse_passwords(parameters: Mapping[str, Any]) -> None:
+    """A parameter holding a password (not a ``${VAR}`` reference) is a ParameterError."""
+    for name, value in parameters.items():
+        if isinstance(value, str) and contains_secret(value):
+            raise ParameterError(
+                f"parameter {name} holds a password ({redact(value)}); papermill would write it "
+                "into every executed notebook; fix: write a reference such as ${PGPASSWORD} in "
+                "its place and set that environment variable (docs/sources.md)"
+            )
+
+
+def _shown(values: Mapping[str, Any], data: FunnelData | None) -> dict[str, Any]:
+    """A workbook's parameters as its executed notebook shows them.
+
+    ``data_dir``: the data location's description (``data.source`` when the
+    render reads a snapshot; else the folder's name or the redacted URI):
+    never the snapshot's path or an absolute local path. ``targets_file``:
+    its file name.
+    """
+    shown = dict(values)
+    if data is not None:
+        shown["data_dir"] = data.source
+    elif "data_dir" in shown:
+        shown["data_dir"] = display_location(shown["data_dir"])
+    for name in ("targets_file", "mapping"):
+        if shown.get(name):
+            shown[name] = display_location(str(shown[name]))
+    return shown
+
+
+def display_location(location: str) -> str:
+    """A data location as a page may show it: a URI redacted, a path by its last part."""
+    text = str(location)
+    if "://" in text:
+        return redact(text)
+    return Path(text).name or text
+
+
+def show_parameters(notebook: Path, shown: Mapping[str, Any]) -> None:
+    """Rewrite an executed notebook's injected parameters (cell and metadata) to ``shown``."""
+    import nbformat
+    from papermill.translators import translate_parameters
+
+    nb = nbformat.read(notebook, as_version=4)
+    language = nb.metadata.get("kernelspec", {}).get("language", "python")
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = translate_parameters("python3", language, dict(shown), "Parameters")
+    if "parameters" in nb.metadata.get("papermill", {}):
+        nb.metadata.papermill.parameters = dict(shown)
+    tmp = notebook.with_name(f".{notebook.name}.tmp")
+    nbformat.write(nb, tmp)
+    os.replace(tmp, notebook)
+
+
 #: the render a worker thread works for (its kernel managers register there)
 _WORKER = threading.local()
 
@@ -582,6 +654,7 @@ def render_report(
     headline: Headline | None = None,
     jobs: int | None = None,
     wait: float = 600.0,
+    data: FunnelData | None = None,
 ) -> ReportResult:
     """Execute each workbook with ``parameters`` and publish ``<out_dir>/<folder>/``.
 
@@ -595,6 +668,13 @@ def render_report(
     ``jobs``: workbooks run at once (default: one per core).
     ``wait``: seconds to wait for another render of the same folder before
     refusing with :class:`ReportBusyError` (0: refuse at once).
+    ``data``: the report's data, read and validated once (un-cut, unfiltered,
+    with any separate targets already in it): written as a snapshot that
+    every workbook reads as its ``data_dir`` (``targets_file`` is then not
+    passed on), and removed before publishing. Without it, each workbook
+    reads ``parameters['data_dir']`` itself. A parameter holding a password
+    (a URI with one written in, rather than a ``${VAR}`` reference) is a
+    :class:`ParameterError`: papermill writes parameters into every notebook.
 
     Raises :class:`RenderError` (a workbook failed), :class:`OutputError` (the
     output folder cannot be written, or holds a folder the kit did not write),
@@ -621,6 +701,8 @@ def render_report(
         )
         for name in workbooks
     }
+    _refuse_passwords(parameters)
+    shown = {name: _shown(values, data) for name, values in checked.items()}
     segment, region = parameters.get("segment"), parameters.get("region")
     folder = report_folder(quarter, segment=segment, region=region)
     label = filter_label(segment=segment, region=region)
@@ -633,6 +715,18 @@ def render_report(
         build = _new_build(out_dir, folder)
         final = out_dir / folder
         try:
+            if data is not None:
+                snapshot = write_snapshot(data, build / SNAPSHOT)
+                # the snapshot holds the data as the kit's tables: read as it is (a mapping
+                # and a separate targets file were applied when it was written)
+                checked = {
+                    name: {
+                        **{k: v for k, v in values.items() if k != "targets_file"},
+                        "data_dir": str(snapshot),
+                        **({"mapping": ""} if "mapping" in values else {}),
+                    }
+                    for name, values in checked.items()
+                }
             result = _render_into(
                 build,
                 final,
@@ -641,12 +735,15 @@ def render_report(
                 workbooks=workbooks,
                 paths=paths,
                 checked=checked,
+                shown=shown,
                 notebook_dir=notebook_dir,
                 progress=progress,
                 images=images,
                 headline=headline,
                 jobs=jobs,
             )
+            # the CRM rows stay out of the published report (docs/sources.md)
+            shutil.rmtree(build / SNAPSHOT, ignore_errors=True)
             # again: something of the user's may have appeared there while rendering
             _current_build(out_dir, folder)
             try:
@@ -690,6 +787,7 @@ def _render_into(
     workbooks: dict[str, str],
     paths: dict[str, Path],
     checked: dict[str, dict[str, Any]],
+    shown: dict[str, dict[str, Any]],
     notebook_dir: Path,
     progress: Callable[[str], None] | None,
     images: bool,
@@ -718,6 +816,9 @@ def _render_into(
             # this worker thread and never closes; close it (and its sockets).
             ensure_event_loop().close()
             _WORKER.run = None
+            # failed or not: the notebook a reader gets shows what they may see
+            if executed.is_file():
+                show_parameters(executed, shown[name])
         title = workbooks[name]
         run.check()
         export_html(

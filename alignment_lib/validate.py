@@ -622,22 +622,18 @@ def validate_table(
     now = now or dt.datetime.now(dt.UTC)
     schema = raw.frame.collect_schema()
     formats = _Formats.of(calendar, options)
-    checked = (
-        _trimmed(raw.frame, table, schema)
-        .with_row_index(ROW, offset=1)
-        .select(
-            pl.col(ROW),
-            *(
-                parse_column(c, schema.get(c.name), calendar, options).alias(c.name)
-                for c in table.columns
-            ),
-            *(
-                (pl.col(c.name) if c.name in schema else pl.lit(None, pl.String)).alias(
-                    _raw(c.name)
-                )
-                for c in table.columns
-            ),
-        )
+    frame = _trimmed(raw.frame, table, schema)
+    # rows numbered by the reader already keep their numbers (load_funnel's read window)
+    checked = (frame if ROW in schema else frame.with_row_index(ROW, offset=1)).select(
+        pl.col(ROW),
+        *(
+            parse_column(c, schema.get(c.name), calendar, options).alias(c.name)
+            for c in table.columns
+        ),
+        *(
+            (pl.col(c.name) if c.name in schema else pl.lit(None, pl.String)).alias(_raw(c.name))
+            for c in table.columns
+        ),
     )
     rules = _column_rules(table, formats, absent)
     repairs = _repair_rules(table, absent)

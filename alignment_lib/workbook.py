@@ -14,7 +14,7 @@ import datetime as dt
 import html
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -27,7 +27,7 @@ from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
 from alignment_lib.money import use_currency
-from alignment_lib.sources import Source
+from alignment_lib.sources import Source, open_source
 from alignment_lib.tracking import Tracking
 
 __all__ = [
@@ -98,8 +98,13 @@ class Workbook:
         return {"calendar": self.calendar, "first": self.first, "last": self.quarter}
 
 
-def resolve_data_dir(data_dir: str | Path) -> Path:
-    """A data folder path; ``"sample"`` means the sample data bundled with the kit."""
+def resolve_data_dir(data_dir: str | Path) -> str | Path:
+    """A data location; ``"sample"`` means the sample data bundled with the kit.
+
+    Anything else is returned as given: a folder, a partitioned Parquet
+    folder, a ``.duckdb`` file or a ``postgresql://`` URI (``${VAR}``
+    references in it are filled in only when it is read).
+    """
     if str(data_dir) == SAMPLE:
         candidate = sample_dir()
         if not candidate.is_dir():
@@ -108,30 +113,31 @@ def resolve_data_dir(data_dir: str | Path) -> Path:
                 "fix: run `alignment sample --out DIR` and pass that folder as data_dir"
             )
         return candidate
-    return Path(data_dir)
+    return data_dir
 
 
-#: sources opened through a mapping in this process, by description: a mapped source's
-#: description is not a path, and load_uncut reads the same data again
-_MAPPED: dict[str, Source] = {}
-
-
-def open_data_source(data_dir: str | Path, *, mapping: str = "") -> Path | Source:
+def open_data_source(
+    data_dir: str | Path,
+    *,
+    mapping: str = "",
+    env_file: str | Path | None = None,
+) -> Source:
     """The data a workbook's ``data_dir`` and ``mapping`` parameters name.
 
-    Without a mapping, the folder ``data_dir`` (``"sample"``: the bundled
-    sample). With one (a mapping file or a preset name, docs/mapping.md): the
-    export at ``data_dir`` read through it; ``data_dir`` empty means the
-    mapping's own ``location``, else the folder of the mapping file.
+    Without a mapping, the data location ``data_dir`` (``"sample"``: the
+    bundled sample; a folder, a ``.duckdb`` file, a ``postgresql://`` URI:
+    docs/sources.md). With one (a mapping file or a preset name,
+    docs/mapping.md): the export at ``data_dir`` read through it; ``data_dir``
+    empty means the mapping's own ``location``, else the folder of the mapping
+    file. ``env_file``: where ``${VAR}`` references in the location are filled
+    from when the environment lacks them (a mapping names its own).
     """
     if not mapping:
-        return resolve_data_dir(data_dir)
+        return open_source(resolve_data_dir(data_dir), env_file=env_file)
     from alignment_lib.mapping import open_mapping
 
     data = resolve_data_dir(data_dir) if str(data_dir) == SAMPLE else (str(data_dir) or None)
-    source = open_mapping(mapping, data=data)
-    _MAPPED[source.description] = source
-    return source
+    return open_mapping(mapping, data=data)
 
 
 def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
@@ -161,7 +167,7 @@ def latest_complete_quarter(data: FunnelData) -> FiscalQuarter:
     if found is None:
         raise SourceError(
             f"data location '{data.source}' holds no leads or opportunities dated before now; "
-            "fix: check the data folder (and the segment or region filter)"
+            "fix: check the data location (and the segment or region filter)"
         )
     cal = data.calendar
     day = cal.local_date(found)
@@ -184,13 +190,18 @@ def open_workbook(
 ) -> Workbook:
     """Load, validate and position the data for one workbook run.
 
-    ``quarter``: a label like FY2026-Q3, or ``"latest"`` for the latest complete
+    ``data_dir``: a data location (a folder, a partitioned Parquet folder, a
+    ``.duckdb`` file, a ``postgresql://`` URI whose password is a ``${VAR}``
+    reference; docs/sources.md), ``"sample"`` for the bundled sample, or, in a
+    report, the validated snapshot the render wrote (read without validating
+    it again). ``quarter``: a label like FY2026-Q3, or ``"latest"`` for the latest complete
     quarter. ``as_of``: empty for the end of that quarter, else a date or
     date-time; events after it are invisible. ``history_quarters``: how many
     quarters the charts show, ending with the report quarter. ``segment`` /
     ``region``: keep only that segment or region (empty: all). ``targets_file``:
-    a CSV or Parquet targets table to use instead of the data folder's (e.g. a
-    planning sheet kept apart from the CRM export); empty: the data folder's.
+    a CSV or Parquet targets table (or a data location with a targets table) to
+    use instead of the data's own (e.g. a planning sheet kept apart from the CRM
+    export); empty: the data's own.
     ``mapping``: a mapping file or preset name that turns a CRM export at
     ``data_dir`` into the kit's tables (:func:`open_data_source`); empty: the
     data is in the kit's own columns.
@@ -205,7 +216,7 @@ def open_workbook(
     calendar = FiscalCalendar(fiscal_year_start_month, timezone)
     data = load_funnel(open_data_source(data_dir, mapping=mapping), calendar=calendar)
     if targets_file:
-        data = replace(data, targets=load_targets(targets_file, calendar=calendar))
+        data = data.with_targets(load_targets(targets_file, calendar=calendar))
     filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
     check_filters(data, filters)
     data = data.where(**filters)
@@ -251,8 +262,8 @@ def check_filters(data: FunnelData, filters: Mapping[str, str]) -> None:
         known = sorted(seen.to_list())
         listed = ", ".join(repr(v) for v in known) if known else f"none (no row has a {column})"
         raise ParameterError(
-            f"no lead or opportunity has {column} {value!r}; the {column}s in "
-            f"'{Path(data.source).name}' are: {listed}; fix: pass one of them "
+            f"no lead or opportunity has {column} {value!r}; the {column}s in the data "
+            f"location '{data.source}' are: {listed}; fix: pass one of them "
             f"(spelled exactly, case included), or leave {column} empty for all"
         )
 
@@ -319,11 +330,12 @@ def show_findings(lines: list[str]) -> None:
 
 
 def describe_workbook(workbook: Workbook) -> list[str]:
-    """Where the numbers come from, in words (no absolute paths)."""
+    """Where the numbers come from, in words (the data location's description: no absolute
+    path, no credential)."""
     cal = workbook.calendar
     start = dt.date(2000, cal.start_month, 1).strftime("%B")
     lines = [
-        f"Data: {Path(workbook.data.source).name}, seen as of {workbook.as_of:%Y-%m-%d %H:%M} UTC.",
+        f"Data: {workbook.data.source}, seen as of {workbook.as_of:%Y-%m-%d %H:%M} UTC.",
         f"Fiscal year starts in {start}; quarters are cut at midnight {cal.timezone}.",
         f"Quarters shown: {workbook.first.label} to {workbook.quarter.label}.",
     ]
@@ -340,12 +352,24 @@ def load_uncut(
 ) -> FunnelData | None:
     """The report's data again, without the as-of cut, for ``data_health(full=...)``.
 
-    Reads ``location`` (default: the folder ``data`` was read from,
-    ``data.source``) with ``data``'s calendar and applies the same ``filters``
-    (``Workbook.filters``: segment, region). Returns None when ``data`` was
-    not cut (nothing is hidden). The tables are read into memory once.
+    Reads ``location`` (default: where ``data`` was read from,
+    ``data.origin``: in a report, its validated snapshot) with ``data``'s
+    calendar and applies the same ``filters`` (``Workbook.filters``: segment,
+    region). Returns None when ``data`` was not cut (nothing is hidden), or
+    was read through a window (``data.window``: the rows past it were never
+    read, so what the cut hides is unknown). The tables are read into memory
+    once.
     """
-    if data.as_of is None:
+    if data.as_of is None or data.window is not None:
         return None
-    full = load_funnel(location or _MAPPED.get(data.source, data.source), calendar=data.calendar)
-    return full.where(**dict(filters or {})).materialize()
+    origin = location or data.origin
+    if origin is None:
+        return None
+    try:
+        full = load_funnel(origin, calendar=data.calendar)
+        return full.where(**dict(filters or {})).materialize()
+    finally:
+        # a database source reconnects when it is read again: do not leave it open
+        close = getattr(origin, "close", None)
+        if callable(close):
+            close()

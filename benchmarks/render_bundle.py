@@ -1,7 +1,9 @@
 """Render time of the report bundle against the naive baseline, in the same run.
 
 Kit: ``render_report`` (papermill's Python API in one process, workbooks in
-parallel threads, executive + analyst HTML exported by nbconvert's API).
+parallel threads, executive + analyst HTML exported by nbconvert's API), on the
+data read and validated once, as ``alignment report`` does (a snapshot every
+workbook reads; docs/sources.md).
 Baseline: for each workbook in sequence, the ``papermill`` command, then
 ``jupyter nbconvert --to html`` twice (with and without code): what a team
 would script by hand. Both execute the same notebooks on the same data; the
@@ -21,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from alignment_lib.load import load_funnel
 from alignment_lib.render import NOTEBOOK_DIR, WORKBOOKS, render_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,6 +39,7 @@ def kit(out: Path) -> float:
         parameters={"quarter": QUARTER, "data_dir": str(DATA)},
         out_dir=out,
         images=False,
+        data=load_funnel(DATA).materialize(),
     )
     return time.perf_counter() - started
 

@@ -403,7 +403,7 @@ def test_source_options_from_a_mapping_file(tmp_path: Path) -> None:
     source = open_data_source(str(folder), mapping=str(mapping))
     assert source.options.currency == "GBP"
     assert source.options.dimensions == ("product",)
-    assert open_data_source(str(folder)) == folder  # no mapping: the folder itself
+    assert open_data_source(str(folder)).options.currency == "USD"  # no mapping: the default
 
 
 def test_docs_state_the_code_limit() -> None:

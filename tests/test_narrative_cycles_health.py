@@ -331,8 +331,7 @@ def test_data_health_summary_worked_by_hand() -> None:
 def test_data_health_summary_without_full_and_without_flags() -> None:
     health = data_health(AS_OF).collect()
     assert data_health_summary(health, rows_loaded(AS_OF), max_rules=0)[1] == (
-        "What the as-of cut hid is unknown: the data before the cut was not loaded "
-        "(pass full= to data_health)."
+        "What the as-of cut hid is unknown: the rows dated after it were not read."
     )
     clean = health.with_columns(pl.lit(0, dtype=pl.Int64).alias("rows"))
     lines = data_health_summary(clean, rows_loaded(AS_OF))

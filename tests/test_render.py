@@ -60,7 +60,10 @@ def test_executed_notebook_got_the_resolved_parameters(rendered: Path) -> None:
     nb = json.loads((rendered / "FY2026-Q3" / "notebooks" / "pipeline_vs_closes.ipynb").read_text())
     params = nb["metadata"]["papermill"]["parameters"]
     assert params["quarter"] == "FY2026-Q3"
-    assert Path(params["data_dir"]).is_absolute()
+    # the data location as pages show it, not the snapshot the workbook read (docs/sources.md)
+    assert params["data_dir"] == "sample"
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert 'data_dir = "sample"' in "".join(injected[0]["source"])
 
 
 def test_failed_render_leaves_previous_report_untouched(rendered: Path, tmp_path: Path) -> None:

@@ -41,7 +41,8 @@ def test_filter_value_that_matches_nothing_is_a_parameter_error(
     with pytest.raises(ParameterError) as info:
         open_workbook(quarter="FY2026-Q3", data_dir=str(SAMPLE), **{column: value})
     assert str(info.value) == (
-        f"no lead or opportunity has {column} {value!r}; the {column}s in 'sample' are: "
+        f"no lead or opportunity has {column} {value!r}; the {column}s in the data location "
+        f"'sample' are: "
         f"{listed}; fix: pass one of them (spelled exactly, case included), or leave "
         f"{column} empty for all"
     )

@@ -250,8 +250,9 @@ def _as_of_line(health: pl.DataFrame) -> str:
         return ""
     if cut["rows"].null_count() > 0:
         return (
-            "What the as-of cut hid is unknown: the data before the cut was not loaded "
-            "(pass full= to data_health)."
+            # a report read through a window (--read-until-as-of, docs/sources.md) never
+            # read those rows; a caller of data_health may not have passed full=
+            "What the as-of cut hid is unknown: the rows dated after it were not read."
         )
     counts = {
         (t, r): n

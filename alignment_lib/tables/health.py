@@ -171,7 +171,7 @@ def table_load_notices(
         gt.GT(data, id=table_id, groupname_col="kind")
         .tab_header(
             title="Repairs and warnings on load",
-            subtitle="Counted over the whole data folder, before filters and the as-of cut; "
+            subtitle="Counted over the whole data location, before filters and the as-of cut; "
             "rows count from 1 at the first data row under the header",
         )
         .cols_label(

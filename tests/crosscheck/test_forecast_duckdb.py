@@ -359,6 +359,7 @@ def test_in_quarter_forecast_open_part_agrees_with_sql(sample, duck) -> None:
         calendar=sample.calendar,
         quarter=NEXT,
         as_of=AS_OF,
+        calibration="in_quarter",
     ).collect()
     first, last = quarter_number(NEXT), quarter_number(NEXT.shift(2))
     want = sql(duck, WEIGHED_IN_QUARTER, as_of=AS_OF, first=first, last=last, current=first)

@@ -966,7 +966,13 @@ def test_in_quarter_without_history_is_empty() -> None:
 
 
 def iq_forecast(data: FunnelData = IQ_Q2, as_of: dt.datetime = END_Q2, **kw) -> pl.DataFrame:
-    options = {"quarter": Q3, "quarters": 2, "creation_quarters": 2, "calibration_quarters": 2}
+    options = {
+        "quarter": Q3,
+        "quarters": 2,
+        "creation_quarters": 2,
+        "calibration_quarters": 2,
+        "calibration": "in_quarter",
+    }
     return bookings_forecast(
         data.opportunities, data.stage_history, calendar=UTC, as_of=as_of, **(options | kw)
     ).collect()
@@ -1047,6 +1053,7 @@ def test_quarter_wide_shock_widens_the_interval() -> None:
         as_of=END_Q2,
         quarters=1,
         calibration_quarters=2,
+        calibration="in_quarter",
     ).collect()
     assert got["open_shock_sd"].to_list() == pytest.approx([math.sqrt(0.9)], rel=1e-12)
     assert got["open_expected"].to_list() == pytest.approx([50.0], rel=1e-12)

@@ -1,9 +1,11 @@
-"""The source layer: where the canonical tables come from.
+"""A folder of CSV or Parquet files, one per table, read strictly.
 
-Today a source is a folder of ``<table>.csv`` or ``<table>.parquet`` files.
-Every other part of the kit sees only :class:`RawTable` objects (a lazy scan
-plus where it came from), so a DuckDB, PostgreSQL or mapped CRM-export source
-can be added here without touching validation, metrics or reports.
+The folder holds ``<table>.csv`` or ``<table>.parquet`` for each canonical
+table it has (only ``opportunities`` is required). A file whose name looks
+like a misspelled table (``lead.csv``, ``Leads.csv``, ``opportunity.parquet``)
+is an error naming the file and the fix: since leads, stage history and
+targets are optional, a typo would otherwise silently read as "this data has
+no leads table".
 
 Reading is strict (``docs/bad-input.md``): before a CSV file is handed on, its
 structure is checked, so that a file polars would read *differently from what
@@ -20,28 +22,25 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
 
 import polars as pl
 
 from alignment_lib.exceptions import SourceError
-from alignment_lib.schema import Table
+from alignment_lib.schema import TABLES, Table
+from alignment_lib.sources._base import (
+    WINDOW_COLUMNS,
+    Format,
+    RawTable,
+    SourceOptions,
+    Window,
+    look_alikes,
+    window_filter,
+)
 
-__all__ = [
-    "DirectorySource",
-    "RawTable",
-    "Source",
-    "SourceOptions",
-    "Window",
-    "open_source",
-    "scan_file",
-]
+__all__ = ["DirectorySource", "check_csv", "scan_file"]
 
-Format = Literal["csv", "parquet"]
 _SUFFIXES: dict[str, Format] = {".csv": "csv", ".parquet": "parquet"}
 
 #: bytes read to check the header and the encoding's byte-order mark
@@ -52,79 +51,32 @@ _OTHER_SEPARATORS = {";": "semicolons (;)", "\t": "tabs", "|": "pipes (|)"}
 _CSV_FIX = "re-export the {table} table as comma-separated UTF-8 CSV (Excel: Save As 'CSV UTF-8')"
 
 
-@dataclass(frozen=True)
-class RawTable:
-    """One table as stored: a lazy scan, its columns, and where it came from.
-
-    CSV columns arrive as strings (types are parsed and checked by
-    :mod:`alignment_lib.validate`); Parquet columns keep their stored types.
-    """
-
-    name: str
-    location: str
-    format: Format
-    frame: pl.LazyFrame
-    columns: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SourceOptions:
-    """What a source says about its data beyond the tables (a mapping file sets these).
-
-    ``timezone``: the zone naive timestamps are read in (None: the calendar's);
-    ``currency``: ISO 4217 code of every amount; ``dimensions``: extra columns
-    to keep; ``date_format`` / ``datetime_format``: strftime formats the export
-    uses (None: ISO 8601); ``day_first``: ambiguous dates like 03/04/2026 are
-    read as 3 April.
-    """
-
-    timezone: str | None = None
-    currency: str = "USD"
-    dimensions: tuple[str, ...] = ()
-    date_format: str | None = None
-    datetime_format: str | None = None
-    day_first: bool = False
-
-
-@dataclass(frozen=True)
-class Window:
-    """What a report needs from a source: rows up to ``until`` (UTC), pushed into the scan.
-
-    ``since`` (UTC, or None for all history) bounds creation dates from below.
-    A source may ignore a window (the result must not change, only the cost).
-    """
-
-    until: dt.datetime | None = None
-    since: dt.datetime | None = None
-
-
-class Source(Protocol):
-    """Anything that can hand out the canonical tables as raw lazy scans.
-
-    ``description`` is the data location shown on pages and in messages: it
-    never holds a credential.
-    """
-
-    description: str
-    options: SourceOptions
-
-    def scan(self, table: Table, window: Window | None = None) -> RawTable | None:
-        """The table, or ``None`` when the source does not have it."""
-        ...
-
-
 class DirectorySource:
-    """A folder holding one ``<table>.csv`` or ``<table>.parquet`` per table."""
+    """A folder holding one ``<table>.csv`` or ``<table>.parquet`` per table.
 
-    def __init__(self, path: str | Path, *, options: SourceOptions | None = None) -> None:
+    ``description`` is the folder's name (pages never show an absolute path);
+    messages about the folder or its files name the path as given.
+    ``check_names``: refuse files whose names look like a misspelled table
+    (a mapping file that names its files itself turns this off).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        options: SourceOptions | None = None,
+        check_names: bool = True,
+    ) -> None:
         self.path = Path(path)
-        self.description = str(self.path)
+        self.description = self.path.resolve().name or str(self.path)
         self.options = options or SourceOptions()
+        self.check_names = check_names
         if not self.path.exists():
             raise SourceError(
                 f"data folder '{self.path}' does not exist; "
                 "fix: pass --data (or the data_dir parameter) pointing at a folder with "
-                "leads, opportunities and targets files (see docs/data-model.md)"
+                "leads, opportunities and targets files (see docs/data-model.md), or at a "
+                "DuckDB file or a postgresql:// URI (docs/sources.md)"
             )
         if not self.path.is_dir():
             raise SourceError(
@@ -132,25 +84,79 @@ class DirectorySource:
                 "fix: point at the folder that holds leads.csv, opportunities.csv, ..."
             )
 
+    def _files(self) -> list[Path]:
+        return sorted(
+            p for p in self.path.iterdir() if p.suffix.lower() in _SUFFIXES and p.is_file()
+        )
+
     def _find(self, table: Table) -> tuple[Path, Format] | None:
-        found = [
-            (self.path / f"{table.name}{suffix}", fmt)
-            for suffix, fmt in _SUFFIXES.items()
-            if (self.path / f"{table.name}{suffix}").is_file()
-        ]
+        files = self._files()
+        found = [(p, _SUFFIXES[p.suffix]) for p in files if p.name in _exact_names(table)]
         if len(found) > 1:
             names = " and ".join(p.name for p, _ in found)
             raise SourceError(
                 f"data folder '{self.path}' has both {names}; the kit cannot tell which "
                 f"one is current; fix: keep only one file for the {table.name} table"
             )
+        if self.check_names:
+            self._check_look_alikes(table, files, found[0][0] if found else None)
         return found[0] if found else None
+
+    def _check_look_alikes(self, table: Table, files: list[Path], found: Path | None) -> None:
+        """A file named like ``table`` but not exactly (``lead.csv``, ``Leads.csv``) is an error."""
+        stems = {p: p.name[: -len(p.suffix)] for p in files if p != found}
+        others = set(TABLES) - {table.name}
+        alike = [
+            p
+            for p, stem in stems.items()
+            if stem not in others
+            and (stem == table.name or table.name in look_alikes(stem, [table.name]))
+        ]
+        if not alike:
+            return
+        names = ", ".join(p.name for p in alike)
+        expected = f"{table.name}.csv or {table.name}.parquet"
+        if found is not None:
+            raise SourceError(
+                f"data folder '{self.path}' has {found.name} and also {names}, which looks "
+                f"like the {table.name} table under another name; the kit reads only "
+                f"{found.name}; fix: delete or move {names} (or, if it is the current export, "
+                f"replace {found.name} with it)"
+            )
+        raise SourceError(
+            f"data folder '{self.path}' has no {table.name} table, but has {names}, which looks "
+            f"misspelled; table files are named exactly {expected} (lower case); "
+            f"fix: rename {alike[0].name} to {table.name}{alike[0].suffix.lower()}"
+        )
 
     def scan(self, table: Table, window: Window | None = None) -> RawTable | None:
         hit = self._find(table)
         if hit is None:
             return None
-        return scan_file(hit[0], table)
+        raw = scan_file(hit[0], table)
+        column = WINDOW_COLUMNS.get(table.name)
+        if raw.format == "parquet" and column is not None and window is not None:
+            # typed Parquet columns: polars pushes the predicate into the reader
+            raw = RawTable(
+                raw.name,
+                raw.location,
+                raw.format,
+                window_filter(raw.frame, column, window),
+                raw.columns,
+            )
+        return raw
+
+    def missing_table(self, table: Table) -> str:
+        """The message for a required table the folder does not have."""
+        return (
+            f"data folder '{self.path}' has no {table.name} table ({table.name}.csv or "
+            f"{table.name}.parquet); fix: export the missing table into that folder "
+            "(docs/data-model.md lists its columns) or point the kit at the folder that has it"
+        )
+
+
+def _exact_names(table: Table) -> set[str]:
+    return {f"{table.name}{suffix}" for suffix in _SUFFIXES}
 
 
 def scan_file(path: str | Path, table: Table) -> RawTable:
@@ -181,13 +187,6 @@ def scan_file(path: str | Path, table: Table) -> RawTable:
             f"cannot read '{path}' as {fmt.upper()}: {_first_line(exc)}; fix: {fix}"
         ) from exc
     return RawTable(table.name, str(path), fmt, frame, columns)
-
-
-def open_source(location: str | Path | Source) -> Source:
-    """A source from a folder path (or a ready-made :class:`Source`)."""
-    if isinstance(location, (str, Path)):
-        return DirectorySource(location)
-    return location
 
 
 # -- strict CSV reading ------------------------------------------------------------------------

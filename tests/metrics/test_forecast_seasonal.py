@@ -1,0 +1,538 @@
+"""The season-aware forecast (issue 10 item 1): hand-worked pieces and properties.
+
+**Seasonal shrinkage** (``seasonal_win_probabilities``). Calendar: fiscal year =
+calendar year, UTC, every time 10:00. Forecast date: the end of FY2026-Q2, so the
+current quarter N is FY2026-Q3; with ``quarters=4`` the snapshots are the starts of
+FY2025-Q3, FY2025-Q4, FY2026-Q1 and FY2026-Q2. Six closed deals, all in Proposal,
+each with one history row at creation (amount, expected close) and one at the close:
+
+    deal  created     amount  expected    closed       snapshots it is open at
+    A     2025-06-10  100     2025-09-15  won 08-01    Q3-25 (offset 0, won k=0)
+    B     2025-06-11  100     2025-09-20  lost 08-10   Q3-25 (offset 0)
+    F     2025-06-12  100     2025-09-30  won 10-15    Q3-25 (offset 0, won k=1),
+                                                       Q4-25 (offset -1 overdue, won k=0)
+    C     2025-09-10  200     2025-12-01  lost 11-01   Q4-25 (offset 0)
+    D     2025-12-10  100     2026-03-01  lost 02-01   Q1-26 (offset 0)
+    E     2026-03-10  100     2026-06-01  won 05-01    Q2-26 (offset 0, won k=0)
+
+k = 1 needs Q + 1 complete: snapshots Q3-25, Q4-25, Q1-26 (3 quarters); k = 0 all 4.
+The same fiscal quarter of the year as N (Q3) is Q3-25 only. Season weight w = 1.
+
+- (offset 0, k 0): pooled amount 300 + 200 + 100 + 100 = 700, won A + E = 200,
+  p_pooled = 2/7; a = 700 / 4 = 175; season: amount 300 (A, B, F), won 100 (A),
+  p_season = 1/3; p = (100 + 1 x 175 x 2/7) / (300 + 175) = 150 / 475 = 6/19.
+- (offset 0, k 1): pooled amount 300 + 200 + 100 = 600, won in Q + 1: F = 100,
+  p_pooled = 1/6; a = 600 / 3 = 200; season 300, won F 100; p = (100 + 200 / 6) /
+  (300 + 200) = 4/15.
+- (offset -1, k 0): F at Q4-25, won in Q4: amount 100, won 100, p_pooled 1; no
+  season amount, so p = (0 + 25 x 1) / (0 + 25) = 1 (a = 100 / 4).
+- (offset -1, k 1): F at Q4-25, not won in Q1-26: p = 0.
+
+**The open part of the forecast** (``bookings_forecast``, calibration_quarters 4). Two
+deals open at the end of FY2026-Q2: G (1000, Proposal, expected 2026-08-01: offset 0)
+and H (500, expected 2026-05-30: overdue, offset -1). FY2026-Q3: open_expected = 1000 x
+6/19 + 500 x 1 = 815.789...; open_variance = 1000^2 x 6/19 x 13/19 + 500^2 x 1 x 0 =
+216066.48...; open deals G and H (H overdue), pipeline 1500. FY2026-Q4: open_expected =
+1000 x 4/15 + 500 x 0 = 266.67, no deal expected in it.
+
+**Pipeline not created yet** (same call; creation_quarters 4, the data's first quarter
+FY2025-Q2). Created per quarter as known at the forecast date: FY2025-Q3 200 (C),
+FY2025-Q4 100 (D), FY2026-Q1 100 (E), FY2026-Q2 1500 (G, H): creation_rate = 1900 / 4 =
+475. Season index of Q3 = (1 x 200 / 475 + 1) / (1 + 1) = 0.710526 (one Q3 in the
+window, weight 1); of Q4 = (1 x 100 / 475 + 1) / 2 = 0.605263. Share of a quarter's
+created amount won k quarters later: k = 0: nothing (0); k = 1 (creation quarters
+FY2025-Q3..FY2026-Q1: 400 created, E's 100 won a quarter later): pooled 0.25, a = 400 / 3;
+for a Q3 (FY2025-Q3: 200, none won): (0 + 1 x 133.33 x 0.25) / (200 + 133.33) = 0.1.
+FY2026-Q3: not_yet_created_share = index(Q3) x conv(k=0) = 0; FY2026-Q4: index(Q3) x
+conv(Q3, 1) + index(Q4) x conv(Q4, 0) = 0.710526 x 0.1 + 0 = 0.0710526, expected = 475 x
+0.0710526 = 33.75.
+
+**The interval and the mid-quarter weights** (``track.combine`` on hand-built
+points). Past origins 10, 11, 12 forecast their own quarter at 100 (model cv 0.1);
+actuals 110, 90, 100: log errors ln 1.1, ln 0.9, 0 (sum of squares 0.0201849). The
+current origin 13 forecasts 200 (cv 0.1), booked 150 so far:
+
+- origin 13: n = 3 errors, s^2 = (1 x 0.1^2 + 0.0201849) / (1 + 3) = 0.0075462,
+  s = 0.0868690; t with 4 degrees of freedom at 90% = 1.533206; high = 200 x
+  exp(1.533206 x 0.0868690) = 228.4930; low = 200 x exp(-...) = 175.0601.
+- origin 10: no error yet, s = 0.1 (the model's), t(1 dof) = 3.077684: 136.0386 and
+  73.5086. Origin 11: one error, s^2 = (0.01 + ln(1.1)^2) / 2 = 0.0095420, t(2 dof) =
+  1.885618: 120.2248 and 83.1775. Origin 12: two errors, s^2 = (0.01 + ln(1.1)^2 +
+  ln(0.9)^2) / 3 = 0.0100616, t(3 dof) = 1.637744: 117.8542 and 84.8506.
+- booked 190 instead of 150: low is floored at 190.
+- mid-quarter, origin 13 also has a curve estimate 260 (curve cv 0.2, no curve error
+  yet): s_c^2 = 0.2^2 = 0.04, s_p^2 = 0.0075462 as above; weight of the curve =
+  0.0075462 / (0.0075462 + 0.04) = 0.1587133; forecast = 200 + 60 x 0.1587133 =
+  209.5228. Its interval: prior = s_p^2 s_c^2 / (s_p^2 + s_c^2) = 0.0063485, past
+  errors of the (curve-less) past forecasts as above: s^2 = (0.0063485 + 0.0201849) /
+  4 = 0.0066334; high = 209.5228 x exp(1.533206 x 0.0814454) = 237.3902, low =
+  184.9268.
+
+**The baseline** (``seasonal_naive_forecast``): won 10 in FY2024-Q4 (the data's
+first quarter: the first deal was created on 2024-10-05), 50 + 100 in FY2025-Q1, 200
+in FY2025-Q2, nothing after. As of the end of FY2026-Q1 (current FY2026-Q2):
+FY2025-Q4 <- null (FY2024-Q4 is the data's first quarter, partial), FY2026-Q1 <-
+FY2025-Q1 = 150 (half the target of 300), FY2026-Q2 <- 200, FY2026-Q3, FY2026-Q4 and
+FY2027-Q1 <- 0 (complete quarters that booked nothing), FY2027-Q2 <- null (FY2026-Q2 is
+not complete).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from statistics import NormalDist
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from alignment_lib import FiscalCalendar, FiscalQuarter, FunnelData, load_funnel, parse_as_of
+from alignment_lib.asof import cut_opportunities
+from alignment_lib.exceptions import ParameterError
+from alignment_lib.metrics.forecast import (
+    bookings_forecast,
+    forecast_accuracy,
+    forecast_track_record,
+    seasonal_naive_forecast,
+    seasonal_win_probabilities,
+)
+from alignment_lib.metrics.forecast.seasonal import origin_instant, seasonal_points
+from alignment_lib.metrics.forecast.track import combine
+from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TARGETS
+from tests.conftest import SAMPLE
+
+UTC = FiscalCalendar(1, "UTC")
+END_Q2 = dt.datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=dt.UTC)
+Q3, Q4 = FiscalQuarter(2026, 3), FiscalQuarter(2026, 4)
+
+
+def at(day: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(f"{day}T10:00").replace(tzinfo=dt.UTC)
+
+
+def frame(schema: dict, rows: list[dict]) -> pl.LazyFrame:
+    return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema).lazy()
+
+
+def deal(oid, created, amount, expected, closed=None, outcome=None):
+    opp = {
+        "opportunity_id": oid,
+        "created_at": at(created),
+        "source": "sales",
+        "amount": amount,
+        "stage": {"won": "Closed Won", "lost": "Closed Lost"}.get(outcome, "Proposal"),
+        "closed_at": at(closed) if closed else None,
+        "outcome": outcome,
+        "expected_close_date": dt.date.fromisoformat(expected),
+    }
+    history = [
+        {
+            "opportunity_id": oid,
+            "changed_at": at(created),
+            "stage": "Proposal",
+            "amount": amount,
+            "expected_close_date": dt.date.fromisoformat(expected),
+        }
+    ]
+    if closed:
+        history.append(
+            {
+                "opportunity_id": oid,
+                "changed_at": at(closed),
+                "stage": opp["stage"],
+                "amount": amount,
+                "expected_close_date": dt.date.fromisoformat(closed),
+            }
+        )
+    return opp, history
+
+
+def funnel(deals: list, targets: list[dict] = ()) -> FunnelData:
+    return FunnelData(
+        leads=frame(LEADS.polars_schema, []),
+        opportunities=frame(OPPORTUNITIES.polars_schema, [o for o, _ in deals]),
+        stage_history=frame(STAGE_HISTORY.polars_schema, [r for _, h in deals for r in h]),
+        targets=frame(TARGETS.polars_schema, list(targets)),
+        calendar=UTC,
+        source="test",
+        has_stage_history=True,
+    )
+
+
+CLOSED = [
+    deal("A", "2025-06-10", 100.0, "2025-09-15", "2025-08-01", "won"),
+    deal("B", "2025-06-11", 100.0, "2025-09-20", "2025-08-10", "lost"),
+    deal("F", "2025-06-12", 100.0, "2025-09-30", "2025-10-15", "won"),
+    deal("C", "2025-09-10", 200.0, "2025-12-01", "2025-11-01", "lost"),
+    deal("D", "2025-12-10", 100.0, "2026-03-01", "2026-02-01", "lost"),
+    deal("E", "2026-03-10", 100.0, "2026-06-01", "2026-05-01", "won"),
+]
+OPEN = [
+    deal("G", "2026-06-15", 1000.0, "2026-08-01"),
+    deal("H", "2026-05-01", 500.0, "2026-05-30"),
+]
+SEASON = funnel(CLOSED + OPEN).at(END_Q2)
+
+
+def rates(**options) -> pl.DataFrame:
+    kw = {"calendar": UTC, "as_of": END_Q2, "quarters": 4, "horizon": 1, "season_weight": 1.0}
+    return seasonal_win_probabilities(
+        SEASON.opportunities, SEASON.stage_history, **(kw | options)
+    ).collect()
+
+
+def test_seasonal_rates_by_hand() -> None:
+    want = pl.DataFrame(
+        {
+            "stage": ["Proposal"] * 4,
+            "expected_offset": [-1, -1, 0, 0],
+            "quarters_ahead": [0, 1, 0, 1],
+            "amount": [100.0, 100.0, 700.0, 600.0],
+            "won_amount": [100.0, 0.0, 200.0, 100.0],
+            "calibration_quarters": [4, 3, 4, 3],
+            "season_amount": [0.0, 0.0, 300.0, 300.0],
+            "season_won_amount": [0.0, 0.0, 100.0, 100.0],
+            "p_pooled": [1.0, 0.0, 2 / 7, 1 / 6],
+            "p_season": [None, None, 1 / 3, 1 / 3],
+            "p": [1.0, 0.0, 6 / 19, 4 / 15],
+        },
+        schema_overrides={"expected_offset": pl.Int32, "quarters_ahead": pl.Int32},
+    )
+    assert_frame_equal(rates(), want, check_exact=False, rel_tol=1e-12)
+
+
+def test_season_weight_moves_between_pooled_and_season() -> None:
+    pooled = rates(season_weight=None)
+    assert pooled["p"].to_list() == pytest.approx(pooled["p_pooled"].to_list())
+    # weight 0: the season's own rate where it has one, else the pooled rate
+    own = rates(season_weight=0.0)
+    assert own["p"].to_list() == pytest.approx([1.0, 0.0, 1 / 3, 1 / 3])
+    # a large weight tends to the pooled rate
+    heavy = rates(season_weight=1e9)
+    assert heavy["p"].to_list() == pytest.approx(heavy["p_pooled"].to_list(), rel=1e-6)
+    with pytest.raises(ParameterError, match="season_weight"):
+        rates(season_weight=-1.0)
+
+
+def test_seasonal_forecast_parts_by_hand() -> None:
+    got = bookings_forecast(
+        SEASON.opportunities,
+        SEASON.stage_history,
+        calendar=UTC,
+        quarter=Q3,
+        as_of=END_Q2,
+        quarters=2,
+        calibration_quarters=4,
+        season_weight=1.0,
+    ).collect()
+    assert got["quarters_ahead"].to_list() == [0, 1]
+    assert got["open_deals"].to_list() == [2, 0]
+    assert got["overdue_deals"].to_list() == [1, 0]
+    assert got["open_pipeline"].to_list() == [1500.0, 0.0]
+    assert got["open_expected"].to_list() == pytest.approx([1000 * 6 / 19 + 500, 1000 * 4 / 15])
+    assert got["open_variance"].to_list()[0] == pytest.approx(1e6 * 6 / 19 * 13 / 19)
+    assert got["open_deals_without_stage_rate"].to_list() == [0, 0]
+    assert got["creation_rate"].to_list() == pytest.approx([475.0, 475.0])
+    assert got["not_yet_created_share"].to_list() == pytest.approx([0.0, 0.0710526], rel=1e-6)
+    assert got["not_yet_created_expected"].to_list() == pytest.approx([0.0, 33.75], rel=1e-6)
+    # the forecast is its parts: nothing booked yet at a quarter's start
+    parts = got.select(
+        pl.col("booked_to_date") + pl.col("open_expected") + pl.col("not_yet_created_expected")
+    ).to_series()
+    assert got["pipeline_forecast"].to_list() == pytest.approx(parts.to_list())
+    assert got["forecast"].to_list() == pytest.approx(got["pipeline_forecast"].to_list())
+    assert (got["forecast_low"] <= got["forecast"]).all()
+    assert (got["forecast"] <= got["forecast_high"]).all()
+
+
+# -- the interval and the mid-quarter weights ----------------------------------------------------
+def points(booked: float = 150.0, curve: float | None = None) -> pl.LazyFrame:
+    return pl.LazyFrame(
+        {
+            "origin": [10, 11, 12, 13],
+            "quarters_ahead": [0, 0, 0, 0],
+            "quarter_index": [10, 11, 12, 13],
+            "booked_to_date": [0.0, 0.0, 0.0, booked],
+            "pipeline_forecast": [100.0, 100.0, 100.0, 200.0],
+            "pipeline_cv": [0.1] * 4,
+            "curve_forecast": [None, None, None, curve],
+            "curve_cv": [None, None, None, 0.2 if curve else None],
+        },
+        schema_overrides={
+            "origin": pl.Int32,
+            "quarters_ahead": pl.Int32,
+            "quarter_index": pl.Int32,
+            "curve_forecast": pl.Float64,
+            "curve_cv": pl.Float64,
+        },
+    )
+
+
+ACTUALS = pl.LazyFrame(
+    {"quarter_index": [10, 11, 12], "actual": [110.0, 90.0, 100.0]},
+    schema_overrides={"quarter_index": pl.Int32},
+)
+
+
+def interval(**kw) -> pl.DataFrame:
+    # z = the exact normal 90% quantile, so that t is taken at exactly 0.9 (Z_80 = 1.2816 is
+    # that number rounded)
+    z = NormalDist().inv_cdf(0.9)
+    return combine(points(**kw), ACTUALS, track_quarters=8, z=z).sort("origin").collect()
+
+
+def test_interval_from_past_errors_by_hand() -> None:
+    got = interval()
+    assert got["track_quarters"].to_list() == [0, 1, 2, 3]
+    assert got["forecast_high"].to_list() == pytest.approx(
+        [136.0386, 120.2248, 117.8542, 228.4930], rel=1e-6
+    )
+    assert got["forecast_low"].to_list() == pytest.approx(
+        [73.5086, 83.1775, 84.8506, 175.0601], rel=1e-6
+    )
+    assert got["forecast_sd"].to_list()[3] == pytest.approx(200 * 0.0868690, rel=1e-5)
+    assert got["track_rms_error"].to_list()[3] == pytest.approx(math.sqrt(0.0201849 / 3), rel=1e-5)
+    assert got["curve_weight"].to_list() == [0.0] * 4
+    # the low end never goes below what is already booked
+    assert interval(booked=190.0)["forecast_low"].to_list()[3] == 190.0
+
+
+def test_mid_quarter_weights_by_hand() -> None:
+    got = interval(curve=260.0).row(3, named=True)
+    assert got["curve_weight"] == pytest.approx(0.1587133, rel=1e-6)
+    assert got["forecast"] == pytest.approx(209.5228, rel=1e-6)
+    assert got["forecast_high"] == pytest.approx(237.3902, rel=1e-6)
+    assert got["forecast_low"] == pytest.approx(184.9268, rel=1e-6)
+
+
+# -- the baseline ---------------------------------------------------------------------------
+def test_seasonal_naive_baseline_by_hand() -> None:
+    data = funnel(
+        [
+            deal("P", "2024-11-01", 50.0, "2025-03-01", "2025-03-01", "won"),
+            deal("Q", "2025-04-03", 200.0, "2025-05-01", "2025-05-01", "won"),
+            deal("R", "2024-12-01", 100.0, "2025-02-01", "2025-02-01", "won"),
+            deal("S", "2024-10-05", 10.0, "2024-12-01", "2024-12-01", "won"),
+        ],
+        targets=[
+            {"fiscal_quarter": "FY2026-Q1", "metric": "bookings", "team": "shared", "value": 300.0}
+        ],
+    )
+    as_of = dt.datetime(2026, 3, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
+    seen = data.at(as_of)
+    got = seasonal_naive_forecast(
+        seen.opportunities,
+        seen.targets,
+        calendar=UTC,
+        quarter=FiscalQuarter(2025, 4),
+        as_of=as_of,
+        quarters=7,
+    ).collect()
+    assert got["fiscal_quarter"].to_list() == [
+        "FY2025-Q4",
+        "FY2026-Q1",
+        "FY2026-Q2",
+        "FY2026-Q3",
+        "FY2026-Q4",
+        "FY2027-Q1",
+        "FY2027-Q2",
+    ]
+    assert got["baseline_quarter"].to_list()[:3] == ["FY2024-Q4", "FY2025-Q1", "FY2025-Q2"]
+    # FY2024-Q4 is the data's first quarter: no year-ago reference for FY2025-Q4
+    assert got["baseline_forecast"].to_list() == [None, 150.0, 200.0, 0.0, 0.0, 0.0, None]
+    assert got["forecast_to_target"].to_list()[1] == 0.5
+
+
+# -- refusing uncut tables ------------------------------------------------------------------------
+def test_forecast_refuses_tables_not_cut_at_as_of() -> None:
+    raw = funnel(CLOSED + OPEN)
+    with pytest.raises(ParameterError) as caught:
+        bookings_forecast(
+            raw.opportunities, raw.stage_history, calendar=UTC, quarter=Q3, as_of=at("2025-09-01")
+        )
+    message = str(caught.value)
+    # created later: C, D, E, G, H; closed later: F, C, D, E (A and B closed in August);
+    # stage rows later: the creation rows of C, D, E, G, H and the closings of F, C, D, E
+    assert "5 opportunities created later" in message
+    assert "4 opportunities closed later" in message
+    assert "9 stage history rows recorded later" in message
+    assert "FunnelData.at" in message and "cut_at" in message
+    for calibration in ("in_quarter", "ever"):
+        with pytest.raises(ParameterError, match="not cut at as_of"):
+            bookings_forecast(
+                raw.opportunities,
+                raw.stage_history,
+                calendar=UTC,
+                quarter=Q3,
+                as_of=at("2025-09-01"),
+                calibration=calibration,
+            )
+    # the same tables cut there are accepted
+    seen = raw.at(at("2025-09-01"))
+    bookings_forecast(
+        seen.opportunities, seen.stage_history, calendar=UTC, quarter=Q3, as_of=at("2025-09-01")
+    ).collect()
+
+
+# -- on the sample: one plan for many origins = each origin on its own cut tables ----------
+@pytest.fixture(scope="module")
+def sample() -> FunnelData:
+    return load_funnel(SAMPLE, calendar=UTC).materialize()
+
+
+OPTIONS = {
+    "window_days": 730,
+    "creation_quarters": 4,
+    "calibration_quarters": 8,
+    "season_weight": 0.5,
+}
+
+
+@pytest.mark.parametrize("elapsed", [0.0, 0.5])
+def test_each_origin_sees_only_what_was_known_then(sample, elapsed: float) -> None:
+    """The row of origin o in a many-origin plan on today's tables equals the plan of o
+    alone on the tables cut at o: no later close, stage change, amount or deal leaks."""
+    today, history = cut_opportunities(
+        sample.opportunities, sample.stage_history, as_of=parse_as_of("2026-11-13", UTC)
+    )
+    many = seasonal_points(
+        today,
+        history,
+        calendar=UTC,
+        elapsed=elapsed,
+        horizons={o: 3 for o in range(8097, 8107)},
+        cuts={},
+        **OPTIONS,
+    ).collect()
+    for origin in (8099, 8103, 8106):
+        instant = origin_instant(UTC, origin, elapsed)
+        opps, hist = cut_opportunities(sample.opportunities, sample.stage_history, as_of=instant)
+        alone = seasonal_points(
+            opps, hist, calendar=UTC, elapsed=elapsed, horizons={origin: 3}, cuts={}, **OPTIONS
+        ).collect()
+        # every origin here can calibrate the quarters it forecasts (k = 3 from FY2024-Q4
+        # cannot: no snapshot three quarters before it had its outcome yet)
+        assert alone["pipeline_forecast"].head(3).null_count() == 0
+        assert_frame_equal(
+            many.filter(pl.col("origin") == origin), alone, check_exact=False, rel_tol=1e-9
+        )
+
+
+def test_forecast_equals_its_track_record_row(sample) -> None:
+    """bookings_forecast on the tables cut at a past quarter's start = the track record's
+    row for that quarter and horizon (same point forecast, same interval)."""
+    as_of = parse_as_of("2026-09-30", UTC)
+    seen = sample.at(as_of)
+    record = forecast_track_record(
+        seen.opportunities,
+        seen.stage_history,
+        calendar=UTC,
+        first=FiscalQuarter(2026, 1),
+        last=FiscalQuarter(2026, 3),
+        as_of=as_of,
+        quarters_ahead=(0, 1),
+    ).collect()
+    start = origin_instant(UTC, UTC.quarter_index(FiscalQuarter(2026, 2)), 0.0)
+    then = sample.at(start)
+    direct = bookings_forecast(
+        then.opportunities,
+        then.stage_history,
+        calendar=UTC,
+        quarter=FiscalQuarter(2026, 2),
+        as_of=start,
+        quarters=2,
+    ).collect()
+    for k, quarter in ((0, "FY2026-Q2"), (1, "FY2026-Q3")):
+        row = record.filter(pl.col("quarters_ahead") == k, pl.col("fiscal_quarter") == quarter)
+        want = direct.filter(pl.col("fiscal_quarter") == quarter)
+        for column in ("forecast", "forecast_low", "forecast_high", "open_expected"):
+            assert row[column].item() == pytest.approx(want[column].item(), rel=1e-9), column
+
+
+def test_complete_quarters_forecast_what_was_booked(sample) -> None:
+    as_of = parse_as_of("2026-08-15", UTC)
+    seen = sample.at(as_of)
+    got = bookings_forecast(
+        seen.opportunities,
+        seen.stage_history,
+        seen.targets,
+        calendar=UTC,
+        quarter=FiscalQuarter(2026, 2),
+        as_of=as_of,
+        quarters=3,
+    ).collect()
+    assert got["quarters_ahead"].to_list() == [-1, 0, 1]
+    q2 = got.row(0, named=True)
+    assert q2["forecast"] == q2["booked_to_date"] == q2["forecast_low"] == q2["forecast_high"]
+    assert q2["forecast"] == pytest.approx(4_149_600.0)
+    current = got.row(1, named=True)
+    # mid-quarter: booked so far, a curve estimate beside the pipeline one, a weight in 0..1
+    assert current["booked_to_date"] > 0 and current["curve_basis"] == "same quarter"
+    assert 0 < current["curve_weight"] < 1
+    low, high = sorted((current["pipeline_forecast"], current["curve_forecast"]))
+    assert low <= current["forecast"] <= high
+    assert got["forecast_to_target"].to_list() == pytest.approx(
+        (got["forecast"] / got["target"]).to_list()
+    )
+
+
+def test_accuracy_summary_by_hand() -> None:
+    record = pl.DataFrame(
+        {
+            "elapsed": [0.0] * 4,
+            "quarters_ahead": [0] * 4,
+            "error": [0.1, -0.2, None, 0.05],
+            "inside_interval": [True, False, None, True],
+            "baseline_error": [None, 0.3, 0.1, -0.1],
+        }
+    )
+    got = forecast_accuracy(record).collect().row(0, named=True)
+    assert got["quarters"] == 3 and got["inside"] == 2
+    assert got["mean_absolute_error"] == pytest.approx(0.35 / 3)
+    assert got["bias"] == pytest.approx(-0.05 / 3)
+    assert got["hit_rate"] == pytest.approx(2 / 3)
+    # the baseline only over the quarters both have: -0.2 / 0.3 and 0.05 / -0.1
+    assert got["baseline_quarters"] == 2
+    assert got["baseline_mean_absolute_error"] == pytest.approx(0.2)
+    assert got["baseline_bias"] == pytest.approx(0.1)
+    assert got["mean_absolute_error_same_quarters"] == pytest.approx(0.125)
+
+
+def test_track_record_parameters_are_checked(sample) -> None:
+    as_of = parse_as_of("2026-09-30", UTC)
+    kw = {"calendar": UTC, "first": FiscalQuarter(2026, 1), "as_of": as_of}
+    with pytest.raises(ParameterError, match="not complete"):
+        forecast_track_record(
+            sample.opportunities, sample.stage_history, last=FiscalQuarter(2026, 4), **kw
+        )
+    with pytest.raises(ParameterError, match="quarters_ahead"):
+        forecast_track_record(
+            sample.opportunities,
+            sample.stage_history,
+            last=FiscalQuarter(2026, 3),
+            quarters_ahead=(-1,),
+            **kw,
+        )
+
+
+def test_empty_tables_give_nulls_not_errors() -> None:
+    empty = funnel([])
+    got = bookings_forecast(
+        empty.opportunities, empty.stage_history, calendar=UTC, quarter=Q3, as_of=END_Q2
+    ).collect()
+    assert got.height == 3
+    assert got["forecast"].null_count() == 3
+    assert got["booked_to_date"].to_list() == [0.0, 0.0, 0.0]
+    record = forecast_track_record(
+        empty.opportunities,
+        empty.stage_history,
+        calendar=UTC,
+        first=FiscalQuarter(2026, 1),
+        last=FiscalQuarter(2026, 2),
+        as_of=END_Q2,
+    ).collect()
+    assert record.height == 6 and record["forecast"].null_count() == 6
+    summary = forecast_accuracy(record).collect()
+    assert summary["quarters"].to_list() == [0, 0, 0]
+    assert summary["mean_absolute_error"].null_count() == 3
