@@ -27,6 +27,7 @@ from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
 from alignment_lib.money import use_currency
+from alignment_lib.snapshot import is_snapshot
 from alignment_lib.sources import Source, open_source
 from alignment_lib.tracking import Tracking
 
@@ -214,7 +215,15 @@ def open_workbook(
             f"history_quarters must be a whole number from 1 to 40, got {history_quarters!r}"
         )
     calendar = FiscalCalendar(fiscal_year_start_month, timezone)
-    data = load_funnel(open_data_source(data_dir, mapping=mapping), calendar=calendar)
+    location = resolve_data_dir(data_dir)
+    # a report's validated snapshot is read as it was written (not validated again: a
+    # source without a leads table wrote an empty one); anything else through its source
+    source = (
+        location
+        if not mapping and is_snapshot(location)
+        else open_data_source(data_dir, mapping=mapping)
+    )
+    data = load_funnel(source, calendar=calendar)
     if targets_file:
         data = data.with_targets(load_targets(targets_file, calendar=calendar))
     filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
