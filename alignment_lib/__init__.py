@@ -55,9 +55,11 @@ from alignment_lib.exceptions import (
     SourceError,
 )
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.gate import MEASURES, Measure
 from alignment_lib.load import FunnelData, load_funnel, parse_as_of, write_snapshot
 from alignment_lib.mapping import MappedSource, Mapping, list_presets, load_mapping, open_mapping
 from alignment_lib.metrics import (
+    HealthReport,
     attainment,
     bookings,
     bookings_by_week,
@@ -74,6 +76,7 @@ from alignment_lib.metrics import (
     forecast_track_record,
     funnel_cohort,
     funnel_period,
+    health_report,
     in_quarter_win_probabilities,
     load_notices,
     marketing_share,
@@ -97,8 +100,10 @@ from alignment_lib.metrics import (
     slipped_deals,
     stage_durations,
     stage_win_probabilities,
+    switched_off_measures,
     target_for,
     target_value,
+    tracked_needs,
     win_rates,
 )
 from alignment_lib.money import format_money, reporting_currency, use_currency
@@ -112,7 +117,9 @@ from alignment_lib.narrative import (
     funnel_cohort_headline,
     funnel_period_headline,
     funnel_summary,
+    gate_scorecard,
     handoff_summary,
+    health_report_text,
     hockey_stick_headline,
     lag_summary,
     leaked_mqls_headline,
@@ -128,6 +135,7 @@ from alignment_lib.narrative import (
     seasonality_headline,
     slipped_deals_headline,
     stage_durations_headline,
+    tracking_summary,
     weekly_sla_headline,
 )
 from alignment_lib.sources import SourceOptions, Window, open_source
@@ -141,6 +149,7 @@ from alignment_lib.tables import (
     table_handoff_by_channel,
     table_load_notices,
     table_mql_outcomes,
+    table_mql_to_won,
     table_no_data,
     table_pipeline_needed,
     table_pipeline_vs_bookings,
@@ -148,6 +157,8 @@ from alignment_lib.tables import (
     table_sales_cycle,
     table_scorecard,
     table_stage_durations,
+    table_switched_off,
+    table_tracking,
 )
 from alignment_lib.tracking import NEEDS, Tracking
 from alignment_lib.workbook import (
@@ -165,6 +176,7 @@ from alignment_lib.workbook import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "MEASURES",
     "NEEDS",
     "AlignmentError",
     "DataValidationError",
@@ -172,9 +184,11 @@ __all__ = [
     "FiscalCalendar",
     "FiscalQuarter",
     "FunnelData",
+    "HealthReport",
     "MappedSource",
     "Mapping",
     "MappingError",
+    "Measure",
     "ParameterError",
     "Problem",
     "RenderError",
@@ -237,7 +251,10 @@ __all__ = [
     "funnel_period",
     "funnel_period_headline",
     "funnel_summary",
+    "gate_scorecard",
     "handoff_summary",
+    "health_report",
+    "health_report_text",
     "hockey_stick_headline",
     "in_quarter_win_probabilities",
     "lag_summary",
@@ -293,6 +310,7 @@ __all__ = [
     "stage_durations",
     "stage_durations_headline",
     "stage_win_probabilities",
+    "switched_off_measures",
     "table_business_cycles",
     "table_by_dimension",
     "table_coverage",
@@ -302,6 +320,7 @@ __all__ = [
     "table_handoff_by_channel",
     "table_load_notices",
     "table_mql_outcomes",
+    "table_mql_to_won",
     "table_no_data",
     "table_pipeline_needed",
     "table_pipeline_vs_bookings",
@@ -309,8 +328,12 @@ __all__ = [
     "table_sales_cycle",
     "table_scorecard",
     "table_stage_durations",
+    "table_switched_off",
+    "table_tracking",
     "target_for",
     "target_value",
+    "tracked_needs",
+    "tracking_summary",
     "use_currency",
     "weekly_sla_headline",
     "win_rates",

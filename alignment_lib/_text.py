@@ -232,15 +232,26 @@ def _cell(limit: int) -> Any:
     return transform
 
 
+#: the one column of a table that states a sentence (``tables.table_no_data``: "not
+#: tracked" statements run past 60 characters): kept whole, only overlong words cut
+SENTENCE_COLUMN = "message"
+
+
 def shorten_table(table: Any) -> Any:
     """The great_tables ``GT`` as the kit shows it: row labels (the stub, the
     first column and row-group labels) cut at :data:`LABEL_LIMIT` characters,
     any other cell at :data:`TEXT_LIMIT`, the value up to :data:`TEXT_LIMIT`
-    in a tooltip (the cell's ``title``)."""
+    in a tooltip (the cell's ``title``). A table whose only column is
+    :data:`SENTENCE_COLUMN` is a statement: its words are cut like a finding's."""
     import great_tables as gt
 
     stub = table._boxhead._get_stub_column()
     shown = [c.var for c in table._boxhead._get_default_columns()]
+    if shown == [SENTENCE_COLUMN] and stub is None:
+        return table.text_transform(
+            gt.loc.body(columns=SENTENCE_COLUMN),
+            lambda text: text if "<" in text else html.escape(shorten_words(html.unescape(text))),
+        )
     # without a stub, the first shown column holds the row labels
     first = shown[0] if stub is None and shown else None
     labels = [gt.loc.body(columns=first)] if first is not None else []

@@ -248,6 +248,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.load import load_funnel, load_targets, parse_as_of
     from alignment_lib.metrics.scorecard import shared_scorecard
     from alignment_lib.money import check_currency
+    from alignment_lib.narrative.scorecard import gate_scorecard
     from alignment_lib.render import WORKBOOKS, Headline, check_output_folder, render_report
     from alignment_lib.sources import Window
     from alignment_lib.workbook import check_filters, latest_complete_quarter
@@ -304,14 +305,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     )
     headline = Headline(
         seen.as_of,
-        shared_scorecard(
-            seen.leads,
-            seen.opportunities,
-            seen.targets,
-            calendar=calendar,
-            quarter=quarter,
-            as_of=seen.as_of,
-        ).collect(),
+        # a target the data cannot measure reads "not tracked" on the index too
+        gate_scorecard(
+            shared_scorecard(
+                seen.leads,
+                seen.opportunities,
+                seen.targets,
+                calendar=calendar,
+                quarter=quarter,
+                as_of=seen.as_of,
+            ).collect(),
+            seen.tracking,
+        ),
         currency=data.currency,
     )
     # The scorecard of a filtered render counts the filter's actuals against the
@@ -339,6 +344,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     from alignment_lib.fiscal import FiscalCalendar
     from alignment_lib.load import load_funnel
+    from alignment_lib.metrics.health import health_report
+    from alignment_lib.narrative.health import health_report_text
+    from alignment_lib.workbook import latest_complete_quarter
 
     values = _merge(args, _with_mapping(args, {}))
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
@@ -360,10 +368,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         .collect()
         .row(0, named=True)
     )
+    # a source with nothing dated before now has no quarter to report: SourceError, exit 2
+    quarter = latest_complete_quarter(data)
     print(f"{data.source}: valid ({', '.join(f'{v:,} {k}' for k, v in counts.items())})")
     for kind, notes in (("warning", data.warnings), ("repaired", data.repairs)):
         for note in notes:
             print(f"  {kind}: {note.describe()}")
+    print(f"latest complete quarter: {quarter.label} (the report's default quarter)")
+    print()
+    print(health_report_text(health_report(data.materialize()), tracking=data.tracking))
     return 0
 
 

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,7 +57,6 @@ from alignment_lib._text import LABEL_LIMIT, shorten, shorten_words
 from alignment_lib.charts.dimensions import chart_by_dimension
 from alignment_lib.load import FunnelData
 from alignment_lib.metrics import (
-    FUNNEL_STAGES,
     bookings,
     bookings_linearity,
     funnel_cohort,
@@ -626,37 +624,28 @@ def funnel_sections(workbook: Workbook) -> list[Section]:
 
     Table: each step's conversion per value, in the latest mature cohort of
     the step (as the page's channel and segment tables). Chart: leads
-    entering each stage in the report quarter, one value at a time. Only
-    steps between two stages the data tracks are shown.
+    entering each stage in the report quarter, one value at a time. The
+    stages are those the data tracks (``Workbook.funnel_stages``): the steps
+    skip the others, as on the page.
     """
-    t = workbook.data.tracking
-    if not t.tracks("leads"):
+    if not workbook.data.tracking.tracks("leads"):
         return []
-    stages = t.funnel_stages(FUNNEL_STAGES)
-    if not t.tracks("lead_opportunity"):
-        # the funnel follows leads into deals through the link: without it, no lead
-        # reaches "opportunity" or "won" (0 would read as a result)
-        stages = tuple(s for s in stages if s not in ("opportunity", "won"))
-    steps = [
-        i + 1
-        for i, (a, b) in enumerate(itertools.pairwise(FUNNEL_STAGES))
-        if a in stages and b in stages
-    ]
+    # the funnel of the stages the data tracks, as on the page (MQL -> Won when nothing
+    # between is tracked; without the lead-to-deal link no Opportunity or Won stage)
+    stages = workbook.funnel_stages
     quarter = workbook.quarter.label
     opps = workbook.data.opportunities
     sections = []
     for dim in dimensions_of(workbook.data, tables=("leads",)):
         leads = dim.grouped(workbook.data.leads)
-        cohorts = (
-            funnel_cohort(leads, opps, **workbook.span, as_of=workbook.as_of, by=[KEY])
-            .filter(pl.col("step").is_in(steps))
-            .collect()
-        )
+        cohorts = funnel_cohort(
+            leads, opps, **workbook.span, as_of=workbook.as_of, by=[KEY], stages=stages
+        ).collect()
 
         def flows(by: list[str], leads: pl.LazyFrame = leads) -> pl.DataFrame:
             return (
-                funnel_period(leads, opps, **workbook.span, by=by)
-                .filter(pl.col("fiscal_quarter") == quarter, pl.col("stage").is_in(list(stages)))
+                funnel_period(leads, opps, **workbook.span, by=by, stages=stages)
+                .filter(pl.col("fiscal_quarter") == quarter)
                 .with_columns(
                     pl.col("stage").replace_strict(STAGE_LABELS).alias("stage_label"),
                     pl.col("entering").cast(pl.Float64).alias("leads"),

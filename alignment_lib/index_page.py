@@ -19,7 +19,7 @@ import polars as pl
 
 from alignment_lib._text import TEXT_LIMIT, shorten, shorten_words
 from alignment_lib.money import DEFAULT_CURRENCY, format_money
-from alignment_lib.narrative._format import format_share
+from alignment_lib.narrative._format import format_count, format_share
 
 __all__ = ["FINDINGS_TAG", "PageLink", "build_index", "findings_of"]
 
@@ -70,19 +70,22 @@ def _value(kind: str, value: float | None, currency: str) -> str:
         return format_money(value, currency=currency)
     if kind == "rate":
         return format_share(value)
-    return f"{value:,.0f}"
+    return format_count(value)
 
 
 def _scorecard_rows(scorecard: pl.DataFrame, currency: str) -> str:
     rows = []
     for r in scorecard.iter_rows(named=True):
         team = "" if r["team"] == "shared" else f" ({r['team']})"
-        status = r["status"] or "n/a"
+        # narrative.gate_scorecard: a target the data cannot measure is "not tracked"
+        untracked = bool(r.get("not_tracked"))
+        status = "not tracked" if untracked else r["status"] or "n/a"
+        actual = "not tracked" if untracked else _value(r["kind"], r["actual"], currency)
         color = _STATUS_COLOR.get(status, "#555555")
         rows.append(
             "<tr>"
             f"<td>{html.escape(r['label'] + team)}</td>"
-            f"<td class='num'>{html.escape(_value(r['kind'], r['actual'], currency))}</td>"
+            f"<td class='num'>{html.escape(actual)}</td>"
             f"<td class='num'>{html.escape(_value(r['kind'], r['target'], currency))}</td>"
             f"<td class='num'>{html.escape(format_share(r['attainment']))}</td>"
             f"<td><span class='status' style='color:{color}'>{html.escape(status)}</span></td>"

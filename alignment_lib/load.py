@@ -130,10 +130,10 @@ class FunnelData:
     def with_targets(self, targets: pl.LazyFrame) -> FunnelData:
         """The same data with another (validated) targets table, e.g. from ``load_targets``.
 
-        ``tracking.has_targets`` follows the new table (it has rows or not).
+        The data then has a targets table (``tracking.has_targets``): one without rows
+        reads "No targets are set for this quarter", as a source's does.
         """
-        rows = targets.select(pl.len()).collect().item()
-        return replace(self, targets=targets, tracking=replace(self.tracking, has_targets=rows > 0))
+        return replace(self, targets=targets, tracking=replace(self.tracking, has_targets=True))
 
     def materialize(self) -> FunnelData:
         """The same tables read once into memory (still LazyFrames for the metrics).
@@ -528,7 +528,9 @@ def _tracking(checks: dict[str, TableCheck]) -> Tracking:
         tracked=tracked,
         has_leads="leads" in checks,
         has_stage_history="stage_history" in checks,
-        has_targets="targets" in checks and checks["targets"].stats["rows"] > 0,
+        # a targets table without rows is "no targets set for this quarter", as a table
+        # without this quarter's rows is: the scorecard says so in those words
+        has_targets="targets" in checks,
         has_won_deals=bool(opps["has_won"]),
         has_lost_deals=bool(opps["has_lost"]),
         has_open_deals=bool(opps["has_open"]),

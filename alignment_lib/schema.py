@@ -56,6 +56,8 @@ TARGET_METRICS = (
     "marketing_pipeline_created",
     "mqls",
     "sla_compliance",
+    "won_deals",
+    "opportunities_created",
 )
 
 
@@ -439,7 +441,9 @@ TARGETS = Table(
             "value",
             "number",
             False,
-            "Target value (currency for amounts, a count for mqls, a 0-1 share for rates).",
+            "Target value: an amount in the reporting currency (bookings, pipeline_created, "
+            "marketing_pipeline_created), a count (mqls, won_deals, opportunities_created) or a "
+            "0-1 share (sla_compliance).",
         ),
     ),
     checks=(

@@ -36,6 +36,9 @@ _KEY_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)(\s*=\s*)('[^']*'|\"[^\"
 #: environment variable merely named like a secret must be longer (``USE_TOKEN=true``)
 _MIN_SECRET = 4
 _MIN_ENV_SECRET = 6
+#: variables whose name looks secret but are the shell's working directories, not passwords
+#: (as secrets, every data path under the current folder would read as holding a password)
+_NOT_SECRETS = frozenset({"PWD", "OLDPWD"})
 _MASK = "***"
 
 _seen: set[str] = set()
@@ -154,7 +157,9 @@ def _known() -> set[str]:
     known.update(
         value
         for name, value in os.environ.items()
-        if _SECRET_NAME.search(name) and len(value) >= _MIN_ENV_SECRET
+        if _SECRET_NAME.search(name)
+        and name.upper() not in _NOT_SECRETS
+        and len(value) >= _MIN_ENV_SECRET
     )
     return known
 

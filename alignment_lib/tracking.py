@@ -78,6 +78,12 @@ NEEDS: dict[str, Need] = {
             any_of=("leads.sql_at",),
         ),
         Need(
+            "funnel_steps",
+            "This data tracks no funnel stage after the lead's creation (no MQL, SAL or SQL "
+            "dates, no link from leads to deals), so the funnel has no step to show.",
+            flag="has_funnel_steps",
+        ),
+        Need(
             "lead_opportunity",
             "Which lead became which opportunity is not tracked in this data, so leads cannot "
             "be followed into deals.",
@@ -113,8 +119,8 @@ NEEDS: dict[str, Need] = {
         ),
         Need(
             "lost_deals",
-            "This data has no lost deals (won deals only?): win rates, required coverage and "
-            "forecasts need lost deals and are not shown.",
+            "This data has no lost deals (won deals only?): win rates, pipeline created, "
+            "required coverage and forecasts need lost deals and are not shown.",
             flag="has_lost_deals",
         ),
         Need(
@@ -162,14 +168,16 @@ NEEDS: dict[str, Need] = {
     )
 }
 
-#: funnel stage -> the need that says whether the data tracks it (inquiry: the leads)
-FUNNEL_STAGE_NEEDS: dict[str, str] = {
-    "inquiry": "leads",
-    "mql": "mql",
-    "sal": "sal",
-    "sql": "sql",
-    "opportunity": "lead_opportunity",
-    "won": "won_deals",
+#: funnel stage -> the needs that say whether the data tracks it (inquiry: the leads; the
+#: Opportunity stage is the linked deal's creation, which a won-deals-only export has for the
+#: won deals alone; a lead reaches Won only through its deal)
+FUNNEL_STAGE_NEEDS: dict[str, tuple[str, ...]] = {
+    "inquiry": ("leads",),
+    "mql": ("mql",),
+    "sal": ("sal",),
+    "sql": ("sql",),
+    "opportunity": ("lead_opportunity", "opportunity_created", "lost_deals"),
+    "won": ("lead_opportunity", "won_deals"),
 }
 
 
@@ -191,6 +199,12 @@ class Tracking:
     has_won_deals: bool = True
     has_lost_deals: bool = True
     has_open_deals: bool = True
+
+    @property
+    def has_funnel_steps(self) -> bool:
+        """Whether the leads track two funnel stages or more (a step to show). True without
+        a leads table: the ``leads`` need says that one thing."""
+        return not self.has_leads or len(self.funnel_stages(FUNNEL_STAGE_NEEDS)) >= 2
 
     def tracks(self, need: str) -> bool:
         """Whether the data can support figures that need ``need`` (a key of NEEDS)."""
@@ -222,7 +236,7 @@ class Tracking:
 
     def funnel_stages(self, stages: Iterable[str]) -> tuple[str, ...]:
         """The funnel stages (of ``stages``, in order) that the data tracks."""
-        return tuple(s for s in stages if self.tracks(FUNNEL_STAGE_NEEDS[s]))
+        return tuple(s for s in stages if all(map(self.tracks, FUNNEL_STAGE_NEEDS[s])))
 
     def untracked_columns(self, table: str, columns: Iterable[str]) -> tuple[str, ...]:
         """Columns of ``table`` with no value anywhere in the source."""

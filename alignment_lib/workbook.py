@@ -25,8 +25,11 @@ from alignment_lib._text import shorten_words
 from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
+from alignment_lib.metrics.funnel import FUNNEL_STAGES
 from alignment_lib.money import use_currency
+from alignment_lib.snapshot import is_snapshot
 from alignment_lib.sources import Source, open_source
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "Workbook",
@@ -65,6 +68,20 @@ class Workbook:
     @property
     def calendar(self) -> FiscalCalendar:
         return self.data.calendar
+
+    @property
+    def tracking(self) -> Tracking:
+        """What the source tracks: pass it as ``tracking=`` to every chart, table and finding,
+        which then say what the data cannot show (docs/partial-data.md)."""
+        return self.data.tracking
+
+    @property
+    def funnel_stages(self) -> tuple[str, ...]:
+        """The funnel stages the data tracks, in order (``stages=`` of the funnel metrics):
+        the funnel skips the others (MQL → Won when nothing between is tracked). At least
+        Inquiry (with one stage there is no step: the pages say so, the need
+        ``funnel_steps``)."""
+        return self.data.tracking.funnel_stages(FUNNEL_STAGES) or ("inquiry",)
 
     @property
     def currency(self) -> str:
@@ -198,7 +215,15 @@ def open_workbook(
             f"history_quarters must be a whole number from 1 to 40, got {history_quarters!r}"
         )
     calendar = FiscalCalendar(fiscal_year_start_month, timezone)
-    data = load_funnel(open_data_source(data_dir, mapping=mapping), calendar=calendar)
+    location = resolve_data_dir(data_dir)
+    # a report's validated snapshot is read as it was written (not validated again: a
+    # source without a leads table wrote an empty one); anything else through its source
+    source = (
+        location
+        if not mapping and is_snapshot(location)
+        else open_data_source(data_dir, mapping=mapping)
+    )
+    data = load_funnel(source, calendar=calendar)
     if targets_file:
         data = data.with_targets(load_targets(targets_file, calendar=calendar))
     filters = {k: v for k, v in (("segment", segment), ("region", region)) if v}
@@ -308,8 +333,9 @@ class _Findings:
 
 
 def show_findings(lines: list[str]) -> None:
-    """Display computed findings (every value escaped)."""
-    display(_Findings(lines))
+    """Display computed findings (every value escaped), each sentence once: two findings
+    that the data cannot support say the same "not tracked" sentence only once."""
+    display(_Findings(list(dict.fromkeys(lines))))
 
 
 def describe_workbook(workbook: Workbook) -> list[str]:

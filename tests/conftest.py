@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,17 @@ def opp(**values: str) -> dict[str, str]:
         "stage": "Discovery",
         **values,
     }
+
+
+@pytest.fixture(autouse=True)
+def _reporting_currency_restored() -> Iterator[None]:
+    """``open_workbook`` makes the data's currency the process's (alignment_lib.money): a
+    test that opens a EUR workbook must not turn the next test's dollars into euros."""
+    from alignment_lib.money import reporting_currency, use_currency
+
+    before = reporting_currency()
+    yield
+    use_currency(before)
 
 
 @pytest.fixture

@@ -147,3 +147,40 @@ def test_filter_value_no_row_has_exits_4_before_rendering(tmp_path: Path, capsys
     assert "no lead or opportunity has segment 'Nope'" in err
     assert "'Enterprise', 'Mid-Market', 'SMB'" in err and "fix:" in err
     assert not any(p.name.startswith("FY") for p in out.glob("*"))
+
+
+SHAPES = Path(__file__).resolve().parent / "shapes"
+
+
+def test_validate_prints_the_data_health_table(capsys) -> None:
+    """issue 9 item 8: rows read, every check with rows and outcome, what is tracked, what
+    is switched off and why; exit 0 (the data can be reported on)."""
+    assert main(["validate", "--data", str(SHAPES / "opportunities_only")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "opportunities_only: valid (0 leads, 186 opportunities, 0 stage_history, 70 targets)" in out
+    )
+    assert "latest complete quarter: FY2026-Q3 (the report's default quarter)" in out
+    assert "  Leads          no leads table\n" in out
+    assert re.search(r"  opportunities  open, no amount +4 +2\.2% +excluded +excluded from", out)
+    assert re.search(r"  leads +MQL never touched by sales +- +- +not tracked\n", out)
+    assert "  funnel stages: Inquiry no, MQL no, SAL no, SQL no, Opportunity no, Won no" in out
+    assert "  Slipped deals (business_cycles): This data has no stage history, so slipped " in out
+    assert "Switched off: nothing" not in out
+
+
+def test_validate_of_a_complete_source_switches_nothing_off(capsys) -> None:
+    assert main(["validate", "--data", str(SHAPES / "full_funnel")]) == 0
+    out = capsys.readouterr().out
+    assert "Switched off: nothing (every measure of the pages can be shown)" in out
+    assert "Opportunity yes, Won yes" in out
+
+
+def test_validate_refuses_data_with_no_quarter_to_report(tmp_path: Path, capsys) -> None:
+    # valid rows, all dated after today: no complete quarter to report on
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,created_at,source,stage\nO1,2999-03-02T09:00:00Z,marketing,Discovery\n"
+    )
+    code = main(["validate", "--data", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "dated before now" in err

@@ -59,3 +59,18 @@ def test_architecture_lists_every_module() -> None:
         if wanted not in doc:
             missing.append(str(rel))
     assert missing == [], f"add to docs/architecture.md: {missing}"
+
+
+def test_partial_data_doc_lists_every_statement_and_measure() -> None:
+    """docs/partial-data.md: every "not tracked" sentence and every measure with its needs
+    and pages, as alignment_lib.NEEDS and alignment_lib.MEASURES have them."""
+    from alignment_lib.gate import MEASURES
+    from alignment_lib.tracking import NEEDS
+
+    doc = (REPO / "docs" / "partial-data.md").read_text(encoding="utf-8")
+    for need in NEEDS.values():
+        assert f"| `{need.name}` | {need.statement} |" in doc, need.name
+    for m in MEASURES.values():
+        needs = ", ".join(f"`{n}`" for n in m.needs)
+        row = f"| `{m.name}` | {m.label} | {needs} | {', '.join(m.pages)} |"
+        assert row in doc, m.name

@@ -476,8 +476,10 @@ def test_targets_cover_fy2024_q1_to_fy2027_q2(sample: dict[str, pl.DataFrame]) -
         "mqls": "marketing",
         "sla_compliance": "sales",
     }
-    assert set(targets["metric"]) == set(TARGET_METRICS)
-    assert targets.height == len(quarters) * len(TARGET_METRICS)
+    # the sample sets the five original targets; the count targets (won_deals,
+    # opportunities_created) are optional and tested on tests/shapes/full_funnel
+    assert set(targets["metric"]) == set(TARGET_METRICS) - {"won_deals", "opportunities_created"}
+    assert targets.height == len(quarters) * len(teams)
     sla = targets.filter(pl.col("metric") == "sla_compliance")["value"]
     assert sla.is_between(0.3, 1.0).all()
 

@@ -119,3 +119,13 @@ def test_contains_secret_tells_a_written_password_from_a_reference() -> None:
     assert not contains_secret("data/sample")
     assert contains_secret("postgresql://u:written@h/db")
     assert contains_secret("host=h password=written")
+
+
+def test_the_working_directory_is_not_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PWD matches the secret-name pattern, but it is the shell's folder: a data path under
+    # it must not read as holding a password (every render from the repository failed)
+    monkeypatch.setenv("PWD", "/home/analyst/reports")
+    monkeypatch.setenv("OLDPWD", "/home/analyst/exports")
+    monkeypatch.setenv("DB_PWD", "hunter22")
+    text = "/home/analyst/reports/data and /home/analyst/exports and hunter22"
+    assert redact(text) == "/home/analyst/reports/data and /home/analyst/exports and ***"

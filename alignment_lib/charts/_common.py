@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import altair as alt
 import polars as pl
 
 from alignment_lib._frames import collect as collect  # the charts import it from here
+from alignment_lib.gate import gated
 from alignment_lib.theme import MESSAGE_GREY, PLACEHOLDER_FRAME, SOURCE_LABELS
 
 #: d3 formats: axis ticks "$1.2M"; tooltips "$1,234,567". The "$" is d3's currency
@@ -27,6 +32,9 @@ def source_legend_labels() -> str:
 #: the placeholder's size: about that of the charts it stands in for
 NO_DATA_WIDTH = 480
 NO_DATA_HEIGHT = 120
+#: a placeholder's text wraps at about this many characters per 480 pixels
+_CHARS_PER_480 = 72
+_LINE_HEIGHT = 18
 
 
 def chart_no_data(
@@ -42,12 +50,16 @@ def chart_no_data(
     ``title`` is the chart's usual headline (default: none, the message says
     it). A layer chart like most builders', so the page code treats it alike;
     it has a fixed size (never an empty scale, which vl-convert cannot size).
+    A long message (a "not tracked" statement) wraps onto several lines and
+    the box grows to hold them; the data row keeps the whole message.
     """
+    lines = textwrap.wrap(message, width=max(_CHARS_PER_480 * width // 480, 20)) or [""]
+    height = max(height, _LINE_HEIGHT * len(lines) + 40)
     text = (
         alt.Chart(pl.DataFrame({"message": [message]}))
         .mark_text(fontSize=14, color=MESSAGE_GREY, align="center", baseline="middle")
         .encode(
-            text=alt.Text("message:N"),
+            text=alt.Text("message:N") if len(lines) == 1 else alt.value(lines),
             x=alt.value(width / 2),
             y=alt.value(height / 2),
         )
@@ -65,3 +77,14 @@ def no_data_message(what: str, *, quarter: str | None = None, where: str | None 
     when = f" in {quarter}" if quarter else ""
     place = f" {where}" if where else ""
     return f"No {what}{when}{place}"
+
+
+def _placeholder(
+    builder: Callable[..., Any], label: str, said: list[str], kwargs: Mapping[str, Any]
+) -> alt.LayerChart:
+    """A chart the data cannot support: a box titled ``label`` stating why."""
+    return chart_no_data(" ".join(said), title=label, width=620)
+
+
+#: ``@shows("measure", ...)``: what a chart builder shows (alignment_lib.gate)
+shows = gated(_placeholder)

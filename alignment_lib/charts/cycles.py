@@ -23,11 +23,14 @@ from alignment_lib.charts._common import (
     SHARE_TOOLTIP,
     chart_no_data,
     collect,
+    shows,
 )
+from alignment_lib.gate import missing
 from alignment_lib.metrics.cycles import LINEARITY_STATUSES, MONTH3_HEALTHY_MAX, MONTH3_SEVERE_MIN
 from alignment_lib.metrics.deals import DEAL_SIZE_BANDS
 from alignment_lib.narrative._format import format_money
 from alignment_lib.theme import NEUTRAL, SOURCE_COLORS, SOURCE_LABELS
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "GROUP_COLORS",
@@ -92,6 +95,7 @@ def _ramp(n: int) -> list[str]:
 
 
 # -- the hockey stick ------------------------------------------------------------------------
+@shows("linearity")
 def chart_hockey_stick(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -101,6 +105,7 @@ def chart_hockey_stick(
         "highlighted. Click a quarter in the legend to pick it out."
     ),
     report_quarter: str | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """Cumulative share of each quarter's bookings by week of the quarter, one line a quarter.
 
@@ -227,6 +232,7 @@ def chart_hockey_stick(
 
 
 # -- linearity -------------------------------------------------------------------------------
+@shows("linearity")
 def chart_bookings_linearity(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -238,6 +244,7 @@ def chart_bookings_linearity(
     report_quarter: str | None = None,
     healthy_max: float = MONTH3_HEALTHY_MAX,
     severe_min: float = MONTH3_SEVERE_MIN,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """Month-3 share of each quarter's bookings (bars, coloured by status) and the
     last-two-weeks share (black marks), with the healthy and severe thresholds as rules.
@@ -347,6 +354,7 @@ def chart_bookings_linearity(
 
 
 # -- seasonality -----------------------------------------------------------------------------
+@shows("seasonality")
 def chart_seasonality(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -356,6 +364,7 @@ def chart_seasonality(
         "Click a measure in the legend to pick it out."
     ),
     currency: str | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """Seasonality indexes by quarter of the fiscal year: bookings, pipeline created, MQLs.
 
@@ -367,7 +376,11 @@ def chart_seasonality(
     """
     wide = collect(frame)
     parts = []
+    # pipeline created and MQLs beside bookings only when the data tracks them
+    off = {"pipeline_created": "pipeline_created", "mqls": "mqls"}
     for measure, label in MEASURE_LABELS.items():
+        if measure in off and missing(tracking, off[measure]):
+            continue
         # a few rows: the tooltip text is formatted in Python, like the findings
         means = wide[f"mean_{measure}"].to_list()
         text = [
@@ -388,7 +401,7 @@ def chart_seasonality(
     data = pl.concat(parts).sort("quarter_of_year", maintain_order=True)
     if data["index"].is_null().all():
         return _message("Too few quarters with data to compare the seasons", title)
-    measures = list(MEASURE_LABELS.values())
+    measures = data["measure"].unique(maintain_order=True).to_list()
     pick = _legend_pick("measure", "pick_measure")
     bars = (
         alt.Chart(data)
@@ -404,7 +417,7 @@ def chart_seasonality(
             color=alt.Color(
                 "measure:N",
                 sort=measures,
-                scale=alt.Scale(domain=measures, range=list(GROUP_COLORS[:3])),
+                scale=alt.Scale(domain=measures, range=list(GROUP_COLORS[: len(measures)])),
                 legend=alt.Legend(title=None),
             ),
             opacity=alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(0.25)),
@@ -459,6 +472,7 @@ def _group_order(values: Sequence[str], column: str) -> list[str]:
     return sorted(values, key=lambda v: (v == NO_GROUP, v))
 
 
+@shows("sales_cycle")
 def chart_sales_cycle(
     by_segment: pl.DataFrame | pl.LazyFrame,
     by_band: pl.DataFrame | pl.LazyFrame,
@@ -469,6 +483,7 @@ def chart_sales_cycle(
         "Median days from creation to close, by the quarter deals closed in. Pick won or "
         "all closed deals below; click a legend entry to pick out a group."
     ),
+    tracking: Tracking | None = None,
 ) -> alt.HConcatChart | alt.LayerChart:
     """Median days from creation to close per close quarter, by source, segment and deal size.
 
@@ -542,6 +557,7 @@ def chart_sales_cycle(
 
 
 # -- slipped deals ---------------------------------------------------------------------------
+@shows("slipped_deals")
 def chart_slipped_deals(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -551,6 +567,7 @@ def chart_slipped_deals(
         "them by its end. Click an outcome in the legend to pick it out."
     ),
     report_quarter: str | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.HConcatChart | alt.LayerChart:
     """Deals expected in each quarter at its start: slipped, still open, lost, won.
 

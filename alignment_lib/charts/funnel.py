@@ -26,10 +26,12 @@ from alignment_lib.charts._common import (
     chart_no_data,
     collect,
     no_data_message,
+    shows,
 )
 from alignment_lib.exceptions import ParameterError
-from alignment_lib.metrics.funnel import FUNNEL_STAGES, LEAD_GROUPINGS
+from alignment_lib.metrics.funnel import LEAD_GROUPINGS
 from alignment_lib.theme import GROUP_LABELS, NEUTRAL, NOT_SET, STAGE_LABELS, step_label
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "ALL_LEADS",
@@ -45,6 +47,14 @@ ALL_LEADS = "All leads"
 #: the period-mode caption every period chart carries
 PERIOD_CAPTION = "Period mode: ratio of flows in the period, not a cohort conversion rate."
 MATURE, MATURING = "Mature", "Still maturing"
+_PLURAL = {
+    "inquiry": "inquiries",
+    "mql": "MQLs",
+    "sal": "SALs",
+    "sql": "SQLs",
+    "opportunity": "opportunities",
+    "won": "wins",
+}
 DAYS_TOOLTIP = ",.1f"
 _INK = "#333333"
 _LEGEND_PURPLE = "#6A51A3"
@@ -127,6 +137,7 @@ def _title(title: str, subtitle: str | Sequence[str] | None, default: list[str])
     return alt.Title(title, subtitle=lines)
 
 
+@shows("funnel")
 def chart_funnel_cohorts(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -134,6 +145,7 @@ def chart_funnel_cohorts(
     cohorts: int = 4,
     title: str = "Stage conversion by cohort",
     subtitle: str | Sequence[str] | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """The waterfall in cohort mode: for each step (Inquiry → MQL ... Opportunity → Won),
     the conversion of the last ``cohorts`` cohort quarters up to ``quarter``.
@@ -249,19 +261,22 @@ def chart_funnel_cohorts(
     )
 
 
+@shows("funnel")
 def chart_funnel_period(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     quarter: str,
     title: str = "Leads entering each stage in the quarter",
     subtitle: str | Sequence[str] | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """Period mode: how many leads entered each stage in ``quarter``, and the ratio of
     flows to the stage before (a ratio of two flows, **not** a conversion rate).
 
     ``frame`` is :func:`alignment_lib.metrics.funnel_period` output, with or
     without lead columns to split by; a dropdown then picks "All leads" (the
-    sum), a channel or a segment.
+    sum), a channel or a segment. The stages are the frame's, in its
+    ``stage_order`` (a funnel of the tracked stages skips the others).
     """
     src = collect(frame)
     if src.is_empty():
@@ -294,7 +309,7 @@ def chart_funnel_period(
             dtype=pl.String,
         )
     )
-    stages = [STAGE_LABELS[s] for s in FUNNEL_STAGES]
+    stages = data.sort("stage_order")["stage_label"].unique(maintain_order=True).to_list()
     group = _group_param(options)
     base = alt.Chart(data).transform_filter(alt.datum.group == group)
     y = alt.Y("stage_label:N", sort=stages, title=None, axis=alt.Axis(labelFontSize=12))
@@ -319,9 +334,12 @@ def chart_funnel_period(
     labels = base.mark_text(align="left", dx=4, fontSize=11, color=_INK).encode(
         y=y, x="entering:Q", text="label:N"
     )
+    codes = data.sort("stage_order")["stage"].unique(maintain_order=True).to_list()
+    later, earlier = (codes[2], codes[1]) if len(codes) > 2 else (codes[-1], codes[0])
     default = [
         PERIOD_CAPTION,
-        "Each bar counts different leads: this quarter's SALs mostly became MQLs earlier.",
+        f"Each bar counts different leads: this quarter's {_PLURAL.get(later, later)} mostly "
+        f"became {_PLURAL.get(earlier, earlier)} earlier.",
     ]
     return (
         alt.layer(bars, labels)
@@ -330,6 +348,7 @@ def chart_funnel_period(
     )
 
 
+@shows("funnel")
 def chart_stage_durations(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -337,6 +356,7 @@ def chart_stage_durations(
     splits: Sequence[pl.DataFrame | pl.LazyFrame] = (),
     title: str = "Time between stages",
     subtitle: str | Sequence[str] | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """Median and p90 days between adjacent stages, for leads that reached the later stage
     in ``quarter``, on a log-like (symlog) axis: steps take hours to months.

@@ -28,10 +28,13 @@ from alignment_lib.charts._common import (
     chart_no_data,
     collect,
     no_data_message,
+    shows,
 )
 from alignment_lib.exceptions import ParameterError
+from alignment_lib.gate import MEASURES, not_shown
 from alignment_lib.metrics.handoff import NO_REASON
 from alignment_lib.theme import GROUP_LABELS, NEUTRAL, NOT_SET
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "ALL_CHANNELS",
@@ -116,12 +119,14 @@ def _title(title: str, subtitle: str | Sequence[str] | None) -> alt.Title:
     return alt.Title(title, subtitle=lines)
 
 
+@shows("mql_outcomes")
 def chart_mql_outcomes(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     title: str = "What became of the MQLs handed to sales",
     subtitle: str | Sequence[str] | None = None,
     report_quarter: str | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """MQLs by quarter as parts of 100%: accepted, rejected, pending, leaked.
 
@@ -205,12 +210,14 @@ def chart_mql_outcomes(
     )
 
 
+@shows("rejection_reasons")
 def chart_rejection_reasons(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     quarter: str,
     title: str = "Why sales rejected MQLs",
     subtitle: str | Sequence[str] | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """Rejections in one quarter by reason, largest first, with each reason's share.
 
@@ -286,6 +293,7 @@ def _worst_first(data: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@shows("response_times")
 def chart_response_times(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -297,6 +305,7 @@ def chart_response_times(
     min_due: int = 1,
     title: str = "How fast sales touched the MQLs",
     subtitle: str | Sequence[str] | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.HConcatChart | alt.LayerChart:
     """Median and p90 hours to a first touch, and SLA compliance, per ``by`` value.
 
@@ -308,7 +317,10 @@ def chart_response_times(
     for the median (vermillion when over ``sla_hours``), black ticks for the
     p90, a dashed line at the SLA. Right: SLA compliance, with ``sla_target``
     (0-1) as a dashed line when given. Clicking a legend entry highlights it.
+    By ``"owner_id"`` it also needs the lead owners (``tracking``).
     """
+    if by == "owner_id" and (said := not_shown(tracking, "response_by_rep")):
+        return chart_no_data(said, title=MEASURES["response_by_rep"].label, width=620)
     if by not in frame.collect_schema().names():
         raise ParameterError(
             f"frame has no column {by!r}; expected response_times output split by it: "
@@ -412,6 +424,7 @@ def chart_response_times(
     return alt.hconcat(left, right, spacing=12, title=alt.Title(title, subtitle=lines))
 
 
+@shows("response_times")
 def chart_weekly_sla(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -420,6 +433,7 @@ def chart_weekly_sla(
     quarter_start: dt.date | None = None,
     title: str = "SLA compliance by week",
     subtitle: str | Sequence[str] | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """Weekly SLA compliance (share of MQLs due that were touched within the SLA).
 
@@ -501,12 +515,14 @@ def chart_weekly_sla(
     return alt.layer(*layers).properties(width=620, height=200, title=_title(title, subtitle))
 
 
+@shows("mql_outcomes")
 def chart_leaked_mqls(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     quarter: str,
     title: str = "MQLs that leaked: never touched, past the SLA",
     subtitle: str | Sequence[str] | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """Leaked MQLs of one quarter per channel, most first, with the channel's leaked share.
 

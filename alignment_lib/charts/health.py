@@ -5,21 +5,24 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from alignment_lib.charts._common import COUNT_TOOLTIP, SHARE_AXIS, SHARE_TOOLTIP, collect
+from alignment_lib.charts._common import COUNT_TOOLTIP, SHARE_AXIS, SHARE_TOOLTIP, collect, shows
 from alignment_lib.charts.cycles import DIMMED, GROUP_COLORS
 from alignment_lib.narrative.health import HEALTH_RULE_LABELS, HEALTH_TABLE_LABELS
+from alignment_lib.tracking import Tracking
 
 __all__ = ["chart_health_issues"]
 
 _TABLE_COLORS = dict(zip(HEALTH_TABLE_LABELS.values(), GROUP_COLORS, strict=False))
 
 
+@shows()
 def chart_health_issues(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     title: str = "The largest data-health flags",
     subtitle: str | None = "Share of each table's rows a check flags; the as-of cut is not a flag",
     top: int = 10,
+    tracking: Tracking | None = None,
 ) -> alt.LayerChart | alt.Chart:
     """Horizontal bars: the ``top`` rules that flag the largest share of their table.
 
@@ -31,6 +34,7 @@ def chart_health_issues(
     """
     flagged = (
         collect(frame)
+        .drop("outcome", strict=False)  # health_report's checks carry it; the chart does not
         .filter(
             ~pl.col("rule").str.ends_with("_after_as_of")
             & (pl.col("rows") > 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import altair as alt
 import polars as pl
 
@@ -14,10 +16,13 @@ from alignment_lib.charts._common import (
     chart_no_data,
     collect,
     no_data_message,
+    shows,
     source_legend_labels,
 )
+from alignment_lib.gate import missing
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 from alignment_lib.theme import SOURCE_LABELS, source_color_scale
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "chart_bookings_forecast",
@@ -32,19 +37,27 @@ MEASURE_TITLES = {
 }
 
 
+@shows()
 def chart_pipeline_vs_bookings(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     title: str = "Marketing's pipeline today is sales' bookings tomorrow",
     subtitle: str | None = None,
     report_quarter: str | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.VConcatChart | alt.LayerChart:
     """Two stacked-bar panels over the same quarters: pipeline created, then bookings.
 
     ``frame`` is :func:`alignment_lib.metrics.pipeline_vs_bookings` output (one
     row per quarter, measure and source). Bars are stacked by source in the
-    house colours; ``report_quarter`` (a label) is outlined in both panels.
+    house colours; ``report_quarter`` (a label) is outlined in both panels. A
+    panel the data cannot support (``tracking``: pipeline created without
+    creation dates or lost deals) is left out and the subtitle says why.
     """
+    off = {m: missing(tracking, m) for m in MEASURE_TITLES}
+    if all(off.values()):
+        said = list(dict.fromkeys(s for m in off.values() for s in m))
+        return chart_no_data(" ".join(said), title="Pipeline created and bookings", width=620)
     data = collect(frame).with_columns(
         pl.col("source")
         .replace_strict(SOURCE_LABELS, default=pl.col("source"))
@@ -70,6 +83,8 @@ def chart_pipeline_vs_bookings(
     )
     panels = []
     for measure, panel_title in MEASURE_TITLES.items():
+        if off[measure]:
+            continue
         base = alt.Chart(data.filter(pl.col("measure") == measure), title=panel_title)
         bars = base.mark_bar().encode(
             x=alt.X("fiscal_quarter:O", sort=quarters, title=None),
@@ -91,7 +106,9 @@ def chart_pipeline_vs_bookings(
                 .encode(x=alt.X("fiscal_quarter:O", sort=quarters), y=alt.Y("sum(amount):Q"))
             )
         panels.append(alt.layer(*layers).properties(width=620, height=200))
-    return alt.vconcat(*panels, title=alt.Title(title, subtitle=subtitle or [])).resolve_scale(
+    lines = [subtitle] if subtitle else []
+    lines += [w for said in off.values() for s in said for w in textwrap.wrap(s, 110)]
+    return alt.vconcat(*panels, title=alt.Title(title, subtitle=lines)).resolve_scale(
         color="shared"
     )
 
@@ -101,8 +118,13 @@ def chart_pipeline_vs_bookings(
 _LAG_COLORS = ["#C6DBEF", "#6BAED6", "#2171B5", "#08306B"]
 
 
+@shows("creation_to_close_lag")
 def chart_creation_to_close_lag(
-    frame: pl.DataFrame | pl.LazyFrame, *, title: str, report_quarter: str | None = None
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    title: str,
+    report_quarter: str | None = None,
+    tracking: Tracking | None = None,
 ) -> alt.Chart | alt.LayerChart:
     """100%-stacked bars: each quarter's bookings by how long before it they were created.
 
@@ -167,8 +189,9 @@ def chart_creation_to_close_lag(
     return alt.layer(bars, outline)
 
 
+@shows("cohort_curves")
 def chart_cohort_curves(
-    frame: pl.DataFrame | pl.LazyFrame, *, title: str
+    frame: pl.DataFrame | pl.LazyFrame, *, title: str, tracking: Tracking | None = None
 ) -> alt.Chart | alt.LayerChart:
     """One line per creation cohort: cumulative share of its pipeline won, by months since.
 
@@ -247,7 +270,10 @@ _FORECAST_PARTS = {
 }
 
 
-def chart_bookings_forecast(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> alt.Chart:
+@shows("forecast")
+def chart_bookings_forecast(
+    frame: pl.DataFrame | pl.LazyFrame, *, title: str, tracking: Tracking | None = None
+) -> alt.Chart:
     """Forecast per quarter as stacked components, its interval, and the target.
 
     ``frame`` is :func:`alignment_lib.metrics.bookings_forecast` output.

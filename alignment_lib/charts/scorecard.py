@@ -11,32 +11,52 @@ from alignment_lib.charts._common import (
     SHARE_AXIS,
     chart_no_data,
     collect,
+    shows,
 )
+from alignment_lib.gate import missing
+from alignment_lib.narrative.scorecard import gate_scorecard
+from alignment_lib.tracking import Tracking
 
 __all__ = ["STATUS_COLORS", "chart_pipeline_needed", "chart_scorecard"]
 
 #: status colours from Paul Tol's colour-blind-safe set, kept apart from the team
 #: colours; the status is also written on every bar, never shown by colour alone
 STATUS_COLORS = {"on track": "#117733", "at risk": "#DDAA33", "behind": "#AA3377"}
+#: the status of a target the data cannot measure (docs/partial-data.md)
+NOT_TRACKED = "not tracked"
 
 
-def chart_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> alt.LayerChart:
+@shows("targets")
+def chart_scorecard(
+    frame: pl.DataFrame | pl.LazyFrame, *, title: str, tracking: Tracking | None = None
+) -> alt.LayerChart:
     """Attainment of each shared target as a bar, 100% and the elapsed share as rules.
 
-    ``frame`` is :func:`alignment_lib.metrics.shared_scorecard` output.
+    ``frame`` is :func:`alignment_lib.metrics.shared_scorecard` output. A target
+    the data cannot measure (``tracking``) has no bar and reads "not tracked".
     """
-    data = collect(frame).with_columns(
-        (
-            pl.col("label")
-            + pl.when(pl.col("team") == "shared")
-            .then(pl.lit(""))
-            .otherwise(" (" + pl.col("team") + ")")
-        ).alias("target_name"),
-        pl.col("status").fill_null("no data"),
+    data = (
+        gate_scorecard(collect(frame), tracking)
+        .with_columns(
+            (
+                pl.col("label")
+                + pl.when(pl.col("team") == "shared")
+                .then(pl.lit(""))
+                .otherwise(" (" + pl.col("team") + ")")
+            ).alias("target_name"),
+            pl.when(pl.col("not_tracked").is_not_null())
+            .then(pl.lit(NOT_TRACKED))
+            .otherwise(pl.col("status").fill_null("no data"))
+            .alias("status"),
+        )
+        .drop("not_tracked")
     )
     if data.is_empty():
         return chart_no_data("No targets set for this quarter", title=title)
     order = data["target_name"].to_list()
+    untracked = (data["status"] == NOT_TRACKED).any()
+    domain = [*STATUS_COLORS, "no data", *([NOT_TRACKED] if untracked else [])]
+    greys = ["#BBBBBB"] * (len(domain) - len(STATUS_COLORS))
     y = alt.Y("target_name:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
     base = alt.Chart(data)
     bars = base.mark_bar(height=18).encode(
@@ -47,9 +67,7 @@ def chart_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> alt.La
         color=alt.Color(
             "status:N",
             title="Status",
-            scale=alt.Scale(
-                domain=[*STATUS_COLORS, "no data"], range=[*STATUS_COLORS.values(), "#BBBBBB"]
-            ),
+            scale=alt.Scale(domain=domain, range=[*STATUS_COLORS.values(), *greys]),
         ),
         tooltip=[
             alt.Tooltip("target_name:N", title="Target"),
@@ -67,11 +85,16 @@ def chart_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> alt.La
         y=y,
         tooltip=[alt.Tooltip("elapsed_share:Q", title="Quarter elapsed", format=".0%")],
     )
+    layers = [bars, labels, full, elapsed]
+    if untracked:  # no bar to write it next to: at 0
+        untracked = data.filter(pl.col("status") == NOT_TRACKED).with_columns(zero=pl.lit(0.0))
+        layers.append(
+            alt.Chart(untracked)
+            .mark_text(align="left", dx=4, fontSize=11, color="#555555")
+            .encode(x="zero:Q", y=y, text="status:N")
+        )
     return alt.layer(
-        bars,
-        labels,
-        full,
-        elapsed,
+        *layers,
         title=alt.Title(
             title,
             subtitle=[
@@ -82,15 +105,23 @@ def chart_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> alt.La
     ).properties(width=520, height=alt.Step(30))
 
 
-def chart_pipeline_needed(frame: pl.DataFrame | pl.LazyFrame, *, title: str) -> alt.LayerChart:
+@shows("pipeline_needed")
+def chart_pipeline_needed(
+    frame: pl.DataFrame | pl.LazyFrame, *, title: str, tracking: Tracking | None = None
+) -> alt.LayerChart:
     """The reverse waterfall: pipeline a future target needs from each creation quarter.
 
     ``frame`` is :func:`alignment_lib.metrics.pipeline_needed` output. Light bars:
-    pipeline required; dark bars: created so far (capped at what is required).
+    pipeline required; dark bars: created so far (capped at what is required). The
+    tooltip's marketing part and MQLs are left out when the data cannot support them.
     """
     data = collect(frame).with_columns(
         pl.min_horizontal("pipeline_created_so_far", "pipeline_required").alias("covered")
     )
+    if missing(tracking, "team_shares"):
+        data = data.with_columns(pl.lit(None, pl.Float64).alias("marketing_pipeline_required"))
+    if missing(tracking, "mqls_needed"):
+        data = data.with_columns(pl.lit(None, pl.Float64).alias("mqls_required"))
     if data.is_empty() or data["pipeline_required"].is_null().all():
         target = data["target_fiscal_quarter"][0] if data.height else "the target quarter"
         return chart_no_data(f"No bookings target set for {target}", title=title)

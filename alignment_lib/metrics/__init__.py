@@ -53,10 +53,14 @@ from alignment_lib.metrics.handoff import (
 )
 from alignment_lib.metrics.health import (
     HEALTH_RULES,
+    HealthReport,
     HealthRule,
     data_health,
+    health_report,
     load_notices,
     rows_loaded,
+    switched_off_measures,
+    tracked_needs,
 )
 from alignment_lib.metrics.lag import (
     LAG_BUCKETS,
@@ -107,6 +111,7 @@ __all__ = [
     "NO_REASON",
     "PACING_METRICS",
     "Z_80",
+    "HealthReport",
     "HealthRule",
     "attainment",
     "bookings",
@@ -124,6 +129,7 @@ __all__ = [
     "forecast_track_record",
     "funnel_cohort",
     "funnel_period",
+    "health_report",
     "in_quarter_win_probabilities",
     "load_notices",
     "marketing_share",
@@ -147,7 +153,9 @@ __all__ = [
     "slipped_deals",
     "stage_durations",
     "stage_win_probabilities",
+    "switched_off_measures",
     "target_for",
     "target_value",
+    "tracked_needs",
     "win_rates",
 ]

@@ -368,7 +368,8 @@ def sales_velocity(
     win rate (by count), average deal size and median won cycle come from
     :func:`closed_deal_stats` over the trailing ``window_days`` before
     ``as_of``. ``open_deals`` counts every opportunity open at ``as_of``
-    (created on or before it, not closed by it), whatever its stage: the data
+    (created on or before it or without a creation date, not closed by it),
+    whatever its stage: the data
     model has no qualified flag, so restrict the input to qualified stages
     first when the CRM's early stages are not qualified pipeline, e.g.
     ``opps.filter(pl.col("stage") != "Discovery")``.
@@ -383,7 +384,7 @@ def sales_velocity(
     as_of = _instant(as_of)
     cut = _lit_instant(as_of)
     still_open = opportunities.filter(
-        pl.col("created_at") <= cut,
+        pl.col("created_at").is_null() | (pl.col("created_at") <= cut),
         pl.col("closed_at").is_null() | (pl.col("closed_at") > cut),
     )
     open_deals = _aggregate(still_open, cols, [pl.len().cast(pl.Int64).alias("open_deals")])

@@ -27,6 +27,15 @@ one opportunity each of them reaches ``opportunity`` (and ``won``).
 
 Every output carries a ``mode`` column saying which one it used.
 
+**Stages** (keyword ``stages``, default all six): the funnel can skip stages
+the data does not track (``FunnelData.tracking.funnel_stages``, or
+``Workbook.funnel_stages``): with ``stages=("inquiry", "mql", "opportunity",
+"won")`` the steps are Inquiry -> MQL, MQL -> Opportunity, Opportunity -> Won,
+each between adjacent stages of the list. ``stages=("mql", "won")`` gives the
+one step MQL -> Won. Steps are numbered 1.. in that order; ``from_stage`` and
+``to_stage`` name them. A single stage has no step (period mode still counts its
+entries).
+
 Durations are in days (Float64, fractional) between the two instants.
 Quantiles use polars' ``linear`` interpolation (the same as DuckDB's
 ``quantile_cont``; the median is the 0.5 quantile, the mean of the two middle
@@ -61,8 +70,8 @@ INTERPOLATION = "linear"
 
 FunnelMode = Literal["any", "in_order"]
 
-_PAIRS = tuple(itertools.pairwise(FUNNEL_STAGES))
 _LEAD_COLUMN = {"inquiry": "created_at", "mql": "mql_at", "sal": "accepted_at", "sql": "sql_at"}
+_UTC = pl.Datetime("us", "UTC")
 _US_PER_DAY = 86_400_000_000
 _US_PER_HOUR = 3_600_000_000
 _STEP = "step"
@@ -153,8 +162,35 @@ def _ts(stage: str) -> str:
     return f"_at_{stage}"
 
 
+def check_stages(stages: Sequence[str]) -> tuple[str, ...]:
+    """The funnel stages to use: one or more of FUNNEL_STAGES, in funnel order, once each
+    (a single stage has no step: cohort and duration results are empty)."""
+    if isinstance(stages, str):
+        raise ParameterError(
+            f"stages must be a sequence of funnel stages, e.g. ('mql', 'won'), got {stages!r}"
+        )
+    chosen = tuple(stages)
+    unknown = [s for s in chosen if s not in FUNNEL_STAGES]
+    if unknown:
+        raise ParameterError(
+            f"unknown funnel stage {', '.join(map(repr, unknown))}; stages are: "
+            f"{', '.join(FUNNEL_STAGES)}"
+        )
+    order = [FUNNEL_STAGES.index(s) for s in chosen]
+    if not chosen or order != sorted(set(order)):
+        raise ParameterError(
+            f"stages must be funnel stages in funnel order, each once "
+            f"({', '.join(FUNNEL_STAGES)}), got {list(chosen)}"
+        )
+    return chosen
+
+
 def _timeline(
-    leads: pl.LazyFrame, opportunities: pl.LazyFrame, by: list[str], mode: str
+    leads: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+    by: list[str],
+    mode: str,
+    stages: Sequence[str] = FUNNEL_STAGES,
 ) -> pl.LazyFrame:
     """One row per lead: its ``by`` keys and the instant it reached each stage (or null)."""
     opps = opportunities.select(
@@ -173,7 +209,7 @@ def _timeline(
     )
     if mode == "in_order":
         # a stage counts only when the previous one was reached (in order) no later
-        for prev, cur in _PAIRS:
+        for prev, cur in itertools.pairwise(stages):
             timeline = timeline.with_columns(
                 pl.when(pl.col(_ts(cur)) >= pl.col(_ts(prev)))
                 .then(pl.col(_ts(cur)))
@@ -191,40 +227,56 @@ def _per_step(stages: Sequence[str]) -> pl.Expr:
     return expr.otherwise(None)
 
 
-def _pairs(timeline: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+def _pairs(
+    timeline: pl.LazyFrame, by: list[str], stages: Sequence[str] = FUNNEL_STAGES
+) -> pl.LazyFrame:
     """Long frame: one row per lead and adjacent stage pair with ``_a`` and ``_b`` instants.
 
     Built by exploding a step list rather than concatenating one select per pair, so the
     (possibly expensive, CSV-backed) timeline is scanned once.
     """
-    steps = list(range(1, len(_PAIRS) + 1))
+    pairs = list(itertools.pairwise(stages))
+    if not pairs:  # one stage: no step
+        return timeline.select(
+            *by,
+            pl.lit(None, pl.Int32).alias(_STEP),
+            pl.lit(None, _UTC).alias("_a"),
+            pl.lit(None, _UTC).alias("_b"),
+        ).clear()
+    steps = list(range(1, len(pairs) + 1))
     return (
         timeline.with_columns(pl.lit(steps, pl.List(pl.Int32)).alias(_STEP))
         .explode(_STEP)
         .select(
             *by,
             _STEP,
-            _per_step([a for a, _ in _PAIRS]).alias("_a"),
-            _per_step([b for _, b in _PAIRS]).alias("_b"),
+            _per_step([a for a, _ in pairs]).alias("_a"),
+            _per_step([b for _, b in pairs]).alias("_b"),
         )
     )
 
 
-def _pair_names() -> pl.LazyFrame:
+def _pair_names(stages: Sequence[str] = FUNNEL_STAGES) -> pl.LazyFrame:
+    pairs = list(itertools.pairwise(stages))
     return pl.LazyFrame(
         {
-            _STEP: list(range(1, len(_PAIRS) + 1)),
-            "from_stage": [a for a, _ in _PAIRS],
-            "to_stage": [b for _, b in _PAIRS],
+            _STEP: list(range(1, len(pairs) + 1)),
+            "from_stage": [a for a, _ in pairs],
+            "to_stage": [b for _, b in pairs],
         },
         schema={_STEP: pl.Int32, "from_stage": pl.String, "to_stage": pl.String},
     )
 
 
 def _pair_grid(
-    first: FiscalQuarter, last: FiscalQuarter, leads: pl.LazyFrame, by: list[str]
+    first: FiscalQuarter,
+    last: FiscalQuarter,
+    leads: pl.LazyFrame,
+    by: list[str],
+    stages: Sequence[str] = FUNNEL_STAGES,
 ) -> pl.LazyFrame:
-    return key_grid(quarter_grid(first, last).join(_pair_names(), how="cross"), leads, by)
+    grid = quarter_grid(first, last).join(_pair_names(stages), how="cross")
+    return key_grid(grid, leads, by)
 
 
 # -- cohort mode --------------------------------------------------------------------------------
@@ -239,14 +291,17 @@ def funnel_cohort(
     by: Sequence[str] = (),
     within_days: float | None = None,
     mode: FunnelMode = "any",
+    stages: Sequence[str] = FUNNEL_STAGES,
 ) -> pl.LazyFrame:
     """Stage conversion, cohort mode: of the leads that entered stage A in a quarter,
     the share that reached the next stage B.
 
     **Grain**: one row per cohort quarter (the fiscal quarter the lead reached A
-    in, ``first`` to ``last``), adjacent stage pair (``step`` 1-5:
-    inquiry->mql, mql->sal, sal->sql, sql->opportunity, opportunity->won) and
-    ``by`` keys (lead columns), zeros included.
+    in, ``first`` to ``last``), adjacent stage pair of ``stages`` (``step``
+    1-5 with all six: inquiry->mql, mql->sal, sal->sql, sql->opportunity,
+    opportunity->won; fewer when ``stages`` skips untracked ones, e.g. 1:
+    mql->won for ``stages=("mql", "won")``) and ``by`` keys (lead columns),
+    zeros included.
 
     **Columns**: ``entered`` (Int64) leads that reached A in the quarter;
     ``reached`` (Int64) of those, the ones that reached B by the as-of instant
@@ -270,12 +325,13 @@ def funnel_cohort(
     check_quarters(first, last)
     _check_mode(mode)
     cols = check_by(by, leads)
+    chosen = check_stages(stages)
     cutoff = check_as_of(as_of, calendar)
     window = (
         None if within_days is None else check_hours("within_days", within_days, allow_zero=True)
     )
 
-    pairs = _pairs(_timeline(leads, opportunities, cols, mode), cols).filter(
+    pairs = _pairs(_timeline(leads, opportunities, cols, mode, chosen), cols, chosen).filter(
         pl.col("_a").is_not_null()
     )
     days = days_between(pl.col("_a"), pl.col("_b"))
@@ -299,7 +355,9 @@ def funnel_cohort(
             .agg(quantile(days, 0.5).alias("maturity_days"))
         )
     else:
-        typical = _pair_names().select(_STEP, pl.lit(window, pl.Float64).alias("maturity_days"))
+        typical = _pair_names(chosen).select(
+            _STEP, pl.lit(window, pl.Float64).alias("maturity_days")
+        )
     a, b = FiscalCalendar.quarter_index(first), FiscalCalendar.quarter_index(last)
     ends = pl.LazyFrame(
         {
@@ -313,7 +371,7 @@ def funnel_cohort(
     )
     age_days = days_between(pl.col("_end"), pl.lit(cutoff, pl.Datetime("us", "UTC")))
     return (
-        _pair_grid(first, last, leads, cols)
+        _pair_grid(first, last, leads, cols, chosen)
         .join(cohorts, on=[QUARTER, _STEP, *cols], how="left", nulls_equal=True)
         .join(typical, on=_STEP, how="left")
         .join(ends, on=QUARTER, how="left")
@@ -354,12 +412,14 @@ def funnel_period(
     last: FiscalQuarter,
     by: Sequence[str] = (),
     mode: FunnelMode = "any",
+    stages: Sequence[str] = FUNNEL_STAGES,
 ) -> pl.LazyFrame:
     """Funnel flows, period mode: how many leads entered each stage in each quarter.
 
-    **Grain**: one row per fiscal quarter (``first`` to ``last``), stage
-    (``stage_order`` 0-5: inquiry, mql, sal, sql, opportunity, won) and ``by``
-    keys, zeros included.
+    **Grain**: one row per fiscal quarter (``first`` to ``last``), stage of
+    ``stages`` (``stage_order`` 0-5 with all six: inquiry, mql, sal, sql,
+    opportunity, won; numbered in the order of ``stages`` when it skips some)
+    and ``by`` keys, zeros included.
 
     **Columns**: ``entering`` (Int64) leads whose stage timestamp falls in the
     quarter; ``previous_stage`` and ``flow_ratio`` = entering this stage /
@@ -374,8 +434,9 @@ def funnel_period(
     check_quarters(first, last)
     _check_mode(mode)
     cols = check_by(by, leads)
-    timeline = _timeline(leads, opportunities, cols, mode)
-    order = {_ts(s): i for i, s in enumerate(FUNNEL_STAGES)}
+    chosen = check_stages(stages)
+    timeline = _timeline(leads, opportunities, cols, mode, chosen)
+    order = {_ts(s): i for i, s in enumerate(chosen)}
     entries = (
         timeline.unpivot(
             on=list(order), index=cols, variable_name="_stage", value_name="_at"
@@ -387,17 +448,17 @@ def funnel_period(
         .group_by(QUARTER, _ORDER, *cols)
         .agg(pl.len().cast(pl.Int64).alias("entering"))
     )
-    stages = pl.LazyFrame(
+    names = pl.LazyFrame(
         {
-            _ORDER: list(range(len(FUNNEL_STAGES))),
-            "stage": list(FUNNEL_STAGES),
-            "previous_stage": [None, *FUNNEL_STAGES[:-1]],
+            _ORDER: list(range(len(chosen))),
+            "stage": list(chosen),
+            "previous_stage": [None, *chosen[:-1]],
         },
         schema={_ORDER: pl.Int32, "stage": pl.String, "previous_stage": pl.String},
     )
     previous = pl.col("entering").shift(1).over([QUARTER, *cols], order_by=_ORDER)
     return (
-        key_grid(quarter_grid(first, last).join(stages, how="cross"), leads, cols)
+        key_grid(quarter_grid(first, last).join(names, how="cross"), leads, cols)
         .join(entries, on=[QUARTER, _ORDER, *cols], how="left", nulls_equal=True)
         .with_columns(pl.col("entering").fill_null(0), mode=pl.lit(mode))
         .with_columns(_previous=previous)
@@ -428,12 +489,13 @@ def stage_durations(
     last: FiscalQuarter,
     by: Sequence[str] = (),
     mode: FunnelMode = "any",
+    stages: Sequence[str] = FUNNEL_STAGES,
 ) -> pl.LazyFrame:
-    """Days between adjacent stages, for leads that reached both.
+    """Days between adjacent stages (of ``stages``), for leads that reached both.
 
     **Grain**: one row per fiscal quarter in which stage B was reached
-    (``first`` to ``last``), adjacent stage pair (``step`` 1-5, ``from_stage``
-    -> ``to_stage``) and ``by`` keys, zeros included.
+    (``first`` to ``last``), adjacent stage pair (``step`` 1-5 with all six
+    stages, ``from_stage`` -> ``to_stage``) and ``by`` keys, zeros included.
 
     **Columns**: ``records`` (Int64) leads that reached B in the quarter and
     had reached A; ``median_days`` and ``p90_days`` (Float64 days, linear
@@ -444,9 +506,10 @@ def stage_durations(
     check_quarters(first, last)
     _check_mode(mode)
     cols = check_by(by, leads)
+    chosen = check_stages(stages)
     days = days_between(pl.col("_a"), pl.col("_b"))
     measured = (
-        _pairs(_timeline(leads, opportunities, cols, mode), cols)
+        _pairs(_timeline(leads, opportunities, cols, mode, chosen), cols, chosen)
         .filter(pl.col("_a").is_not_null() & pl.col("_b").is_not_null())
         .with_columns(quarter_of(calendar, pl.col("_b")), _days=days)
         .filter(in_range(first, last))
@@ -458,7 +521,7 @@ def stage_durations(
         )
     )
     return (
-        _pair_grid(first, last, leads, cols)
+        _pair_grid(first, last, leads, cols, chosen)
         .join(measured, on=[QUARTER, _STEP, *cols], how="left", nulls_equal=True)
         .with_columns(pl.col("records").fill_null(0), mode=pl.lit(mode))
         .pipe(with_label)

@@ -20,19 +20,41 @@ from pathlib import PurePath
 
 import polars as pl
 
+from alignment_lib.gate import switched_off
 from alignment_lib.load import FunnelData
+from alignment_lib.tracking import NEEDS, Tracking
 
-__all__ = ["HEALTH_RULES", "HealthRule", "data_health", "load_notices", "rows_loaded"]
+__all__ = [
+    "HEALTH_RULES",
+    "HealthReport",
+    "HealthRule",
+    "data_health",
+    "health_report",
+    "load_notices",
+    "rows_loaded",
+    "rule_tracked",
+    "switched_off_measures",
+    "tracked_needs",
+]
 
 
 @dataclass(frozen=True)
 class HealthRule:
-    """One data-health rule: which table's rows it counts, what it means, what it does."""
+    """One data-health rule: which table's rows it counts, what it means, what it does.
+
+    ``needs``: what the rule reads, as named needs of :mod:`alignment_lib.tracking`
+    or ``table.column`` names; a rule whose needs the data does not track is not
+    made (a check of an absent column would flag every row). ``excluded``: its
+    rows are left out of some numbers (else they are only flagged, or counted
+    in a particular way).
+    """
 
     table: str
     rule: str
     description: str
     effect: str
+    needs: tuple[str, ...] = ()
+    excluded: bool = False
 
 
 _CATEGORY_EFFECT = "in a blank group when grouped by {col}; left out when filtered by {col}"
@@ -45,18 +67,22 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
         "leads with an accepted, rejected or SQL timestamp but no mql_at (a skipped stage)",
         "not counted as MQLs; the in-order funnel drops them, the any-stage funnel counts "
         "their later stages",
+        needs=("mql",),
+        excluded=True,
     ),
     HealthRule(
         "leads",
         "mql_never_touched",
         "MQLs with no first sales touch (first_touch_at empty)",
         "an SLA miss once older than the SLA (leaked if also undecided)",
+        needs=("mql", "first_touch"),
     ),
     HealthRule(
         "leads",
         "mql_pending",
         "MQLs neither accepted nor rejected",
         "pending, or leaked once untouched past the SLA; never dropped",
+        needs=("mql", "sal", "rejection"),
     ),
     *(
         HealthRule(
@@ -64,6 +90,7 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
             f"missing_{col}",
             f"leads without {col}",
             _CATEGORY_EFFECT.format(col=col),
+            needs=(f"leads.{col}",),
         )
         for col in ("segment", "region", "channel")
     ),
@@ -72,12 +99,15 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
         "opportunity_not_found",
         "leads whose opportunity_id is not in opportunities (checked on `full` when given)",
         "counted as not converted (the as-of cut blanks the reference)",
+        needs=("leads.opportunity_id",),
     ),
     HealthRule(
         "leads",
         "created_after_as_of",
         "leads created after the as-of instant (needs `full`)",
         "hidden by the as-of cut",
+        needs=("leads",),
+        excluded=True,
     ),
     HealthRule(
         "leads",
@@ -85,54 +115,67 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
         "visible leads with an MQL, accept, reject, touch or SQL after the as-of instant "
         "(needs `full`)",
         "those events blanked by the as-of cut (the lead is still pending)",
+        needs=("leads",),
     ),
     HealthRule(
         "opportunities",
         "open_without_amount",
         "open opportunities without amount",
         "excluded from pipeline amounts; still counted as open deals",
+        needs=("amount", "open_deals"),
+        excluded=True,
     ),
     HealthRule(
         "opportunities",
         "lost_without_amount",
         "lost opportunities without amount",
         "counted as lost deals; add nothing to lost amounts (win rate by amount)",
+        needs=("amount", "lost_deals"),
+        excluded=True,
     ),
     HealthRule(
         "opportunities",
         "open_past_expected_close",
         "open opportunities whose expected close date is before the as-of date (stale)",
         "flagged only: still open pipeline, but expected in a day already past",
+        needs=("expected_close", "open_deals"),
     ),
     HealthRule(
         "opportunities",
         "open_without_expected_close",
         "open opportunities without expected close date",
         "in no quarter's expected pipeline (coverage, slipped deals)",
+        needs=("expected_close", "open_deals"),
+        excluded=True,
     ),
     HealthRule(
         "opportunities",
         "lost_no_decision",
         "lost opportunities with lost_reason 'No decision'",
         "counted as lost",
+        needs=("lost_reason", "lost_deals"),
     ),
     HealthRule(
         "opportunities",
         "lead_not_found",
         "opportunities whose lead_id is not in leads",
         "flagged only: missing from lead-to-opportunity conversion",
+        needs=("leads", "opportunities.lead_id"),
     ),
     HealthRule(
         "opportunities",
         "marketing_without_lead",
         "marketing-sourced opportunities without lead_id",
         "flagged only: missing from lead-to-opportunity conversion",
+        needs=("lead_opportunity", "source"),
     ),
     HealthRule(
         "opportunities",
         "no_stage_history",
         "opportunities without any stage_history row (all of them without the table)",
         "excluded from slipped deals; stage at a past as-of unknown",
+        needs=("stage_history",),
+        excluded=True,
     ),
     *(
         HealthRule(
@@ -140,6 +183,7 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
             f"missing_{col}",
             f"opportunities without {col}",
             _CATEGORY_EFFECT.format(col=col),
+            needs=(f"opportunities.{col}",),
         )
         for col in ("segment", "region", "channel")
     ),
@@ -148,18 +192,34 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
         "created_after_as_of",
         "opportunities created after the as-of instant (needs `full`)",
         "hidden by the as-of cut",
+        needs=("opportunity_created",),
+        excluded=True,
     ),
     HealthRule(
         "opportunities",
         "closed_after_as_of",
         "visible opportunities closed after the as-of instant (needs `full`)",
         "shown as open again",
+        needs=("closes",),
+    ),
+    HealthRule(
+        "opportunities",
+        "open_values_after_as_of",
+        "deals open at the as-of instant shown with the amount, stage and expected close "
+        "date of the export, which can be recorded after it: no stage_history table to "
+        "rebuild them (needs `full`; 0 with stage history or when nothing is dated after "
+        "the as-of instant)",
+        "pipeline created, coverage, the forecast and pipeline needed use these amounts; "
+        "coverage and the forecast these stages and expected close dates (a deal closed "
+        "later reads stage Open)",
     ),
     HealthRule(
         "stage_history",
         "changed_after_as_of",
         "stage history rows recorded after the as-of instant (needs `full`)",
         "hidden by the as-of cut",
+        needs=("stage_history",),
+        excluded=True,
     ),
 )
 
@@ -218,6 +278,7 @@ def _as_of_rules(data: FunnelData, full: FunnelData | None) -> list[pl.LazyFrame
         ("leads", "event_after_as_of"),
         ("opportunities", "created_after_as_of"),
         ("opportunities", "closed_after_as_of"),
+        ("opportunities", "open_values_after_as_of"),
         ("stage_history", "changed_after_as_of"),
     ]
     if data.as_of is None:  # not cut: nothing is hidden
@@ -239,17 +300,56 @@ def _as_of_rules(data: FunnelData, full: FunnelData | None) -> list[pl.LazyFrame
         },
     )
     opps = _counts(
-        full.opportunities,
-        "opportunities",
-        {
-            "created_after_as_of": pl.col("created_at") > c,
-            "closed_after_as_of": (pl.col("created_at") <= c) & (pl.col("closed_at") > c),
-        },
+        full.opportunities, "opportunities", {"created_after_as_of": pl.col("created_at") > c}
+    )
+    # visible at the cut (in `data`, whatever decided it: a creation date, or without one a
+    # first close or stage change) and closed after it in the un-cut data
+    table_rows = full.opportunities.select(pl.len().cast(pl.Int64).alias("_table_rows"))
+    reopened = (
+        data.opportunities.select("opportunity_id")
+        .join(full.opportunities.filter(pl.col("closed_at") > c), on="opportunity_id", how="semi")
+        .select(pl.len().cast(pl.Int64).alias("rows"))
+    )
+    closed_later = table_rows.join(reopened, how="cross").with_columns(
+        pl.lit("opportunities").alias("table"), pl.lit("closed_after_as_of").alias("rule")
     )
     history = _counts(
         full.stage_history, "stage_history", {"changed_after_as_of": pl.col("changed_at") > c}
     )
-    return [leads, opps, history]
+    # Without stage history, a deal open at the cut keeps the export's values; they can be
+    # recorded after the cut only when the data reaches past it (docs/data-model.md, "As of").
+    later = (
+        not data.has_stage_history
+        and full.extract_date is not None
+        and full.extract_date > data.as_of
+    )
+    open_now = data.opportunities.filter(pl.col("closed_at").is_null() & pl.lit(later))
+    values = table_rows.join(
+        open_now.select(pl.len().cast(pl.Int64).alias("rows")), how="cross"
+    ).with_columns(
+        pl.lit("opportunities").alias("table"), pl.lit("open_values_after_as_of").alias("rule")
+    )
+    return [leads, opps, closed_later, values, history]
+
+
+def rule_tracked(rule: HealthRule, tracking: Tracking) -> bool:
+    """Whether the data tracks what ``rule`` reads (its ``needs``)."""
+    tables = {
+        "leads": tracking.has_leads,
+        "stage_history": tracking.has_stage_history,
+        "targets": tracking.has_targets,
+    }
+    for need in rule.needs:
+        if "." not in need:
+            if not tracking.tracks(need):
+                return False
+            continue
+        table = need.split(".", 1)[0]
+        if not tables.get(table, True):
+            return False
+        if tracking.tracked is not None and need not in tracking.tracked:
+            return False
+    return True
 
 
 def data_health(
@@ -271,11 +371,15 @@ def data_health(
     ``open_past_expected_close`` compares with the local date of ``data.as_of``
     (today in the calendar's time zone when the data was not cut).
 
+    A rule reading what the source does not track (``data.tracking``: an absent
+    column, no leads table; :func:`rule_tracked`) is not made: its rows are null,
+    like an as-of rule without ``full``.
+
     Grain: one row per rule of :data:`HEALTH_RULES` (table, rule). Columns:
     ``table``, ``rule``, ``description``, ``rows`` (Int64: rows of ``table`` the
-    rule matches), ``share_of_table`` (Float64 0-1: rows / all rows of that table,
-    the un-cut table for the as-of rules; null when the table is empty or the
-    rule unknown), ``effect`` (what the kit's metrics do with those rows).
+    rule matches; null when not made), ``share_of_table`` (Float64 0-1: rows /
+    all rows of that table, the un-cut table for the as-of rules; null when the
+    table is empty or the rule unknown), ``effect`` (what the kit's metrics do with those rows).
     Sorted by table, then in the order of :data:`HEALTH_RULES`.
     """
     cal = data.calendar
@@ -341,8 +445,11 @@ def data_health(
     counted = pl.concat(
         [p.select("table", "rule", "rows", "_table_rows") for p in parts], how="vertical"
     )
+    untracked = [f"{r.table}.{r.rule}" for r in HEALTH_RULES if not rule_tracked(r, data.tracking)]
+    not_made = (pl.col("table") + "." + pl.col("rule")).is_in(untracked)
     return (
         order.join(counted, on=["table", "rule"], how="left")
+        .with_columns(pl.when(not_made).then(None).otherwise(pl.col("rows")).alias("rows"))
         .with_columns(
             pl.when(pl.col("_table_rows") > 0)
             .then(pl.col("rows") / pl.col("_table_rows"))
@@ -455,3 +562,106 @@ def load_notices(data: FunnelData) -> pl.DataFrame:
 
 def _table_of(file: str) -> str:
     return PurePath(file).stem
+
+
+# -- what the source tracks, what is switched off (docs/partial-data.md) -----------------------
+#: how each flag of Tracking reads in the "what it reads" column
+_FLAG_SOURCES = {
+    "has_leads": "a leads table",
+    "has_stage_history": "a stage_history table",
+    "has_targets": "a targets table",
+    "has_won_deals": "won deals (outcome won)",
+    "has_lost_deals": "lost deals (outcome lost)",
+    "has_open_deals": "open deals (no close)",
+}
+_TRACKED_SCHEMA = {
+    "need": pl.String,
+    "reads": pl.String,
+    "tracked": pl.Boolean,
+    "statement": pl.String,
+}
+
+
+def tracked_needs(tracking: Tracking) -> pl.DataFrame:
+    """What the source tracks, need by need (:data:`alignment_lib.NEEDS`, in its order).
+
+    Columns: ``need`` (its name), ``reads`` (the columns, any one of which
+    must hold a value, or the table or outcome it needs), ``tracked``
+    (Boolean), ``statement`` (what a page says without it; null when tracked).
+    The funnel stages are the needs ``leads`` (Inquiry), ``mql``, ``sal``,
+    ``sql``, ``lead_opportunity`` and ``opportunity_created`` (Opportunity),
+    ``won_deals`` (Won).
+    """
+    rows = []
+    for name, need in NEEDS.items():
+        reads = " or ".join(need.any_of) if need.any_of else _FLAG_SOURCES.get(need.flag, "")
+        said = tracking.missing(name)
+        rows.append((name, reads, not said, said[0] if said else None))
+    return pl.DataFrame(rows, schema=_TRACKED_SCHEMA, orient="row")
+
+
+_OFF_SCHEMA = {
+    "measure": pl.String,
+    "label": pl.String,
+    "pages": pl.String,
+    "reason": pl.String,
+}
+
+
+def switched_off_measures(tracking: Tracking) -> pl.DataFrame:
+    """The measures the pages do not show because the source does not track what they
+    need (:func:`alignment_lib.gate.switched_off`), in page order.
+
+    Columns: ``measure`` (its name in :data:`alignment_lib.gate.MEASURES`),
+    ``label`` (how a reader knows it), ``pages`` (the workbooks that would
+    show it, comma-separated), ``reason`` (the sentences the pages state).
+    Empty (with these columns) when everything is tracked.
+    """
+    rows = [
+        (m.name, m.label, ", ".join(m.pages), " ".join(said)) for m, said in switched_off(tracking)
+    ]
+    return pl.DataFrame(rows, schema=_OFF_SCHEMA, orient="row")
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Everything the data-health page and ``alignment validate`` show, computed once.
+
+    ``loaded``: :func:`rows_loaded`; ``checks``: :func:`data_health` (collected)
+    with ``outcome``: "excluded" (the rows are left out of some numbers),
+    "flagged" (counted, but in a particular way), "not tracked" (the rule reads
+    what the source does not track) or "not checked" (an as-of rule without the
+    un-cut data); ``notices``: :func:`load_notices`; ``tracked``:
+    :func:`tracked_needs`; ``switched_off``: :func:`switched_off_measures`.
+    """
+
+    loaded: pl.DataFrame
+    checks: pl.DataFrame
+    notices: pl.DataFrame
+    tracked: pl.DataFrame
+    switched_off: pl.DataFrame
+
+
+def health_report(data: FunnelData, *, full: FunnelData | None = None) -> HealthReport:
+    """The data-health report of ``data`` (and of ``full``, its un-cut copy, as in
+    :func:`data_health`): one function for the page and for ``alignment validate``."""
+    checks = data_health(data, full=full).collect()
+    excluded = {(r.table, r.rule) for r in HEALTH_RULES if r.excluded}
+    untracked = {(r.table, r.rule) for r in HEALTH_RULES if not rule_tracked(r, data.tracking)}
+    outcome = [
+        "not tracked"
+        if (t, r) in untracked
+        else "not checked"
+        if n is None
+        else "excluded"
+        if (t, r) in excluded
+        else "flagged"
+        for t, r, n in checks.select("table", "rule", "rows").iter_rows()
+    ]
+    return HealthReport(
+        loaded=rows_loaded(data, full=full),
+        checks=checks.with_columns(pl.Series("outcome", outcome, dtype=pl.String)),
+        notices=load_notices(data),
+        tracked=tracked_needs(data.tracking),
+        switched_off=switched_off_measures(data.tracking),
+    )

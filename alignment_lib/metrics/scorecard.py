@@ -1,9 +1,10 @@
 """The shared scorecard: one page of targets both teams are held to.
 
 For a fiscal quarter, each target in the targets table (bookings, pipeline
-created, marketing-sourced pipeline, MQLs, SLA compliance) next to its
-actual, attainment, pacing against the elapsed share of the quarter, a
-status, and each source's contribution. Definitions: docs/metrics.md.
+created, marketing-sourced pipeline, MQLs, SLA compliance, and the counts
+won deals and opportunities created) next to its actual, attainment, pacing
+against the elapsed share of the quarter, a status, and each source's
+contribution. Definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ _KIND = {
     "marketing_pipeline_created": "amount",
     "mqls": "count",
     "sla_compliance": "rate",
+    "won_deals": "count",
+    "opportunities_created": "count",
 }
 _LABEL = {
     "bookings": "Bookings",
@@ -40,7 +43,17 @@ _LABEL = {
     "marketing_pipeline_created": "Marketing-sourced pipeline created",
     "mqls": "MQLs",
     "sla_compliance": "MQLs touched within SLA",
+    "won_deals": "Won deals",
+    "opportunities_created": "Opportunities created",
 }
+#: the metrics measured on deals, split by the source that brought them
+_DEAL_METRICS = (
+    "bookings",
+    "pipeline_created",
+    "marketing_pipeline_created",
+    "won_deals",
+    "opportunities_created",
+)
 
 
 def elapsed_share(calendar: FiscalCalendar, quarter: FiscalQuarter, as_of: dt.datetime) -> float:
@@ -82,9 +95,10 @@ def shared_scorecard(
 
     - bookings: won amount closed in the quarter; pipeline_created: amount of
       opportunities created in it; marketing_pipeline_created: the
-      marketing-sourced part of that. A target whose team is a source
-      (marketing, sales, partner) is measured on that source's part; team
-      ``shared`` on the total.
+      marketing-sourced part of that; won_deals and opportunities_created:
+      the number of those deals (counts, never money). A target whose team is
+      a source (marketing, sales, partner) is measured on that source's part;
+      team ``shared`` on the total.
     - mqls: leads whose mql_at falls in the quarter (whatever the team).
     - sla_compliance: MQLs of the quarter touched within the SLA / MQLs due
       (:func:`alignment_lib.metrics.handoff.response_times`).
@@ -94,7 +108,8 @@ def shared_scorecard(
     elapsed share; the target itself for rates), pacing (actual /
     expected_to_date), status ("on track", "at risk", "behind"; thresholds
     AT_RISK_PACING and AT_RISK_RATE_GAP), and marketing / sales / partner:
-    each source's part of an amount actual (null for counts and rates).
+    each source's part of a deal actual (an amount, or a count for won_deals
+    and opportunities_created; null for mqls and rates).
     Sorted by metric, then team.
     """
     q = FiscalCalendar.quarter_index(quarter)
@@ -106,6 +121,7 @@ def shared_scorecard(
         quarter_of(calendar, pl.col("closed_at"))
     )
     amount = money_sum(pl.col("amount"))
+    count = pl.len().cast(pl.Float64)
     parts = pl.concat(
         [
             _by_source(won.filter(in_quarter), "bookings", amount),
@@ -115,24 +131,27 @@ def shared_scorecard(
                 "marketing_pipeline_created",
                 amount,
             ),
+            _by_source(won.filter(in_quarter), "won_deals", count),
+            _by_source(opps.filter(in_quarter), "opportunities_created", count),
         ]
     )
     sources = pl.LazyFrame({"source": list(OPPORTUNITY_SOURCES)})
-    metrics = pl.LazyFrame(
-        {"metric": ["bookings", "pipeline_created", "marketing_pipeline_created"]}
-    )
-    # every (metric, source) present, zeros where nothing happened
+    metrics = pl.LazyFrame({"metric": list(_DEAL_METRICS)})
+    # every (metric, source) present, zeros where nothing happened; the shared total also
+    # counts deals without a source (a source column that is not tracked)
     grid = metrics.join(sources, how="cross").join(parts, on=["metric", "source"], how="left")
+    totals = parts.group_by("metric").agg(money_sum(pl.col("actual")).alias("shared"))
     wide = (
         grid.with_columns(pl.col("actual").fill_null(0.0))
         .group_by("metric")
         .agg(
-            money_sum(pl.col("actual")).alias("shared"),
             *(
                 money_sum(pl.col("actual").filter(pl.col("source") == s)).alias(s)
                 for s in OPPORTUNITY_SOURCES
             ),
         )
+        .join(totals, on="metric", how="left")
+        .with_columns(pl.col("shared").fill_null(0.0))
     )
     amounts = wide.unpivot(
         index=["metric", *OPPORTUNITY_SOURCES],

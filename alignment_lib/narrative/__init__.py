@@ -32,7 +32,9 @@ from alignment_lib.narrative.health import (
     HEALTH_RULE_LABELS,
     data_health_headline,
     data_health_summary,
+    health_report_text,
     load_notices_summary,
+    tracking_summary,
 )
 from alignment_lib.narrative.pipeline import (
     cohort_summary,
@@ -41,7 +43,7 @@ from alignment_lib.narrative.pipeline import (
     pipeline_vs_bookings_headline,
     pipeline_vs_bookings_summary,
 )
-from alignment_lib.narrative.scorecard import attention_items, scorecard_summary
+from alignment_lib.narrative.scorecard import attention_items, gate_scorecard, scorecard_summary
 
 __all__ = [
     "HEALTH_RULE_LABELS",
@@ -57,7 +59,9 @@ __all__ = [
     "funnel_cohort_headline",
     "funnel_period_headline",
     "funnel_summary",
+    "gate_scorecard",
     "handoff_summary",
+    "health_report_text",
     "hockey_stick_headline",
     "lag_summary",
     "leaked_mqls_headline",
@@ -73,5 +77,6 @@ __all__ = [
     "seasonality_headline",
     "slipped_deals_headline",
     "stage_durations_headline",
+    "tracking_summary",
     "weekly_sla_headline",
 ]

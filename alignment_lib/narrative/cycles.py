@@ -12,10 +12,12 @@ import statistics
 import polars as pl
 
 from alignment_lib.fiscal import FiscalQuarter
+from alignment_lib.gate import missing
 from alignment_lib.metrics.cycles import MONTH3_HEALTHY_MAX
 from alignment_lib.metrics.deals import DEAL_SIZE_BANDS
-from alignment_lib.narrative._format import format_money, format_share
+from alignment_lib.narrative._format import format_money, format_share, shows
 from alignment_lib.theme import SOURCE_LABELS
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "business_cycles_summary",
@@ -44,7 +46,10 @@ def _count(n: int, noun: str) -> str:
 
 
 # -- the hockey stick and linearity ----------------------------------------------------------
-def hockey_stick_headline(weeks: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+@shows("linearity")
+def hockey_stick_headline(
+    weeks: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+) -> str:
     """Chart title: the week in which the quarter reached half of its bookings.
 
     ``weeks`` is :func:`alignment_lib.metrics.bookings_by_week` output.
@@ -56,7 +61,8 @@ def hockey_stick_headline(weeks: pl.DataFrame, *, quarter: FiscalQuarter) -> str
     return f"{quarter.label} reached half of its bookings in week {half} of {rows.height}"
 
 
-def linearity_headline(linearity: pl.DataFrame) -> str:
+@shows("linearity")
+def linearity_headline(linearity: pl.DataFrame, *, tracking: Tracking | None = None) -> str:
     """Chart title: in how many quarters month 3 carried more than the healthy share.
 
     ``linearity`` is :func:`alignment_lib.metrics.bookings_linearity` output
@@ -93,7 +99,8 @@ def _above_below(index: float, *, short: bool = False) -> str:
     return text if short else f"{text} an average quarter"
 
 
-def seasonality_headline(seasonality: pl.DataFrame) -> str:
+@shows("seasonality")
+def seasonality_headline(seasonality: pl.DataFrame, *, tracking: Tracking | None = None) -> str:
     """Chart title: the strongest and weakest quarter of the year for bookings.
 
     ``seasonality`` is :func:`alignment_lib.metrics.seasonality` output.
@@ -130,11 +137,13 @@ def _medians(cycle: pl.DataFrame, quarter: FiscalQuarter, column: str) -> list[t
     return found
 
 
+@shows("sales_cycle")
 def sales_cycle_headline(
     cycle_by_segment: pl.DataFrame,
     *,
     quarter: FiscalQuarter,
     cycle_by_source: pl.DataFrame | None = None,
+    tracking: Tracking | None = None,
 ) -> str:
     """Chart title: whose won deals took longest, with the others beside it.
 
@@ -158,7 +167,10 @@ def sales_cycle_headline(
 
 
 # -- slipped deals ---------------------------------------------------------------------------
-def slipped_deals_headline(slipped: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+@shows("slipped_deals")
+def slipped_deals_headline(
+    slipped: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+) -> str:
     """Chart title: how many of the deals expected in the quarter slipped past it.
 
     ``slipped`` is :func:`alignment_lib.metrics.slipped_deals` output.
@@ -239,7 +251,9 @@ def _slipped_line(slipped: pl.DataFrame, quarter: FiscalQuarter, *, in_progress:
     )
 
 
-def _seasonality_line(seasonality: pl.DataFrame, *, in_progress: bool) -> str | None:
+def _seasonality_line(
+    seasonality: pl.DataFrame, *, in_progress: bool, tracking: Tracking | None = None
+) -> str | None:
     found = _extremes(seasonality, "bookings")
     if found is None:
         return None
@@ -252,6 +266,8 @@ def _seasonality_line(seasonality: pl.DataFrame, *, in_progress: bool) -> str | 
     )
     peaks = {}
     for measure, (name, verb) in _PEAKS.items():
+        if missing(tracking, measure):  # pipeline created, MQLs: only when tracked
+            continue
         other = _extremes(seasonality, measure)
         if other is not None:
             peaks[name] = (verb, other[0]["quarter_label"])
@@ -286,6 +302,7 @@ def _cycle_line(
     return f"Median days from creation to a win in {quarter.label}: " + "; ".join(parts) + "."
 
 
+@shows()
 def business_cycles_summary(
     *,
     linearity: pl.DataFrame,
@@ -296,6 +313,7 @@ def business_cycles_summary(
     quarter: FiscalQuarter,
     cycle_by_source: pl.DataFrame | None = None,
     in_progress: bool = False,
+    tracking: Tracking | None = None,
 ) -> list[str]:
     """Sentences for the 'Business cycles' page.
 
@@ -305,14 +323,22 @@ def business_cycles_summary(
     ``in_progress``: the report quarter had not ended at the as-of instant, so
     its month 3 is not comparable: no status is given, it is left out of the
     planning median, and its slipped deals and seasonality are marked as
-    partial.
+    partial. ``tracking``: a measure the data cannot support is not stated; the
+    sentences saying why are (docs/partial-data.md).
     """
-    lines = _linearity_lines(linearity, quarter, in_progress=in_progress)
-    for line in (
-        _slipped_line(slipped, quarter, in_progress=in_progress),
-        _seasonality_line(seasonality, in_progress=in_progress),
-        _cycle_line(cycle_by_segment, cycle_by_band, cycle_by_source, quarter),
-    ):
-        if line:
-            lines.append(line)
-    return lines
+    shown = {
+        m: not missing(tracking, m)
+        for m in ("linearity", "slipped_deals", "seasonality", "sales_cycle")
+    }
+    lines = []
+    if shown["linearity"]:
+        lines += _linearity_lines(linearity, quarter, in_progress=in_progress)
+    if shown["slipped_deals"]:
+        lines.append(_slipped_line(slipped, quarter, in_progress=in_progress))
+    if shown["seasonality"]:
+        lines.append(_seasonality_line(seasonality, in_progress=in_progress, tracking=tracking))
+    if shown["sales_cycle"]:
+        lines.append(_cycle_line(cycle_by_segment, cycle_by_band, cycle_by_source, quarter))
+    lines = [line for line in lines if line]
+    said = missing(tracking, *shown)
+    return lines + [s for s in said if s not in lines]

@@ -8,6 +8,11 @@ summed over the other columns for one column's groups.
 
 Cohort conversions are quoted from the **latest mature cohort** of each step
 (a young cohort's share still grows); immature cohorts are named as such.
+
+The steps are the frames' own (``from_stage`` -> ``to_stage``): a funnel of
+the stages the data tracks (``stages=`` of the funnel metrics) is read as it
+is, and :func:`funnel_summary` says which stages it skips and why
+(``tracking``, docs/partial-data.md).
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from collections.abc import Sequence
 import polars as pl
 
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.gate import missing
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
-from alignment_lib.narrative._format import format_share, join_words
+from alignment_lib.narrative._format import format_share, join_words, shows
 from alignment_lib.theme import STAGE_LABELS, step_label
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "funnel_cohort_headline",
@@ -40,13 +47,20 @@ _PLURALS = {
     "opportunity": ("new opportunity", "new opportunities"),
     "won": ("win", "wins"),
 }
-#: what reaching the next stage means, for the leads of the previous one
-_OUTCOMES = {
-    "mql": ("inquiries", "became MQLs"),
-    "sal": ("MQLs", "were accepted by sales"),
-    "sql": ("SALs", "became SQLs"),
-    "opportunity": ("SQLs", "became opportunities"),
-    "won": ("opportunities", "were won"),
+#: the leads of a step's first stage, and what reaching its second stage means for them
+_NOUNS = {
+    "inquiry": "inquiries",
+    "mql": "MQLs",
+    "sal": "SALs",
+    "sql": "SQLs",
+    "opportunity": "opportunities",
+}
+_VERBS = {
+    "mql": "became MQLs",
+    "sal": "were accepted by sales",
+    "sql": "became SQLs",
+    "opportunity": "became opportunities",
+    "won": "were won",
 }
 _STEP_KEYS = ["quarter_index", "fiscal_quarter", "step", "from_stage", "to_stage"]
 
@@ -87,7 +101,10 @@ def _latest_mature(totals: pl.DataFrame, *, upto: FiscalQuarter) -> pl.DataFrame
     )
 
 
-def funnel_cohort_headline(cohorts: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+@shows("funnel")
+def funnel_cohort_headline(
+    cohorts: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+) -> str:
     """'The funnel narrows most at Opportunity → Won: 29% of FY2026-Q1's opportunities were
     won' (the step with the lowest conversion among the latest mature cohorts)."""
     totals = _cohort_totals(cohorts)
@@ -98,7 +115,7 @@ def funnel_cohort_headline(cohorts: pl.DataFrame, *, quarter: FiscalQuarter) -> 
     if latest.height == 0:
         return f"No cohort up to {quarter.label} is mature yet: conversion is still growing"
     row = latest.sort(["conversion", "step"]).row(0, named=True)
-    noun, verb = _OUTCOMES[row["to_stage"]]
+    noun, verb = _NOUNS[row["from_stage"]], _VERBS[row["to_stage"]]
     return (
         f"The funnel narrows most at {step_label(row['from_stage'], row['to_stage'])}: "
         f"{format_share(row['conversion'])} of {row['fiscal_quarter']}'s {noun} {verb}"
@@ -106,25 +123,33 @@ def funnel_cohort_headline(cohorts: pl.DataFrame, *, quarter: FiscalQuarter) -> 
 
 
 def _flows(flows: pl.DataFrame, quarter: FiscalQuarter) -> dict[str, int]:
+    """Leads entering each stage of the frame in the quarter, in funnel order."""
     rows = (
         flows.filter(pl.col("fiscal_quarter") == quarter.label)
         .group_by("stage")
         .agg(pl.col("entering").sum())
     )
     found = dict(zip(rows["stage"].to_list(), rows["entering"].to_list(), strict=True))
-    return {s: int(found.get(s, 0)) for s in FUNNEL_STAGES}
+    stages = [s for s in FUNNEL_STAGES if s in set(flows["stage"].to_list())]
+    return {s: int(found.get(s, 0)) for s in stages}
 
 
-def funnel_period_headline(flows: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+@shows("funnel")
+def funnel_period_headline(
+    flows: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+) -> str:
     """'2,366 inquiries entered the funnel in FY2026-Q3 and 66 leads reached Won'
     (period mode: flows in the quarter, not one cohort; the funnel counts leads, so a deal
     with two leads counts twice)."""
     n = _flows(flows, quarter)
     if not any(n.values()):
         return f"No lead entered the funnel or any of its stages in {quarter.label}"
+    stages = list(n)
+    first, last = stages[0], stages[-1]
     return (
-        f"{_count(n['inquiry'], 'inquiry').capitalize()} entered the funnel in "
-        f"{quarter.label} and {n['won']:,} {'lead' if n['won'] == 1 else 'leads'} reached Won"
+        f"{_count(n[first], first).capitalize()} entered the funnel in "
+        f"{quarter.label} and {n[last]:,} {'lead' if n[last] == 1 else 'leads'} reached "
+        f"{STAGE_LABELS[last]}"
     )
 
 
@@ -134,7 +159,10 @@ def _durations_row(durations: pl.DataFrame, quarter: FiscalQuarter) -> pl.DataFr
     ).sort(["median_days", "step"], descending=[True, False])
 
 
-def stage_durations_headline(durations: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+@shows("funnel")
+def stage_durations_headline(
+    durations: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+) -> str:
     """'Opportunity → Won is the slowest step: a median 128 days (p90 224 days) for leads that
     reached Won in FY2026-Q3' (``durations`` unsplit)."""
     rows = _durations_row(durations, quarter)
@@ -152,7 +180,7 @@ def _period_sentence(flows: pl.DataFrame, quarter: FiscalQuarter) -> str:
     n = _flows(flows, quarter)
     if not any(n.values()):
         return f"No lead entered the funnel or any of its stages in {quarter.label}."
-    parts = [_count(n[s], s) for s in FUNNEL_STAGES]
+    parts = [_count(count, s) for s, count in n.items()]
     return (
         f"In {quarter.label}, {join_words(parts)} entered their stage (flows in the quarter, "
         "not one cohort)."
@@ -198,13 +226,15 @@ def _spread_sentence(
     totals: pl.DataFrame,
     *,
     column: str,
-    to_stage: str,
+    stage: tuple[str, str],
     quarter: FiscalQuarter,
     min_entered: int,
 ) -> str | None:
     """The range of one step's conversion across the values of ``column``, in the latest
-    mature cohort of that step."""
-    latest = _latest_mature(totals, upto=quarter).filter(pl.col("to_stage") == to_stage)
+    mature cohort of that step. ``stage``: ("from_stage" or "to_stage", a stage) picks the
+    step (the one from MQL, the one to Won), whatever the stages the funnel skips."""
+    side, name = stage
+    latest = _latest_mature(totals, upto=quarter).filter(pl.col(side) == name)
     if latest.height == 0 or column not in cohorts.columns:
         return None
     row = latest.row(0, named=True)
@@ -212,7 +242,7 @@ def _spread_sentence(
         _cohort_totals(cohorts, by=[column])
         .filter(
             (pl.col("quarter_index") == row["quarter_index"])
-            & (pl.col("to_stage") == to_stage)
+            & (pl.col("step") == row["step"])
             & (pl.col("entered") >= min_entered)
             & pl.col(column).is_not_null()
         )
@@ -220,8 +250,8 @@ def _spread_sentence(
     )
     if groups.height < 2:
         return None
-    step = step_label(row["from_stage"], to_stage)
-    noun = _OUTCOMES[to_stage][0]
+    step = step_label(row["from_stage"], row["to_stage"])
+    noun = _NOUNS[row["from_stage"]]
     if groups.height <= 4:
         listed = join_words(
             [f"{g[column]} {format_share(g['conversion'])}" for g in groups.iter_rows(named=True)]
@@ -250,6 +280,48 @@ def _durations_sentence(durations: pl.DataFrame, quarter: FiscalQuarter) -> str 
     return text + "."
 
 
+def _mql_to_won_sentence(
+    frame: pl.DataFrame, quarter: FiscalQuarter, min_entered: int
+) -> str | None:
+    """MQL → Won in the latest mature cohort, and its lowest and highest channel."""
+    totals = _cohort_totals(frame)
+    latest = _latest_mature(totals, upto=quarter)
+    if latest.height == 0:
+        return None
+    row = latest.row(0, named=True)
+    text = (
+        f"MQL → Won, whatever the stages between: {format_share(row['conversion'])} of "
+        f"{row['fiscal_quarter']}'s {_count(row['entered'], 'mql')} were won"
+    )
+    if "channel" in frame.columns:
+        groups = (
+            _cohort_totals(frame, by=["channel"])
+            .filter(
+                (pl.col("quarter_index") == row["quarter_index"])
+                & (pl.col("entered") >= min_entered)
+                & pl.col("channel").is_not_null()
+            )
+            .sort(["conversion", "channel"])
+        )
+        if groups.height >= 2:
+            low, high = groups.row(0, named=True), groups.row(-1, named=True)
+            text += (
+                f", from {format_share(low['conversion'])} ({low['channel']}) to "
+                f"{format_share(high['conversion'])} ({high['channel']}) by channel"
+            )
+    return text + "."
+
+
+def _skipped_sentence(cohorts: pl.DataFrame, tracking: Tracking | None) -> str | None:
+    """Which stages the funnel skips because the data does not track them."""
+    shown = [s for s in FUNNEL_STAGES if s in set(cohorts["from_stage"]) | set(cohorts["to_stage"])]
+    if len(shown) == len(FUNNEL_STAGES) or tracking is None or not shown:
+        return None
+    path = " → ".join(STAGE_LABELS[s] for s in shown)
+    return f"The funnel shows the stages this data tracks: {path}."
+
+
+@shows("funnel")
 def funnel_summary(
     cohorts: pl.DataFrame,
     flows: pl.DataFrame,
@@ -258,16 +330,22 @@ def funnel_summary(
     quarter: FiscalQuarter,
     cohorts_shown: int = 4,
     min_entered: int = MIN_ENTERED,
+    mql_to_won: pl.DataFrame | None = None,
+    tracking: Tracking | None = None,
 ) -> list[str]:
     """Sentences for 'The funnel' page.
 
     ``cohorts``: ``funnel_cohort`` output, split by lead columns or not (a
-    ``channel`` split adds the MQL → SAL spread across channels, a
-    ``segment`` split the Opportunity → Won spread across segments);
-    ``flows``: ``funnel_period``; ``durations``: ``stage_durations`` unsplit.
+    ``channel`` split adds the spread of the step from MQL across channels, a
+    ``segment`` split the spread of the step to Won across segments);
+    ``flows``: ``funnel_period``; ``durations``: ``stage_durations`` unsplit;
+    all three over the same stages (every stage, or the tracked ones).
     ``cohorts_shown``: how many cohort quarters the page's chart shows
     (maturing cohorts among them are named). Groups with fewer than ``min_entered``
-    leads entering the step are not compared.
+    leads entering the step are not compared. ``mql_to_won``: ``funnel_cohort``
+    with ``stages=("mql", "won")`` split by channel, for the MQL → Won sentence.
+    ``tracking``: the stages the funnel skips are named, with the sentences
+    saying what the data does not track (docs/partial-data.md).
     """
     totals = _cohort_totals(cohorts)
     spread = {"min_entered": min_entered}
@@ -276,13 +354,28 @@ def funnel_summary(
         _mature_sentence(totals, quarter),
         _maturing_sentence(totals, quarter, cohorts_shown),
         _spread_sentence(
-            cohorts, totals, column="channel", to_stage="sal", quarter=quarter, **spread
+            cohorts,
+            totals,
+            column="channel",
+            stage=("from_stage", "mql"),
+            quarter=quarter,
+            **spread,
         ),
         _spread_sentence(
-            cohorts, totals, column="segment", to_stage="won", quarter=quarter, **spread
+            cohorts, totals, column="segment", stage=("to_stage", "won"), quarter=quarter, **spread
         ),
         _durations_sentence(durations, quarter),
     ):
         if sentence:
             lines.append(sentence)
+    shown = mql_to_won is not None and not missing(tracking, "mql_to_won")
+    if shown and (sentence := _mql_to_won_sentence(mql_to_won, quarter, min_entered)):
+        lines.append(sentence)
+    if skipped := _skipped_sentence(cohorts, tracking):
+        lines.append(skipped)
+    if tracking is not None:
+        untracked = tracking.missing(
+            "mql", "sal", "sql", "lead_opportunity", "opportunity_created", "won_deals"
+        )
+        lines += [s for s in untracked if s not in lines]
     return lines

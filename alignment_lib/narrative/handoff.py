@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import polars as pl
 
 from alignment_lib.fiscal import FiscalQuarter
-from alignment_lib.narrative._format import format_share, join_words
+from alignment_lib.gate import missing
+from alignment_lib.narrative._format import format_share, join_words, shows
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "handoff_summary",
@@ -60,7 +62,10 @@ def _has_quarter(frame: pl.DataFrame, quarter: FiscalQuarter) -> bool:
     return frame.filter(pl.col("fiscal_quarter") == quarter.label).height > 0
 
 
-def mql_outcomes_headline(outcomes: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+@shows("mql_outcomes")
+def mql_outcomes_headline(
+    outcomes: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+) -> str:
     """'Sales accepted 53% of FY2026-Q3's 753 MQLs; 46 leaked untouched'.
 
     ``outcomes`` is ``mql_outcomes`` output, split by channel or not.
@@ -93,6 +98,15 @@ def _outcomes_sentence(outcomes: pl.DataFrame, quarter: FiscalQuarter) -> str:
         f"{t['leaked']:,} ({format_share(t['leaked'] / n)}) leaked: never touched, "
         "past the SLA."
     )
+
+
+def _mqls_sentence(outcomes: pl.DataFrame, quarter: FiscalQuarter) -> str:
+    """The quarter's MQL count alone (what became of them is not tracked)."""
+    n = _quarter_totals(outcomes, quarter)["mqls"]
+    if n == 0:
+        return f"No MQLs were handed to sales in {quarter.label}."
+    verb = "MQL was" if n == 1 else "MQLs were"
+    return f"{n:,} {verb} handed to sales in {quarter.label}."
 
 
 def _response_sentence(
@@ -131,6 +145,7 @@ def _slow(
     )
 
 
+@shows("response_times")
 def response_times_headline(
     frame: pl.DataFrame,
     *,
@@ -138,6 +153,7 @@ def response_times_headline(
     quarter: FiscalQuarter,
     sla_hours: float = 24.0,
     min_due: int = 1,
+    tracking: Tracking | None = None,
 ) -> str:
     """Who kept MQLs waiting: the groups whose median first touch exceeded the SLA.
 
@@ -173,7 +189,10 @@ def response_times_headline(
     return f"{join_words(names)} MQLs waited {waited} for a first touch against {sla}"
 
 
-def rejection_reasons_headline(reasons: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+@shows("rejection_reasons")
+def rejection_reasons_headline(
+    reasons: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+) -> str:
     """'"Not a fit" was the top reason for rejecting MQLs in FY2026-Q3 (32% of 216)'.
 
     ``reasons`` is ``rejection_reasons`` output, split by channel or not. On a
@@ -201,7 +220,10 @@ def rejection_reasons_headline(reasons: pl.DataFrame, *, quarter: FiscalQuarter)
     )
 
 
-def leaked_mqls_headline(outcomes: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+@shows("mql_outcomes")
+def leaked_mqls_headline(
+    outcomes: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+) -> str:
     """'46 FY2026-Q3 MQLs leaked untouched, 14 of them from Content Syndication'.
 
     ``outcomes`` is ``mql_outcomes`` output split by channel.
@@ -227,7 +249,10 @@ def leaked_mqls_headline(outcomes: pl.DataFrame, *, quarter: FiscalQuarter) -> s
     )
 
 
-def weekly_sla_headline(weekly: pl.DataFrame, *, sla_target: float | None = None) -> str:
+@shows("response_times")
+def weekly_sla_headline(
+    weekly: pl.DataFrame, *, sla_target: float | None = None, tracking: Tracking | None = None
+) -> str:
     """'Sales met the 55% SLA target in 21 of 27 weeks; the worst week reached 35% (week of
     25 May 2026)'.
 
@@ -249,6 +274,7 @@ def weekly_sla_headline(weekly: pl.DataFrame, *, sla_target: float | None = None
     )
 
 
+@shows("mqls")
 def handoff_summary(
     *,
     outcomes: pl.DataFrame,
@@ -259,6 +285,7 @@ def handoff_summary(
     quarter: FiscalQuarter,
     sla_hours: float = 24.0,
     sla_target: float | None = None,
+    tracking: Tracking | None = None,
 ) -> list[str]:
     """Sentences for 'The handoff' page.
 
@@ -266,32 +293,44 @@ def handoff_summary(
     ``rejection_reasons``; ``response``: ``response_times`` unsplit;
     ``by_channel`` / ``by_owner``: ``response_times`` split by ``channel`` /
     ``owner_id``. ``sla_hours`` must be the SLA the metrics used;
-    ``sla_target`` (0-1) the compliance target, if any.
+    ``sla_target`` (0-1) the compliance target, if any. ``tracking``: a measure
+    the data cannot support (no acceptance, rejection or first-touch dates, no
+    lead owners) is not stated; the sentences saying what is not tracked are,
+    right after the quarter's MQL count (docs/partial-data.md).
     """
-    lines = [
-        _outcomes_sentence(outcomes, quarter),
-        _response_sentence(response, quarter, sla_hours, sla_target),
-    ]
-    slow = _slow(by_channel, by="channel", quarter=quarter, sla_hours=sla_hours, min_due=1)
-    if slow.height:
-        text = response_times_headline(
-            by_channel, by="channel", quarter=quarter, sla_hours=sla_hours
-        )
-        if slow.height <= MAX_NAMES and slow["sla_compliance"].null_count() == 0:
-            shares = join_words([format_share(c) for c in slow["sla_compliance"]])
-            text += f"; {shares} of them were touched in time"
-        lines.append(text + ".")
-    slow_reps = _slow(
-        by_owner, by="owner_id", quarter=quarter, sla_hours=sla_hours, min_due=MIN_DUE
-    )
-    if slow_reps.height:
-        lines.append(
-            response_times_headline(
-                by_owner, by="owner_id", quarter=quarter, sla_hours=sla_hours, min_due=MIN_DUE
+    shown = {
+        m: not missing(tracking, m)
+        for m in ("mql_outcomes", "response_times", "response_by_rep", "rejection_reasons")
+    }
+    if shown["mql_outcomes"]:
+        lines = [_outcomes_sentence(outcomes, quarter)]
+    else:
+        lines = [_mqls_sentence(outcomes, quarter)]
+    lines += missing(tracking, *shown)
+    if shown["response_times"]:
+        lines.append(_response_sentence(response, quarter, sla_hours, sla_target))
+        slow = _slow(by_channel, by="channel", quarter=quarter, sla_hours=sla_hours, min_due=1)
+        if slow.height:
+            text = response_times_headline(
+                by_channel, by="channel", quarter=quarter, sla_hours=sla_hours
             )
-            + "."
+            if slow.height <= MAX_NAMES and slow["sla_compliance"].null_count() == 0:
+                shares = join_words([format_share(c) for c in slow["sla_compliance"]])
+                text += f"; {shares} of them were touched in time"
+            lines.append(text + ".")
+    if shown["response_by_rep"]:
+        slow_reps = _slow(
+            by_owner, by="owner_id", quarter=quarter, sla_hours=sla_hours, min_due=MIN_DUE
         )
-    if _quarter_totals(outcomes, quarter)["leaked"]:
+        if slow_reps.height:
+            lines.append(
+                response_times_headline(
+                    by_owner, by="owner_id", quarter=quarter, sla_hours=sla_hours, min_due=MIN_DUE
+                )
+                + "."
+            )
+    if shown["mql_outcomes"] and _quarter_totals(outcomes, quarter)["leaked"]:
         lines.append(leaked_mqls_headline(outcomes, quarter=quarter) + ".")
-    lines.append(rejection_reasons_headline(reasons, quarter=quarter) + ".")
+    if shown["rejection_reasons"]:
+        lines.append(rejection_reasons_headline(reasons, quarter=quarter) + ".")
     return lines

@@ -1,11 +1,18 @@
-"""Findings of the 'Pipeline vs closes' workbook, computed from its metric frames."""
+"""Findings of the 'Pipeline vs closes' workbook, computed from its metric frames.
+
+With ``tracking`` (docs/partial-data.md), a sentence about a measure the data
+cannot support (pipeline created without creation dates or lost deals,
+each team's share without deal sources) gives way to the sentence saying why.
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
 from alignment_lib.fiscal import FiscalQuarter
-from alignment_lib.narrative._format import format_money, format_share
+from alignment_lib.gate import missing
+from alignment_lib.narrative._format import format_money, format_share, shows
+from alignment_lib.tracking import Tracking
 
 __all__ = [
     "cohort_summary",
@@ -41,10 +48,16 @@ def _has(frame: pl.DataFrame, quarter: FiscalQuarter) -> bool:
     return frame.filter(pl.col("fiscal_quarter") == quarter.label).height > 0
 
 
+@shows()
 def pipeline_vs_bookings_summary(
-    frame: pl.DataFrame, *, quarter: FiscalQuarter, bookings_target: float | None
+    frame: pl.DataFrame,
+    *,
+    quarter: FiscalQuarter,
+    bookings_target: float | None,
+    tracking: Tracking | None = None,
 ) -> list[str]:
     """Sentences for the 'Pipeline vs closes' page, from pipeline_vs_bookings output."""
+    shown = {m: not missing(tracking, m) for m in ("bookings", "pipeline_created", "team_shares")}
     booked = _amount(frame, quarter, "bookings")
     booked_mkt = _amount(frame, quarter, "bookings", "marketing")
     created = _amount(frame, quarter, "pipeline_created")
@@ -53,27 +66,43 @@ def pipeline_vs_bookings_summary(
     ago = quarter.shift(-4)
     year_ago = _amount(frame, ago, "bookings") if _has(frame, ago) else None
     lines = []
-    first = f"Bookings in {quarter.label} were {format_money(booked)}"
-    if bookings_target:
-        first += f", {booked / bookings_target:.0%} of the {format_money(bookings_target)} target"
-    change = _change(booked, year_ago)
-    lines.append(first + (f" ({change})." if change else "."))
-    if booked > 0:
-        lines.append(f"Marketing-sourced deals made {format_share(booked_mkt / booked)} of them.")
-    if created > 0:
-        lines.append(
-            f"Pipeline created in {quarter.label} was {format_money(created)}, "
-            f"{format_share(created_mkt / created)} of it sourced by marketing."
+    if shown["bookings"]:
+        first = f"Bookings in {quarter.label} were {format_money(booked)}"
+        if bookings_target:
+            first += (
+                f", {booked / bookings_target:.0%} of the {format_money(bookings_target)} target"
+            )
+        change = _change(booked, year_ago)
+        lines.append(first + (f" ({change})." if change else "."))
+        if booked > 0 and shown["team_shares"]:
+            lines.append(
+                f"Marketing-sourced deals made {format_share(booked_mkt / booked)} of them."
+            )
+    if shown["pipeline_created"] and created > 0:
+        share = (
+            f", {format_share(created_mkt / created)} of it sourced by marketing"
+            if shown["team_shares"]
+            else ""
         )
-    else:
+        lines.append(f"Pipeline created in {quarter.label} was {format_money(created)}{share}.")
+    elif shown["pipeline_created"]:
         lines.append(f"No pipeline was created in {quarter.label}.")
-    return lines
+    said = missing(tracking, "bookings", "pipeline_created", "team_shares")
+    return lines + [s for s in said if s not in lines]
 
 
-def pipeline_vs_bookings_headline(frame: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
-    """One-line chart title: each team's share of the quarter's bookings and new pipeline."""
-    booked = _amount(frame, quarter, "bookings")
-    created = _amount(frame, quarter, "pipeline_created")
+@shows("team_shares")
+def pipeline_vs_bookings_headline(
+    frame: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+) -> str:
+    """One-line chart title: each team's share of the quarter's bookings and new pipeline
+    (of the two, those the data supports)."""
+    booked = _amount(frame, quarter, "bookings") if not missing(tracking, "bookings") else 0.0
+    created = (
+        _amount(frame, quarter, "pipeline_created")
+        if not missing(tracking, "pipeline_created")
+        else 0.0
+    )
     parts = []
     if booked > 0:
         share = _amount(frame, quarter, "bookings", "marketing") / booked
@@ -86,7 +115,10 @@ def pipeline_vs_bookings_headline(frame: pl.DataFrame, *, quarter: FiscalQuarter
     return "Marketing sourced " + " and ".join(parts)
 
 
-def lag_summary(frame: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
+@shows("creation_to_close_lag")
+def lag_summary(
+    frame: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+) -> str:
     """How much of the quarter's bookings stood on pipeline created in earlier quarters.
 
     ``frame``: :func:`alignment_lib.metrics.creation_to_close_lag` output.
@@ -104,7 +136,10 @@ def lag_summary(frame: pl.DataFrame, *, quarter: FiscalQuarter) -> str:
     )
 
 
-def cohort_summary(frame: pl.DataFrame, *, months: int = 6) -> str | None:
+@shows("cohort_curves")
+def cohort_summary(
+    frame: pl.DataFrame, *, months: int = 6, tracking: Tracking | None = None
+) -> str | None:
     """The latest creation cohort observed ``months`` after creation, and its won share.
 
     ``frame``: :func:`alignment_lib.metrics.cohort_conversion_curve` output.
@@ -123,7 +158,8 @@ def cohort_summary(frame: pl.DataFrame, *, months: int = 6) -> str | None:
     )
 
 
-def forecast_summary(frame: pl.DataFrame) -> str | None:
+@shows("forecast")
+def forecast_summary(frame: pl.DataFrame, *, tracking: Tracking | None = None) -> str | None:
     """The first forecast quarter in one sentence: forecast, 80% range, share of target.
 
     ``frame``: :func:`alignment_lib.metrics.bookings_forecast` output.

@@ -12,10 +12,17 @@ from alignment_lib.tables.dimensions import table_by_dimension
 from alignment_lib.tables.funnel import (
     table_funnel_by,
     table_funnel_cohorts,
+    table_mql_to_won,
     table_stage_durations,
 )
 from alignment_lib.tables.handoff import table_handoff_by_channel, table_mql_outcomes
-from alignment_lib.tables.health import table_data_health, table_load_notices, table_rows_loaded
+from alignment_lib.tables.health import (
+    table_data_health,
+    table_load_notices,
+    table_rows_loaded,
+    table_switched_off,
+    table_tracking,
+)
 from alignment_lib.tables.pipeline import table_pipeline_vs_bookings
 from alignment_lib.tables.scorecard import table_coverage, table_pipeline_needed, table_scorecard
 
@@ -29,6 +36,7 @@ __all__ = [
     "table_handoff_by_channel",
     "table_load_notices",
     "table_mql_outcomes",
+    "table_mql_to_won",
     "table_no_data",
     "table_pipeline_needed",
     "table_pipeline_vs_bookings",
@@ -36,4 +44,6 @@ __all__ = [
     "table_sales_cycle",
     "table_scorecard",
     "table_stage_durations",
+    "table_switched_off",
+    "table_tracking",
 ]

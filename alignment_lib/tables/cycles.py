@@ -6,23 +6,27 @@ import great_tables as gt
 import polars as pl
 
 from alignment_lib._frames import collect
+from alignment_lib.gate import missing
 from alignment_lib.metrics.cycles import MONTH3_HEALTHY_MAX, MONTH3_SEVERE_MIN
 from alignment_lib.metrics.deals import DEAL_SIZE_BANDS
 from alignment_lib.money import fmt_money
-from alignment_lib.tables._empty import table_no_data
+from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.theme import SOURCE_LABELS
+from alignment_lib.tracking import Tracking
 
 __all__ = ["table_business_cycles", "table_sales_cycle"]
 
 _NOWRAP = gt.style.text(whitespace="nowrap")
 
 
+@shows("linearity")
 def table_business_cycles(
     linearity: pl.DataFrame | pl.LazyFrame,
     slipped: pl.DataFrame | pl.LazyFrame,
     *,
     table_id: str = "business-cycles",
     currency: str | None = None,
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """One row per quarter: how back-loaded its bookings were and what became of the
     deals expected in it.
@@ -67,7 +71,7 @@ def table_business_cycles(
         "slipped_amount",
         "won_share_deals",
     ]
-    return (
+    table = (
         gt.GT(wide, id=table_id)
         .tab_header(
             title="Bookings linearity and slipped deals by quarter",
@@ -104,12 +108,23 @@ def table_business_cycles(
         .tab_style(
             style=_NOWRAP, locations=gt.loc.body(columns=["fiscal_quarter", "linearity_status"])
         )
-        .tab_source_note(
+    )
+    said = missing(tracking, "slipped_deals")
+    if not said:
+        return table.tab_source_note(
             "Expected: open at the quarter's start with an expected close date inside it "
             "(from stage history). Slipped: moved past the quarter by its end. Amounts of "
             "slipped deals as recorded at the quarter's start."
         )
+    # the slipped columns cannot be computed from this data: left out, and why
+    table = table.cols_hide(slipped_cols).tab_header(
+        title="Bookings linearity by quarter",
+        subtitle=f"Healthy: up to {MONTH3_HEALTHY_MAX:.0%} of a quarter's bookings in its "
+        f"third month; severe hockey stick: {MONTH3_SEVERE_MIN:.0%} and up",
     )
+    for note in said:
+        table = table.tab_source_note(note)
+    return table
 
 
 def _band_order(value: str | None) -> int:
@@ -117,6 +132,7 @@ def _band_order(value: str | None) -> int:
     return order.index(value) if value in order else len(order)
 
 
+@shows("sales_cycle")
 def table_sales_cycle(
     by_segment: pl.DataFrame | pl.LazyFrame,
     by_band: pl.DataFrame | pl.LazyFrame,
@@ -124,6 +140,7 @@ def table_sales_cycle(
     quarter: str,
     by_source: pl.DataFrame | pl.LazyFrame | None = None,
     table_id: str = "sales-cycle",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """Sales cycle of the deals closed in ``quarter`` (a label), by source, segment and size.
 

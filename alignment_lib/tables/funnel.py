@@ -1,31 +1,47 @@
-"""Tables of 'The funnel' workbook."""
+"""Tables of 'The funnel' workbook.
+
+The steps come from the metric frames (``from_stage`` -> ``to_stage``), so a
+funnel that skips stages the data does not track (``stages=`` of the funnel
+metrics) shows only the steps it has.
+"""
 
 from __future__ import annotations
-
-import itertools
 
 import great_tables as gt
 import polars as pl
 
 from alignment_lib._frames import collect
 from alignment_lib.exceptions import ParameterError
-from alignment_lib.metrics.funnel import FUNNEL_STAGES
-from alignment_lib.tables._empty import table_no_data
+from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.theme import GROUP_LABELS, NOT_SET, step_label
+from alignment_lib.tracking import Tracking
 
-__all__ = ["table_funnel_by", "table_funnel_cohorts", "table_stage_durations"]
+__all__ = [
+    "table_funnel_by",
+    "table_funnel_cohorts",
+    "table_mql_to_won",
+    "table_stage_durations",
+]
 
-_STEPS = list(itertools.pairwise(FUNNEL_STAGES))
 _STEP_KEYS = ["quarter_index", "fiscal_quarter", "step", "from_stage", "to_stage"]
 _MATURING_NOTE = (
     "Grey italics: cohort still maturing (younger than the step's typical time); "
     "its share will rise."
 )
+#: a stage's entrants, as a column label
+_ENTERED = {
+    "inquiry": "Inquiries",
+    "mql": "MQLs",
+    "sal": "SALs",
+    "sql": "SQLs",
+    "opportunity": "Opportunities",
+}
 
 
-def _step(step: int) -> str:
-    a, b = _STEPS[step - 1]
-    return step_label(a, b)
+def _steps(frame: pl.DataFrame) -> dict[int, str]:
+    """step -> 'MQL → SAL', from the frame's own stage pairs."""
+    pairs = frame.select("step", "from_stage", "to_stage").unique().sort("step")
+    return {s: step_label(a, b) for s, a, b in pairs.iter_rows()}
 
 
 def _col(step: int) -> str:
@@ -52,21 +68,32 @@ def _grey_maturing(table: gt.GT, steps: list[int]) -> gt.GT:
     return table
 
 
+@shows("funnel")
 def table_funnel_cohorts(
-    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "funnel-cohorts"
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "funnel-cohorts",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
-    """One row per cohort quarter: inquiries and MQLs that entered, and each step's cohort
-    conversion; maturing cohorts in grey italics.
+    """One row per cohort quarter: leads that entered the first two stages (inquiries and
+    MQLs with every stage), and each step's cohort conversion; maturing cohorts in grey
+    italics.
 
     ``frame`` is :func:`alignment_lib.metrics.funnel_cohort` output (lead
-    column splits are summed).
+    column splits are summed), with all stages or the tracked ones.
     """
     totals = _totals(collect(frame), [])
     if totals.is_empty() or totals["entered"].sum() == 0:
         return table_no_data(
             "Stage conversion by cohort", "No leads in the quarters shown", table_id=table_id
         )
-    steps = sorted(totals["step"].unique().to_list())
+    labels = _steps(totals)
+    steps = sorted(labels)
+    # the first two stages' entrants: step 1's and step 2's "entered"
+    first = totals.filter(pl.col("step").is_in(steps[:2])).select("step", "from_stage").unique()
+    entered = {
+        f"entered_{s}": stage for s, stage in first.sort("step").iter_rows()
+    }  # column -> stage
     wide = (
         totals.pivot(
             "step",
@@ -77,8 +104,7 @@ def table_funnel_cohorts(
         .sort("quarter_index")
         .select(
             "fiscal_quarter",
-            pl.col("entered_1").alias("inquiries"),
-            pl.col("entered_2").alias("mqls"),
+            *(pl.col(c) for c in entered),
             *(pl.col(f"conversion_{s}").alias(_col(s)) for s in steps),
             *(pl.col(f"mature_{s}").alias(f"{_col(s)}_mature") for s in steps),
         )
@@ -92,15 +118,14 @@ def table_funnel_cohorts(
         )
         .cols_label(
             fiscal_quarter="Cohort",
-            inquiries="Inquiries",
-            mqls="MQLs",
-            **{_col(s): _step(s) for s in steps},
+            **{c: _ENTERED.get(stage, stage) for c, stage in entered.items()},
+            **{_col(s): labels[s] for s in steps},
         )
         .cols_hide([f"{_col(s)}_mature" for s in steps])
-        .fmt_integer(columns=["inquiries", "mqls"])
+        .fmt_integer(columns=list(entered))
         .fmt_percent(columns=[_col(s) for s in steps], decimals=0)
         .sub_missing(missing_text="–")
-        .tab_spanner(label="Entered", columns=["inquiries", "mqls"])
+        .tab_spanner(label="Entered", columns=list(entered))
         .tab_spanner(label="Reached the next stage", columns=[_col(s) for s in steps])
         .tab_source_note(_MATURING_NOTE)
         .tab_style(
@@ -111,6 +136,7 @@ def table_funnel_cohorts(
     return _grey_maturing(table, steps)
 
 
+@shows("funnel")
 def table_funnel_by(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -119,6 +145,8 @@ def table_funnel_by(
     min_entered: int = 20,
     table_id: str | None = None,
     label: str | None = None,
+    title: str | None = None,
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """Each step's conversion per value of ``column`` (e.g. channel), in the latest mature
     cohort of that step up to ``quarter`` (a spanner names the cohort). Groups too
@@ -129,7 +157,8 @@ def table_funnel_by(
     with fewer than ``min_entered`` leads entering a step shows a dash there
     (too few to compare). ``label`` names the column on the page (default:
     the house label of a lead column, e.g. "Channel"); pass ``table_id`` for
-    a column whose name is not a safe HTML id (a dimension's).
+    a column whose name is not a safe HTML id (a dimension's). ``title``:
+    default "Stage conversion by <label>".
     """
     data = collect(frame)
     if column not in data.columns:
@@ -150,10 +179,11 @@ def table_funnel_by(
         .select("step", "quarter_index", "fiscal_quarter")
         .sort("step")
     )
-    title = label or GROUP_LABELS.get(column, column)
+    group_title = label or GROUP_LABELS.get(column, column)
+    heading = title or f"Stage conversion by {group_title.lower()}"
     if everyone.filter(pl.col("quarter_index") <= last)["entered"].sum() == 0:
         return table_no_data(
-            f"Stage conversion by {title.lower()}",
+            heading,
             f"No leads in the cohorts up to {quarter}",
             table_id=table_id or f"funnel-by-{column.replace('_', '-')}",
         )
@@ -163,7 +193,7 @@ def table_funnel_by(
         )
         return (
             gt.GT(note, id=table_id or f"funnel-by-{column.replace('_', '-')}")
-            .tab_header(title=f"Stage conversion by {title.lower()}")
+            .tab_header(title=heading)
             .cols_label(note="")
         )
     groups = _totals(data, [column]).with_columns(
@@ -181,6 +211,7 @@ def table_funnel_by(
         conversion=pl.when(pl.col("entered") >= min_entered).then(pl.col("conversion"))
     )
     steps = latest["step"].to_list()
+    labels = _steps(data)
     wide = rows.pivot("step", index="group", values="conversion", aggregate_function="first")
     active = rows.group_by("group").agg(pl.col("entered").sum()).filter(pl.col("entered") > 0)
     wide = (
@@ -197,11 +228,8 @@ def table_funnel_by(
     cohort = dict(zip(latest["step"].to_list(), latest["fiscal_quarter"].to_list(), strict=True))
     table = (
         gt.GT(wide, id=table_id or f"funnel-by-{column.replace('_', '-')}")
-        .tab_header(
-            title=f"Stage conversion by {title.lower()}",
-            subtitle="Each step in its latest mature cohort",
-        )
-        .cols_label(group=title, **{_col(s): _step(s) for s in steps})
+        .tab_header(title=heading, subtitle="Each step in its latest mature cohort")
+        .cols_label(group=group_title, **{_col(s): labels[s] for s in steps})
         .fmt_percent(columns=[_col(s) for s in steps], decimals=0)
         .sub_missing(missing_text="–")
         .tab_source_note(f"–: fewer than {min_entered} leads entered the step in that cohort.")
@@ -215,12 +243,14 @@ def table_funnel_by(
     return table
 
 
+@shows("funnel")
 def table_stage_durations(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     quarter: str,
     quarters: int = 4,
     table_id: str = "stage-durations",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """One row per step: median days in the last ``quarters`` quarters up to ``quarter``,
     and that quarter's p90 and lead count.
@@ -247,9 +277,7 @@ def table_stage_durations(
         medians.join(current, on="step", how="left")
         .sort("step")
         .with_columns(
-            step_label=pl.col("step").replace_strict(
-                {i: _step(i) for i in range(1, len(_STEPS) + 1)}, return_dtype=pl.String
-            )
+            step_label=pl.col("step").replace_strict(_steps(data), return_dtype=pl.String)
         )
         .select(
             "step_label",
@@ -275,4 +303,34 @@ def table_stage_durations(
         .fmt_integer(columns="records")
         .sub_missing(missing_text="–")
         .tab_spanner(label="Median days", columns=medians_cols)
+    )
+
+
+@shows("mql_to_won")
+def table_mql_to_won(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    quarter: str,
+    column: str = "channel",
+    min_entered: int = 20,
+    table_id: str = "mql-to-won",
+    tracking: Tracking | None = None,
+) -> gt.GT:
+    """MQL → Won by ``column`` (channel): of the MQLs of a cohort quarter, the share whose
+    opportunity was won, in the latest mature cohort up to ``quarter``.
+
+    ``frame`` is :func:`alignment_lib.metrics.funnel_cohort` with
+    ``stages=("mql", "won")`` split by ``column``: the one step from MQL
+    straight to a won deal, whatever the stages between (and whether or not
+    the data tracks them). Groups with fewer than ``min_entered`` MQLs in the
+    cohort show a dash.
+    """
+    group = GROUP_LABELS.get(column, column).lower()
+    return table_funnel_by(
+        frame,
+        column=column,
+        quarter=quarter,
+        min_entered=min_entered,
+        table_id=table_id,
+        title=f"MQL → Won by {group}",
     )

@@ -6,8 +6,9 @@ import great_tables as gt
 import polars as pl
 
 from alignment_lib._frames import collect
-from alignment_lib.tables._empty import table_no_data
+from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.theme import NOT_SET
+from alignment_lib.tracking import Tracking
 
 __all__ = ["table_handoff_by_channel", "table_mql_outcomes"]
 
@@ -24,8 +25,12 @@ def _share(part: str, whole: str = "mqls") -> pl.Expr:
     return pl.when(pl.col(whole) > 0).then(pl.col(part) / pl.col(whole))
 
 
+@shows("mql_outcomes")
 def table_mql_outcomes(
-    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "mql-outcomes"
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "mql-outcomes",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """One row per MQL quarter: MQLs and how many were accepted, rejected, pending or leaked,
     each with its share of the quarter's MQLs.
@@ -73,12 +78,14 @@ def table_mql_outcomes(
     )
 
 
+@shows("mql_outcomes", "response_times")
 def table_handoff_by_channel(
     outcomes: pl.DataFrame | pl.LazyFrame,
     response: pl.DataFrame | pl.LazyFrame,
     *,
     quarter: str,
     table_id: str = "handoff-by-channel",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """The handoff per channel for one quarter: outcome shares, leaked MQLs, response times
     and SLA compliance, lowest compliance first.

@@ -6,17 +6,30 @@ import great_tables as gt
 import polars as pl
 
 from alignment_lib._frames import collect
+from alignment_lib.metrics.health import HEALTH_RULES, rule_tracked
 from alignment_lib.narrative.health import HEALTH_RULE_LABELS, HEALTH_TABLE_LABELS
+from alignment_lib.tables._empty import shows
+from alignment_lib.tracking import Tracking
 
-__all__ = ["table_data_health", "table_load_notices", "table_rows_loaded"]
+__all__ = [
+    "table_data_health",
+    "table_load_notices",
+    "table_rows_loaded",
+    "table_switched_off",
+    "table_tracking",
+]
 
 _MUTED = "#8C8C8C"
 _API_NOTE = r"\s*\((?:needs|checked on) `full`[^)]*\)"
 _PART_LABELS = {p: f"of which {p}" for p in ("MQLs", "open", "won", "lost")}
 
 
+@shows()
 def table_rows_loaded(
-    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "rows-loaded"
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "rows-loaded",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """Rows per table: in the source, hidden by the as-of cut, in the report.
 
@@ -61,24 +74,37 @@ def table_rows_loaded(
     )
 
 
+@shows()
 def table_data_health(
-    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "data-health"
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "data-health",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """Every data-health check, grouped by table: rows flagged, share and effect.
 
     ``frame`` is :func:`alignment_lib.metrics.data_health` output. Checks that
     flag nothing are greyed; a check that could not be made (null rows) reads
-    "not checked".
+    "not checked", or "not tracked" when it reads what the data does not track
+    (``tracking``).
     """
     data = collect(frame)
     labels = [HEALTH_RULE_LABELS.get((t, r), r) for t, r in data.select("table", "rule").rows()]
-    data = data.with_columns(
-        pl.col("table").replace_strict(HEALTH_TABLE_LABELS, default=pl.col("table")),
-        pl.Series("check", labels, dtype=pl.String),
-        # "(needs `full`)" speaks to the analyst calling data_health, not to the reader
-        pl.col("description").str.replace(_API_NOTE, ""),
-    ).select("table", "check", "description", "rows", "share_of_table", "effect")
-    return (
+    untracked = [
+        f"{r.table}.{r.rule}" for r in HEALTH_RULES if tracking and not rule_tracked(r, tracking)
+    ]
+    not_made = (pl.col("table") + "." + pl.col("rule")).is_in(untracked)
+    data = (
+        data.with_columns(not_made.alias("_untracked"))
+        .with_columns(
+            pl.col("table").replace_strict(HEALTH_TABLE_LABELS, default=pl.col("table")),
+            pl.Series("check", labels, dtype=pl.String),
+            # "(needs `full`)" speaks to the analyst calling data_health, not to the reader
+            pl.col("description").str.replace(_API_NOTE, ""),
+        )
+        .select("table", "check", "description", "rows", "share_of_table", "effect", "_untracked")
+    )
+    table = (
         gt.GT(data, id=table_id, groupname_col="table")
         .tab_header(
             title="Every data-health check",
@@ -92,6 +118,7 @@ def table_data_health(
             share_of_table="Share of the table",
             effect="Effect on the numbers",
         )
+        .cols_hide("_untracked")
         .fmt_integer(columns="rows")
         .fmt_percent(columns="share_of_table", decimals=1)
         .sub_missing(columns=["rows", "share_of_table"], missing_text="not checked")
@@ -105,13 +132,23 @@ def table_data_health(
             locations=gt.loc.body(columns="rows", rows=pl.col("rows") > 0),
         )
     )
+    if not untracked:
+        return table
+    # a check reading what the data does not track was not made: "not tracked", greyed
+    return table.sub_missing(
+        columns=["rows", "share_of_table"], rows=pl.col("_untracked"), missing_text="not tracked"
+    ).tab_style(style=gt.style.text(color=_MUTED), locations=gt.loc.body(rows=pl.col("_untracked")))
 
 
 _KIND_LABELS = {"warning": "Warning: left out of amounts", "repair": "Repaired on load"}
 
 
+@shows()
 def table_load_notices(
-    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "load-notices"
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "load-notices",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """What loading repaired or warned about, with the rows (``load_notices`` output).
 
@@ -146,4 +183,66 @@ def table_load_notices(
         )
         .fmt_integer(columns="rows")
         .cols_width(where="16%", rows="7%", first_rows="12%", message="38%", fix="27%")
+    )
+
+
+@shows()
+def table_tracking(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "tracking",
+    tracking: Tracking | None = None,
+) -> gt.GT:
+    """What the data tracks, need by need: what each reads and, when it is not tracked,
+    what the pages say instead (:func:`alignment_lib.metrics.tracked_needs` output)."""
+    data = collect(frame).with_columns(
+        pl.when(pl.col("tracked")).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("shown"),
+        pl.col("statement").fill_null(""),
+    )
+    return (
+        gt.GT(data.select("need", "reads", "shown", "statement", "tracked"), id=table_id)
+        .tab_header(
+            title="What this data tracks",
+            subtitle="A column is tracked when some row has a value; the tables and deal "
+            "outcomes the pages need",
+        )
+        .cols_label(
+            need="Need", reads="Reads", shown="Tracked", statement="Without it, the pages say"
+        )
+        .cols_hide("tracked")
+        .cols_width(need="16%", reads="26%", shown="8%", statement="50%")
+        .tab_style(style=gt.style.text(color=_MUTED), locations=gt.loc.body(rows=pl.col("tracked")))
+        .tab_style(
+            style=gt.style.text(weight="bold"),
+            locations=gt.loc.body(columns="shown", rows=~pl.col("tracked")),
+        )
+    )
+
+
+@shows()
+def table_switched_off(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "switched-off",
+    tracking: Tracking | None = None,
+) -> gt.GT:
+    """The measures the pages do not show, the pages they are on, and why
+    (:func:`alignment_lib.metrics.switched_off_measures` output); one line saying
+    nothing is switched off when the data tracks everything they need."""
+    data = collect(frame)
+    if data.height == 0:
+        note = pl.DataFrame({"note": ["Nothing is switched off: every measure can be shown."]})
+        return (
+            gt.GT(note, id=table_id)
+            .tab_header(title="Switched off for this data")
+            .cols_label(note="")
+        )
+    return (
+        gt.GT(data.select("label", "pages", "reason"), id=table_id)
+        .tab_header(
+            title="Switched off for this data",
+            subtitle="Measures the pages state as not shown, in place of a 0 or a chart",
+        )
+        .cols_label(label="Measure", pages="Pages", reason="Why")
+        .cols_width(label="28%", pages="18%", reason="54%")
     )

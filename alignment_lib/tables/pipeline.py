@@ -6,26 +6,40 @@ import great_tables as gt
 import polars as pl
 
 from alignment_lib._frames import collect
+from alignment_lib.gate import missing
 from alignment_lib.money import fmt_money
 from alignment_lib.schema import OPPORTUNITY_SOURCES
+from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.theme import SOURCE_LABELS
+from alignment_lib.tracking import Tracking
 
 __all__ = ["table_pipeline_vs_bookings"]
 
 _MEASURES = {"pipeline_created": "Pipeline created", "bookings": "Bookings"}
 
 
+@shows()
 def table_pipeline_vs_bookings(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     table_id: str = "pipeline-vs-bookings",
     currency: str | None = None,
+    tracking: Tracking | None = None,
 ) -> gt.GT:
     """One row per quarter: pipeline created and bookings by source, totals, marketing share.
 
     ``frame`` is :func:`alignment_lib.metrics.pipeline_vs_bookings` output.
-    Amounts in ``currency`` (default: the reporting currency).
+    Amounts in ``currency`` (default: the reporting currency). The columns of a
+    measure the data cannot support (``tracking``: pipeline created without
+    creation dates or lost deals; the marketing share without deal sources) are
+    left out, with the reason in a note below.
     """
+    shown = [m for m in _MEASURES if not missing(tracking, m)]
+    said = missing(tracking, *_MEASURES, "team_shares")
+    if not shown:
+        return table_no_data(
+            "Pipeline created and bookings by quarter", " ".join(said), table_id=table_id
+        )
     long = collect(frame)
     wide = (
         long.with_columns(key=pl.col("measure") + "__" + pl.col("source"))
@@ -68,8 +82,25 @@ def table_pipeline_vs_bookings(
         .fmt_percent(columns="marketing_share", decimals=0)
         .sub_missing(columns="marketing_share", missing_text="–")
     )
+    by_source = not missing(tracking, "team_shares")
+    hidden = [c for m, keys in columns.items() if m not in shown for c in keys]
+    if not by_source:  # without deal sources only the totals mean anything
+        hidden += [c for keys in columns.values() for c in keys[:-1]]
+    if not by_source or "bookings" not in shown:
+        hidden.append("marketing_share")
+    if hidden:
+        table = table.cols_hide(list(dict.fromkeys(hidden)))
     for measure, keys in columns.items():
-        table = table.tab_spanner(label=_MEASURES[measure], columns=keys)
+        if measure in shown:
+            table = table.tab_spanner(label=_MEASURES[measure], columns=keys)
+    if len(shown) == 1:  # one measure left: the title names it alone
+        by = "creation" if shown == ["pipeline_created"] else "close"
+        table = table.tab_header(
+            title=f"{_MEASURES[shown[0]]} by quarter",
+            subtitle=f"Amounts by source, by {by} quarter" if by_source else f"By {by} quarter",
+        )
+    for note in said:
+        table = table.tab_source_note(note)
     return table.tab_style(
         # "FY2026-Q3" must not wrap at the hyphen on a narrow screen
         style=gt.style.text(whitespace="nowrap"),

@@ -6,9 +6,12 @@ import great_tables as gt
 import polars as pl
 
 from alignment_lib._frames import collect
+from alignment_lib.gate import missing, short_reason
 from alignment_lib.money import fmt_money, format_money
-from alignment_lib.narrative._format import format_share
-from alignment_lib.tables._empty import table_no_data
+from alignment_lib.narrative._format import format_count, format_share
+from alignment_lib.narrative.scorecard import gate_scorecard
+from alignment_lib.tables._empty import shows, table_no_data
+from alignment_lib.tracking import Tracking
 
 __all__ = ["table_coverage", "table_pipeline_needed", "table_scorecard"]
 
@@ -20,29 +23,52 @@ def _fmt(kind: str, value: float | None) -> str:
         return format_money(value)
     if kind == "rate":
         return format_share(value)
-    return f"{value:,.0f}"
+    return format_count(value)
 
 
-def table_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "scorecard") -> gt.GT:
-    """One row per shared target: target, actual, attainment, pacing, status, contributions."""
+#: what a target row the data cannot measure reads, in its actual and status cells
+NOT_TRACKED = "not tracked"
+
+
+def _notes(table: gt.GT, notes: list[str]) -> gt.GT:
+    for note in dict.fromkeys(notes):
+        table = table.tab_source_note(note)
+    return table
+
+
+@shows("targets")
+def table_scorecard(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "scorecard",
+    tracking: Tracking | None = None,
+) -> gt.GT:
+    """One row per shared target: target, actual, attainment, pacing, status, contributions.
+
+    Amounts print as money, counts (MQLs, won deals, opportunities created) as
+    plain numbers, rates as percentages. A target the data cannot measure
+    (``tracking``) reads "not tracked", with the reason in a note below.
+    """
     data = collect(frame)
     if data.is_empty():
         return table_no_data("Shared targets", "No targets set for this quarter", table_id=table_id)
+    data = gate_scorecard(data, tracking)
     rows = [
         {
             "target_name": r["label"] + ("" if r["team"] == "shared" else f" ({r['team']})"),
             "target": _fmt(r["kind"], r["target"]),
-            "actual": _fmt(r["kind"], r["actual"]),
+            "actual": NOT_TRACKED if r["not_tracked"] else _fmt(r["kind"], r["actual"]),
             "attainment": format_share(r["attainment"]),
             "pacing": format_share(r["pacing"]),
-            "status": r["status"] or "no data",
+            "status": NOT_TRACKED if r["not_tracked"] else (r["status"] or "no data"),
             **{
-                s: _fmt("amount", r[s]) if r["kind"] == "amount" else "–"
+                s: _fmt(r["kind"], r[s]) if r["kind"] != "rate" and r[s] is not None else "–"
                 for s in ("marketing", "sales", "partner")
             },
         }
         for r in data.iter_rows(named=True)
     ]
+    counted = data.filter(pl.col("kind") == "count", pl.col("marketing").is_not_null()).height
     table = pl.DataFrame(
         rows,
         schema=dict.fromkeys(
@@ -60,7 +86,8 @@ def table_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "scor
             pl.String,
         ),
     )
-    return (
+    spanner = "Contribution by source" if counted else "Contribution (amounts)"
+    return _notes(
         gt.GT(table, id=table_id)
         .tab_header(title="Shared targets", subtitle="Actual to the as-of date, by who sourced it")
         .cols_label(
@@ -74,7 +101,7 @@ def table_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "scor
             sales="Sales",
             partner="Partner",
         )
-        .tab_spanner(label="Contribution (amounts)", columns=["marketing", "sales", "partner"])
+        .tab_spanner(label=spanner, columns=["marketing", "sales", "partner"])
         .cols_align(
             align="right",
             columns=["target", "actual", "attainment", "pacing", "marketing", "sales", "partner"],
@@ -82,13 +109,31 @@ def table_scorecard(frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "scor
         .tab_style(
             style=gt.style.text(weight="bold", whitespace="nowrap"),
             locations=gt.loc.body(columns="status"),
-        )
+        ),
+        [n for n in data["not_tracked"].to_list() if n],
     )
 
 
-def table_coverage(frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "coverage") -> gt.GT:
-    """Pipeline coverage per upcoming quarter against the coverage the win rate requires."""
+@shows("coverage")
+def table_coverage(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "coverage",
+    tracking: Tracking | None = None,
+) -> gt.GT:
+    """Pipeline coverage per upcoming quarter against the coverage the win rate requires.
+
+    Without lost deals (``tracking``) the win rate reads 100%: the required
+    coverage and the status then read "needs lost deals", with the reason in a
+    note below, never 1.0x.
+    """
     data = collect(frame)
+    required = short_reason(tracking, "required_coverage")
+    if required:
+        data = data.with_columns(
+            pl.lit(None, pl.Float64).alias("required_coverage"),
+            pl.lit(None, pl.String).alias("status"),
+        )
     table = data.select(
         "fiscal_quarter",
         "open_pipeline",
@@ -119,14 +164,35 @@ def table_coverage(frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "cover
         .pipe(fmt_money, ["open_pipeline", "bookings_to_date", "target", "remaining"])
         .fmt_number(columns=["coverage", "required_coverage"], decimals=1, pattern="{x}x")
         .sub_missing(missing_text="–")
+        .pipe(_sub, ["required_coverage", "status"], required)
+        .pipe(_notes, missing(tracking, "required_coverage"))
     )
 
 
+def _sub(table: gt.GT, columns: list[str], text: str | None) -> gt.GT:
+    """Empty cells of ``columns`` read ``text`` (the reason a value is not shown), if any."""
+    return table if text is None else table.sub_missing(columns=columns, missing_text=text)
+
+
+@shows("pipeline_needed")
 def table_pipeline_needed(
-    frame: pl.DataFrame | pl.LazyFrame, *, table_id: str = "pipeline-needed"
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "pipeline-needed",
+    tracking: Tracking | None = None,
 ) -> gt.GT:
-    """The reverse waterfall as a table: per creation quarter, pipeline and MQLs required."""
+    """The reverse waterfall as a table: per creation quarter, pipeline and MQLs required.
+
+    The MQLs needed (and marketing's part) read what they need when the data
+    cannot support them (no leads, no deal sources; ``tracking``).
+    """
     data = collect(frame)
+    mqls = short_reason(tracking, "mqls_needed")
+    shares = short_reason(tracking, "team_shares")
+    blanked = [
+        c for c, off in (("mqls_required", mqls), ("marketing_pipeline_required", shares)) if off
+    ]
+    data = data.with_columns(pl.lit(None, pl.Float64).alias(c) for c in blanked)
     if data.is_empty() or data["pipeline_required"].is_null().all():
         target = data["target_fiscal_quarter"][0] if data.height else "the target quarter"
         return table_no_data(
@@ -167,4 +233,7 @@ def table_pipeline_needed(
         )
         .fmt_integer(columns="mqls_required")
         .sub_missing(missing_text="–")
+        .pipe(_sub, ["marketing_pipeline_required"], shares)
+        .pipe(_sub, ["mqls_required"], mqls)
+        .pipe(_notes, missing(tracking, "mqls_needed", "team_shares"))
     )

@@ -43,6 +43,10 @@ its history row of 10 February.
 - no_stage_history: O2, O3, O4 = 3 of 5 (0.6); missing segment/region/channel: 1 each
 - created_after_as_of: O6 = 1 of 6; closed_after_as_of: O5 = 1 of 6
 - stage_history changed_after_as_of: O5's close (15 April) and O6's row = 2 of 5 rows
+- open_values_after_as_of: 0 (the data has stage history: O5's values are rebuilt from it).
+  Without the stage_history table, the deals open at 31 March (O2, O3, O5) show the
+  export's values, and the data reaches past the cut (O5 won 15 April, O6 created 20
+  April): 3 of the 6 un-cut opportunities. Not cut, or cut after the last event: 0.
 
 Not cut (the un-cut data passed as `data`): every as-of rule is 0. Without the
 stage_history table every opportunity is in no_stage_history.
@@ -200,6 +204,7 @@ EXPECTED = {
     ("opportunities", "missing_channel"): (1, 1 / 5),
     ("opportunities", "created_after_as_of"): (1, 1 / 6),
     ("opportunities", "closed_after_as_of"): (1, 1 / 6),
+    ("opportunities", "open_values_after_as_of"): (0, 0.0),
     ("stage_history", "changed_after_as_of"): (2, 2 / 5),
 }
 
@@ -336,3 +341,74 @@ def test_load_notices_empty_when_loading_changed_nothing() -> None:
     assert got.height == 0 and got.columns[:3] == ["kind", "table", "file"]
     assert load_notices_summary(got)[0].startswith("Loading repaired nothing")
     assert "Loading repaired nothing" in table_load_notices(got).as_raw_html()
+
+
+# -- partial exports (docs/partial-data.md) --------------------------------------------------
+def _without_history(extract: str) -> FunnelData:
+    return replace(
+        FULL,
+        stage_history=FULL.stage_history.clear(),
+        has_stage_history=False,
+        extract_date=t(extract),
+    )
+
+
+def test_without_history_a_past_as_of_counts_the_deals_shown_with_later_values() -> None:
+    # open at 31 March: O2, O3 and O5 (won 15 April: open again, with the export's amount
+    # 70 and expected close 15 April, both recorded after the cut); O6 is created later
+    full = _without_history("04-20")
+    found = counts(data_health(full.at("2026-03-31"), full=full).collect())
+    assert found[("opportunities", "open_values_after_as_of")] == (3, pytest.approx(3 / 6))
+
+
+def test_without_history_nothing_is_recorded_later_when_the_data_ends_before_the_cut() -> None:
+    # the export's last event is on or before the as-of instant: its values are those of then
+    full = _without_history("03-31")
+    found = counts(data_health(full.at("2026-04-30"), full=full).collect())
+    assert found[("opportunities", "open_values_after_as_of")] == (0, 0.0)
+    # not cut: nothing is hidden, nothing later
+    assert counts(data_health(full).collect())[("opportunities", "open_values_after_as_of")] == (
+        0,
+        0.0,
+    )
+
+
+def test_a_rule_reading_what_the_data_does_not_track_is_not_made() -> None:
+    from alignment_lib.tracking import Tracking
+
+    tracked = frozenset(
+        f"{t}.{c}"
+        for t, table in (("leads", LEADS), ("opportunities", OPPORTUNITIES))
+        for c in table.column_names
+        if c not in ("first_touch_at", "segment", "lost_reason")
+    )
+    data = replace(AS_OF, tracking=Tracking(tracked=tracked))
+    found = counts(data_health(data, full=FULL).collect())
+    # no first-touch times: every MQL would read "never touched"; no segments anywhere
+    assert found[("leads", "mql_never_touched")] == (None, None)
+    assert found[("leads", "missing_segment")] == (None, None)
+    assert found[("opportunities", "missing_segment")] == (None, None)
+    assert found[("opportunities", "lost_no_decision")] == (None, None)
+    # the others are counted as before
+    assert found[("leads", "mql_pending")] == (2, 2 / 5)
+    assert found[("opportunities", "missing_region")] == (1, 1 / 5)
+    no_leads = replace(AS_OF, tracking=Tracking(has_leads=False))
+    found = counts(data_health(no_leads, full=FULL).collect())
+    assert {k: v for k, v in found.items() if k[0] == "leads"} == {
+        (r.table, r.rule): (None, None) for r in HEALTH_RULES if r.table == "leads"
+    }
+    assert found[("opportunities", "lead_not_found")] == (None, None)
+
+
+def test_a_deal_without_creation_date_closed_after_the_cut_counts_as_reopened() -> None:
+    # O5 loses its creation date: known from its first stage change (10 February), it is
+    # visible at 31 March and closed on 15 April, so it still counts as reopened (1 of 6)
+    opps = FULL.opportunities.with_columns(
+        pl.when(pl.col("opportunity_id") == "O5")
+        .then(None)
+        .otherwise(pl.col("created_at"))
+        .alias("created_at")
+    )
+    full = replace(FULL, opportunities=opps)
+    found = counts(data_health(full.at("2026-03-31"), full=full).collect())
+    assert found[("opportunities", "closed_after_as_of")] == (1, pytest.approx(1 / 6))

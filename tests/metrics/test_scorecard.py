@@ -185,3 +185,56 @@ def test_quarter_with_no_activity_reads_zero_and_behind() -> None:
     # no MQL is due yet: compliance is unknown, not 0%
     sla = got.filter(pl.col("metric") == "sla_compliance")
     assert sla.select("actual", "status").row(0) == (None, None)
+
+
+COUNT_TARGETS = frame(
+    TARGETS,
+    [
+        {"fiscal_quarter": "FY2026-Q1", "metric": m, "team": team, "value": v}
+        for m, team, v in [
+            ("won_deals", "shared", 4.0),
+            ("won_deals", "partner", 1.0),
+            ("opportunities_created", "sales", 2.0),
+        ]
+    ],
+)
+
+
+def test_count_targets_count_deals() -> None:
+    """Won deals in Q1: A (marketing, 1 Feb) and C (partner, 5 Jan) = 2, half of the
+    target 4; expected to date 4 x 0.5 = 2, pacing 1.0: on track. Partner's part: C = 1
+    against 1, pacing 1 / 0.5 = 2.0. Opportunities created in Q1: A (marketing) and B
+    (sales); the sales team's target 2 is met by B alone: 1, attainment 0.5, pacing 1.0.
+    Counts are kind "count" (never money) and split by source like amounts."""
+    got = shared_scorecard(
+        LEADS_, OPPS, COUNT_TARGETS, calendar=CAL, quarter=Q1, as_of=AS_OF
+    ).collect()
+    rows = {(r["metric"], r["team"]): r for r in got.iter_rows(named=True)}
+    assert set(rows) == {
+        ("won_deals", "shared"),
+        ("won_deals", "partner"),
+        ("opportunities_created", "sales"),
+    }
+    shared = rows[("won_deals", "shared")]
+    assert (shared["label"], shared["kind"], shared["actual"]) == ("Won deals", "count", 2.0)
+    assert (shared["attainment"], shared["pacing"], shared["status"]) == (0.5, 1.0, "on track")
+    assert (shared["marketing"], shared["sales"], shared["partner"]) == (1.0, 0.0, 1.0)
+    partner = rows[("won_deals", "partner")]
+    assert (partner["actual"], partner["pacing"], partner["status"]) == (1.0, 2.0, "on track")
+    created = rows[("opportunities_created", "sales")]
+    assert (created["label"], created["kind"]) == ("Opportunities created", "count")
+    assert (created["actual"], created["attainment"], created["pacing"]) == (1.0, 0.5, 1.0)
+
+
+def test_the_shared_total_counts_deals_without_a_source() -> None:
+    """A source column that is not tracked: the shared bookings are still A + C = 140 (each
+    source's part is then 0, and pages do not show parts without sources)."""
+    blind = OPPS.with_columns(pl.lit(None, pl.String).alias("source"))
+    got = shared_scorecard(LEADS_, blind, TARGETS_, calendar=CAL, quarter=Q1, as_of=AS_OF)
+    bookings = got.collect().filter(pl.col("metric") == "bookings", pl.col("team") == "shared")
+    assert bookings.select("actual", "marketing", "sales", "partner").row(0) == (
+        140.0,
+        0.0,
+        0.0,
+        0.0,
+    )

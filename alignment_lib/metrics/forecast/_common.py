@@ -72,9 +72,14 @@ def _index_frame(name: str, values: Sequence[int]) -> pl.LazyFrame:
 
 
 def _open_at(opportunities: pl.LazyFrame, cut: pl.Expr) -> pl.LazyFrame:
-    """Opportunities open at the cutoff: created by it and not closed by it."""
+    """Opportunities open at the cutoff: created by it and not closed by it.
+
+    A deal without a creation date (not tracked: docs/data-model.md, "Partial
+    exports") counts as created: the inputs are already seen as of the report
+    instant, which keeps only the deals known then.
+    """
     return opportunities.filter(
-        pl.col("created_at") <= cut,
+        pl.col("created_at").is_null() | (pl.col("created_at") <= cut),
         pl.col("closed_at").is_null() | (pl.col("closed_at") > cut),
     )
 

@@ -54,8 +54,8 @@ def pipeline_coverage(
     sorted. Columns:
 
     - ``open_deals`` (Int64), ``open_pipeline`` (currency): opportunities open
-      at ``as_of`` (created on or before it, not closed by it) whose
-      ``expected_close_date`` falls in the quarter and whose stage is not in
+      at ``as_of`` (created on or before it, or without a creation date; not
+      closed by it) whose ``expected_close_date`` falls in the quarter and whose stage is not in
       ``exclude_stages`` (only qualified, in-period pipeline counts; a deal
       without an expected close date is in no quarter; a missing amount adds 0);
     - ``bookings_to_date``: won amount closed in the quarter on or before
