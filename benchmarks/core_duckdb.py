@@ -223,26 +223,26 @@ GROUP BY ALL
 """
 
 
+def _path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def run(data: Path, *, first: int, last: int, as_of: dt.datetime) -> dict[str, pl.DataFrame]:
     """The core metrics of the data folder ``data`` (canonical Parquet files), by name."""
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        files = {
-            t: str(data / f"{t}.parquet") for t in ("leads", "opportunities", "stage_history")
+        # DDL takes no prepared parameters: the paths and the instant are written in
+        literals = {
+            "$history": _path(data / "stage_history.parquet"),
+            "$opportunities": _path(data / "opportunities.parquet"),
+            "$leads": _path(data / "leads.parquet"),
+            "$as_of": f"TIMESTAMPTZ '{as_of.isoformat()}'",
         }
-        for statement in CUT.split(";"):
-            if not statement.strip():
-                continue
-            wanted = {"as_of": as_of}
-            for name, key in (
-                ("$history", "history"),
-                ("$opportunities", "opportunities"),
-                ("$leads", "leads"),
-            ):
-                if name in statement:
-                    wanted[key] = files["stage_history" if key == "history" else key]
-            con.execute(statement, wanted)
+        script = CUT
+        for name, value in literals.items():
+            script = script.replace(name, value)
+        con.execute(script)
         results = {}
         for name, query in QUERIES.items():
             params = {"first": first, "last": last, "as_of": as_of}
