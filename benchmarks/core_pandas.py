@@ -13,6 +13,7 @@ result holds only the rows with something in them.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import pandas as pd
@@ -185,7 +186,7 @@ def run(data: Path, *, first: int, last: int, as_of: dt.datetime) -> dict[str, p
     # funnel: cohort conversion by channel and segment, and days between stages
     stages = ["created_at", "mql_at", "accepted_at", "sql_at", "opp_created_at", "won_at"]
     parts = []
-    for step, (a, b) in enumerate(zip(stages, stages[1:], strict=False), start=1):
+    for step, (a, b) in enumerate(itertools.pairwise(stages), start=1):
         p = leads.loc[leads[a].notna(), ["channel", "segment", a, b]]
         parts.append(
             pd.DataFrame(

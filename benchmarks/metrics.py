@@ -195,7 +195,7 @@ REL_TOL = 1e-9
 
 
 # -- the engines (each runs in a worker process) ---------------------------------------------
-def _open(snapshot: Path):  # noqa: ANN202 - the kit's Workbook, imported lazily
+def _open(snapshot: Path):  # -> the kit's Workbook, imported lazily
     import alignment_lib as al
 
     return al.open_workbook(quarter=QUARTER, data_dir=str(snapshot))
@@ -258,14 +258,14 @@ RUNNERS = {
 def _preload(engine: str) -> None:
     """Imports a run needs, done before the clock starts (a kernel has them already)."""
     if engine.startswith("kit"):
-        import alignment_lib  # noqa: F401
-        import alignment_lib.export  # noqa: F401  (open_workbook enables the chart renderer)
-        import alignment_lib.theme  # noqa: F401
+        import alignment_lib
+        import alignment_lib.export
+        import alignment_lib.theme
         import alignment_lib.workbook_metrics  # noqa: F401
     elif engine == "duckdb":
         import duckdb  # noqa: F401
 
-        import benchmarks.core_duckdb  # noqa: F401
+        import benchmarks.core_duckdb
     elif engine == "pandas":
         import pandas  # noqa: F401
 
@@ -425,12 +425,10 @@ def bench(sizes: list[str], engines: list[str], repeat: int, timeout: float) -> 
             checks = {}
             core = Path(tmp) / "kit_core"
             for engine in engines:
-                if engine in ("duckdb", "pandas") and "kit_core" in engines:
-                    if runs[engine] and "error" not in runs[engine][0]:
-                        problems = compare(
-                            _read_results(Path(tmp) / engine), _read_results(core)
-                        )
-                        checks[engine] = "equal" if not problems else "; ".join(problems)
+                ready = runs[engine] and "error" not in runs[engine][0]
+                if engine in ("duckdb", "pandas") and "kit_core" in engines and ready:
+                    problems = compare(_read_results(Path(tmp) / engine), _read_results(core))
+                    checks[engine] = "equal" if not problems else "; ".join(problems)
         rows = []
         medians = {
             e: statistics.median(r["wall"] for r in runs[e])
