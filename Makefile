@@ -10,10 +10,11 @@ OUT    ?= reports
 QUARTER ?= latest
 
 .DEFAULT_GOAL := help
-.PHONY: help report test lint format lab sample clean nbval-refresh bench
+.PHONY: help report test lint format lab sample clean nbval-refresh bench bench-quick bench-render \
+	bench-metrics bench-product bench-100m
 
 help: ## list the commands
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11 (or newer)")'
@@ -53,8 +54,35 @@ lab: $(VENV)/.lab ## open JupyterLab on the notebooks
 sample: $(VENV)/.runtime ## regenerate data/sample from the seeded generator
 	$(BIN)/alignment sample --out data/sample
 
-bench: $(VENV)/.dev ## benchmarks: bundle render time against the naive papermill+nbconvert CLI baseline
-	$(BIN)/python benchmarks/render_bundle.py
+# Benchmarks (README "Performance"; benchmarks/results/). The generated data sets are cached
+# in benchmarks/.data/ (the sample tiled; about 10 MB per million leads).
+SIZES         ?= 1M,10M
+PRODUCT_SIZES ?= 30k,300k,3M
+REPEAT        ?= 3
+PRODUCT_REPEAT ?= 1
+
+# pandas and psutil: the pandas engine and the memory sampling (not needed by the kit)
+$(VENV)/.bench: $(VENV)/.dev
+	$(BIN)/python -m pip install --quiet 'pandas>=2.2' 'psutil>=5.9'
+	@touch $@
+
+bench: bench-render bench-metrics bench-product ## every benchmark (SIZES=1M,10M, PRODUCT_SIZES=30k,300k,3M, REPEAT=3): about 30 min
+bench-quick: ## every benchmark on small data, one round: a check that they run (about 3 min)
+	$(MAKE) bench REPEAT=1 SIZES=30k,300k PRODUCT_SIZES=30k RENDER_REPEAT=1
+
+RENDER_REPEAT ?= 3
+bench-render: $(VENV)/.bench ## the bundle render time against the naive papermill+nbconvert CLI baseline
+	$(BIN)/python benchmarks/render_bundle.py --repeat $(RENDER_REPEAT)
+
+bench-metrics: $(VENV)/.bench ## the full metric set: kit vs DuckDB vs pandas vs the read floor -> benchmarks/results/metrics.md
+	$(BIN)/python benchmarks/metrics.py --sizes $(SIZES) --repeat $(REPEAT)
+
+bench-product: $(VENV)/.bench ## alignment validate and report --no-images at 30k, 300k, 3M leads -> benchmarks/results/product.md
+	$(BIN)/python benchmarks/product.py --sizes $(PRODUCT_SIZES) --repeat $(PRODUCT_REPEAT)
+
+# 100M leads: about 1 GB of Parquet and 20-25 GB of memory for pandas (left out here)
+bench-100m: $(VENV)/.bench ## the metrics at 100M leads, one round, without pandas (needs ~24 GB RAM) -> benchmarks/results/metrics-100m.md
+	$(BIN)/python benchmarks/metrics.py --sizes 100M --repeat 1 --engines kit,kit_core,duckdb,floor,floor_all --out benchmarks/results/metrics-100m.md
 
 nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
 	$(BIN)/python tests/refresh_notebooks.py
