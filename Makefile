@@ -60,6 +60,8 @@ SIZES         ?= 1M,10M
 PRODUCT_SIZES ?= 30k,300k,3M
 REPEAT        ?= 3
 PRODUCT_REPEAT ?= 1
+# a line on the conditions of the run (e.g. "other jobs running"), written in the results
+BENCH_NOTE    ?=
 
 # pandas and psutil: the pandas engine and the memory sampling (not needed by the kit)
 $(VENV)/.bench: $(VENV)/.dev
@@ -75,14 +77,14 @@ bench-render: $(VENV)/.bench ## the bundle render time against the naive papermi
 	$(BIN)/python benchmarks/render_bundle.py --repeat $(RENDER_REPEAT)
 
 bench-metrics: $(VENV)/.bench ## the full metric set: kit vs DuckDB vs pandas vs the read floor -> benchmarks/results/metrics.md
-	$(BIN)/python benchmarks/metrics.py --sizes $(SIZES) --repeat $(REPEAT)
+	$(BIN)/python benchmarks/metrics.py --sizes $(SIZES) --repeat $(REPEAT) --note "$(BENCH_NOTE)"
 
 bench-product: $(VENV)/.bench ## alignment validate and report --no-images at 30k, 300k, 3M leads -> benchmarks/results/product.md
-	$(BIN)/python benchmarks/product.py --sizes $(PRODUCT_SIZES) --repeat $(PRODUCT_REPEAT)
+	$(BIN)/python benchmarks/product.py --sizes $(PRODUCT_SIZES) --repeat $(PRODUCT_REPEAT) --note "$(BENCH_NOTE)"
 
 # 100M leads: about 1 GB of Parquet and 20-25 GB of memory for pandas (left out here)
 bench-100m: $(VENV)/.bench ## the metrics at 100M leads, one round, without pandas (needs ~24 GB RAM) -> benchmarks/results/metrics-100m.md
-	$(BIN)/python benchmarks/metrics.py --sizes 100M --repeat 1 --engines kit,kit_core,duckdb,floor,floor_all --out benchmarks/results/metrics-100m.md
+	$(BIN)/python benchmarks/metrics.py --sizes 100M --repeat 1 --engines kit,kit_core,duckdb,floor,floor_all --out benchmarks/results/metrics-100m.md --note "$(BENCH_NOTE)"
 
 nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
 	$(BIN)/python tests/refresh_notebooks.py

@@ -389,7 +389,9 @@ def _fmt_rows(rows: list[list[str]], header: list[str]) -> list[str]:
     return lines
 
 
-def bench(sizes: list[str], engines: list[str], repeat: int, timeout: float) -> list[str]:
+def bench(
+    sizes: list[str], engines: list[str], repeat: int, timeout: float, note: str = ""
+) -> list[str]:
     """Run the benchmark; return the Markdown report (also printed as it goes)."""
     from benchmarks.datasets import dataset
 
@@ -401,6 +403,7 @@ def bench(sizes: list[str], engines: list[str], repeat: int, timeout: float) -> 
         f"median of {repeat} interleaved runs per engine, each in its own process.",
         "",
         *(f"- {k}: {v}" for k, v in info.items()),
+        *([f"- conditions: {note}"] if note else []),
         "",
     ]
     print("\n".join(report), flush=True)
@@ -494,6 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=RESULTS / "metrics.md", help="Markdown file to write"
     )
+    parser.add_argument(
+        "--note", default="", help="a line on the conditions of the run, written in the header"
+    )
     parser.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--results", type=Path, help=argparse.SUPPRESS)
@@ -507,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown engine {', '.join(unknown)}; engines: {', '.join(ENGINES)}")
     from benchmarks.datasets import parse_sizes
 
-    report = bench(parse_sizes(args.sizes), engines, args.repeat, args.timeout)
+    report = bench(parse_sizes(args.sizes), engines, args.repeat, args.timeout, args.note)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(report) + "\n", encoding="utf-8")
     print(f"written to {args.out}")

@@ -144,7 +144,12 @@ def _env(kit: Path | None) -> dict[str, str]:
 
 
 def bench(
-    sizes: list[str], repeat: int, compare_with: str | None, timeout: float, cache: Path
+    sizes: list[str],
+    repeat: int,
+    compare_with: str | None,
+    timeout: float,
+    cache: Path,
+    note: str = "",
 ) -> list[str]:
     """Run the benchmark; the Markdown report (printed as it goes)."""
     from benchmarks.metrics import machine
@@ -159,6 +164,7 @@ def bench(
         "single process in brackets).",
         "",
         *(f"- {k}: {v}" for k, v in info.items()),
+        *([f"- conditions: {note}"] if note else []),
         "",
     ]
     print("\n".join(report), flush=True)
@@ -244,9 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per command")
     parser.add_argument("--cache", type=Path, default=CACHE, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS / "product.md")
+    parser.add_argument(
+        "--note", default="", help="a line on the conditions of the run, written in the header"
+    )
     args = parser.parse_args(argv)
     report = bench(
-        parse_sizes(args.sizes), args.repeat, args.compare_with, args.timeout, args.cache
+        parse_sizes(args.sizes),
+        args.repeat,
+        args.compare_with,
+        args.timeout,
+        args.cache,
+        args.note,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(report) + "\n", encoding="utf-8")
