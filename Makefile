@@ -82,8 +82,9 @@ bench-metrics: $(VENV)/.bench ## the full metric set: kit vs DuckDB vs pandas vs
 bench-product: $(VENV)/.bench ## alignment validate and report --no-images at 30k, 300k, 3M leads -> benchmarks/results/product.md
 	$(BIN)/python benchmarks/product.py --sizes $(PRODUCT_SIZES) --repeat $(PRODUCT_REPEAT) --note "$(BENCH_NOTE)"
 
-# 100M leads: about 1 GB of Parquet and 20-25 GB of memory for pandas (left out here)
-bench-100m: $(VENV)/.bench ## the metrics at 100M leads, one round, without pandas (needs ~24 GB RAM) -> benchmarks/results/metrics-100m.md
+# 100M leads: about 1 GB of Parquet; pandas (about 18 GB there) is left out; the kit holds
+# the as-of cut of every table in memory, about 10x its peak at 10M leads
+bench-100m: $(VENV)/.bench ## the metrics at 100M leads, one round, without pandas (the kit holds the cut data in memory: ~35-45 GB) -> benchmarks/results/metrics-100m.md
 	$(BIN)/python benchmarks/metrics.py --sizes 100M --repeat 1 --engines kit,kit_core,duckdb,floor,floor_all --out benchmarks/results/metrics-100m.md --note "$(BENCH_NOTE)"
 
 nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
