@@ -24,13 +24,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psutil
@@ -56,9 +57,14 @@ PAGES = (
 
 @dataclass(frozen=True)
 class Run:
-    """One command's run: wall seconds, peak memory (tree and largest process), exit code."""
+    """One command's run: wall and CPU seconds, peak memory (tree and largest process), exit code.
+
+    CPU: user + system time of the command and every process it waited for (its
+    workbook kernels), less sensitive than the wall time to other jobs on the machine.
+    """
 
     wall: float
+    cpu: float
     tree_mb: float
     process_mb: float
     code: int
@@ -101,6 +107,7 @@ def run_command(args: list[str], *, env: dict[str, str], cwd: Path, timeout: flo
     peaks = {"tree": 0.0, "process": 0.0}
     stop = threading.Event()
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen(
         command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -113,10 +120,12 @@ def run_command(args: list[str], *, env: dict[str, str], cwd: Path, timeout: flo
         _, err = process.communicate()
         err += f"\ntimed out after {timeout:.0f} s"
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stop.set()
     watcher.join()
     error = "" if process.returncode == 0 else (err.strip().splitlines() or ["?"])[-1]
-    return Run(wall, peaks["tree"], peaks["process"], process.returncode, {}, error)
+    return Run(wall, cpu, peaks["tree"], peaks["process"], process.returncode, {}, error)
 
 
 def _pages(out: Path) -> dict[str, float]:
@@ -197,24 +206,29 @@ def bench(
                             ]
                         run = run_command(args, env=env, cwd=Path(tmp), timeout=timeout)
                         if command == "report" and run.code == 0:
-                            run = Run(run.wall, run.tree_mb, run.process_mb, 0, _pages(out), "")
+                            run = replace(run, pages_kb=_pages(out))
                         runs.setdefault((label, command), []).append(run)
                         shown = run.error or (
-                            f"{run.wall:.1f} s, {run.tree_mb:,.0f} MB ({run.process_mb:,.0f} MB)"
+                            f"{run.wall:.1f} s ({run.cpu:.1f} s CPU), {run.tree_mb:,.0f} MB "
+                            f"({run.process_mb:,.0f} MB)"
                         )
                         print(f"  {size} run {i + 1} {label}: {command}: {shown}", flush=True)
             for (label, command), done in runs.items():
                 ok = [r for r in done if r.code == 0]
                 if len(ok) < len(done):
                     rows.append(
-                        [size, f"{leads:,}", label, command, "failed", "", "", done[0].error]
+                        [size, f"{leads:,}", label, command, "failed", "", "", "", done[0].error]
                     )
                     continue
                 wall = statistics.median(r.wall for r in ok)
                 base = runs.get(("this commit", command))
+                cpu = statistics.median(r.cpu for r in ok)
                 ratio = ""
                 if label != "this commit" and base and all(r.code == 0 for r in base):
-                    ratio = f"this commit: {statistics.median(r.wall for r in base) / wall:.2f}x"
+                    ratio = (
+                        f"this commit: {statistics.median(r.wall for r in base) / wall:.2f}x wall, "
+                        f"{statistics.median(r.cpu for r in base) / cpu:.2f}x CPU"
+                    )
                 pages = ok[-1].pages_kb
                 rows.append(
                     [
@@ -223,12 +237,23 @@ def bench(
                         label,
                         command,
                         f"{wall:.1f}",
+                        f"{cpu:.1f}",
                         f"{max(r.tree_mb for r in ok):,.0f} ({max(r.process_mb for r in ok):,.0f})",
                         f"{sum(pages.values()):,.0f}" if pages else "",
                         ratio,
                     ]
                 )
-    header = ["size", "leads", "kit", "command", "median s", "peak MB", "pages KiB", "ratio"]
+    header = [
+        "size",
+        "leads",
+        "kit",
+        "command",
+        "median s",
+        "CPU s",
+        "peak MB",
+        "pages KiB",
+        "ratio",
+    ]
     table = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     table += ["| " + " | ".join(r) + " |" for r in rows]
     print("\n".join(table), flush=True)
