@@ -11,7 +11,7 @@ QUARTER ?= latest
 
 .DEFAULT_GOAL := help
 .PHONY: help report test lint format lab sample clean nbval-refresh bench bench-quick bench-render \
-	bench-metrics bench-product bench-100m
+	bench-metrics bench-product bench-profile bench-100m
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,9 @@ SIZES         ?= 1M,10M
 PRODUCT_SIZES ?= 30k,300k,3M
 REPEAT        ?= 3
 PRODUCT_REPEAT ?= 1
+PROFILE_SIZE  ?= 10M
+# where the tables go (bench-quick: beside the cached data, so the committed figures stay)
+BENCH_RESULTS ?= benchmarks/results
 # a line on the conditions of the run (e.g. "other jobs running"), written in the results
 BENCH_NOTE    ?=
 
@@ -68,24 +71,31 @@ $(VENV)/.bench: $(VENV)/.dev
 	$(BIN)/python -m pip install --quiet 'pandas>=2.2' 'psutil>=5.9'
 	@touch $@
 
-bench: bench-render bench-metrics bench-product ## every benchmark (SIZES=1M,10M, PRODUCT_SIZES=30k,300k,3M, REPEAT=3): about 30 min
-bench-quick: ## every benchmark on small data, one round: a check that they run (about 3 min)
-	$(MAKE) bench REPEAT=1 SIZES=30k,300k PRODUCT_SIZES=30k RENDER_REPEAT=1
+bench: bench-render bench-metrics bench-product bench-profile ## every benchmark (SIZES=1M,10M, PRODUCT_SIZES=30k,300k,3M, REPEAT=3): about 30 min
+bench-quick: ## every benchmark on small data, one round, tables in benchmarks/.data/quick-results/: a check that they run (about 5 min)
+	$(MAKE) bench REPEAT=1 SIZES=30k,300k PRODUCT_SIZES=30k RENDER_REPEAT=1 PROFILE_SIZE=30k \
+	  BENCH_RESULTS=benchmarks/.data/quick-results
 
 RENDER_REPEAT ?= 3
 bench-render: $(VENV)/.bench ## the bundle render time against the naive papermill+nbconvert CLI baseline
 	$(BIN)/python benchmarks/render_bundle.py --repeat $(RENDER_REPEAT)
 
 bench-metrics: $(VENV)/.bench ## the full metric set: kit vs DuckDB vs pandas vs the read floor -> benchmarks/results/metrics.md
-	$(BIN)/python benchmarks/metrics.py --sizes $(SIZES) --repeat $(REPEAT) --note "$(BENCH_NOTE)"
+	$(BIN)/python benchmarks/metrics.py --sizes $(SIZES) --repeat $(REPEAT) --note "$(BENCH_NOTE)" \
+	  --out $(BENCH_RESULTS)/metrics.md
 
 bench-product: $(VENV)/.bench ## alignment validate and report --no-images at 30k, 300k, 3M leads -> benchmarks/results/product.md
-	$(BIN)/python benchmarks/product.py --sizes $(PRODUCT_SIZES) --repeat $(PRODUCT_REPEAT) --note "$(BENCH_NOTE)"
+	$(BIN)/python benchmarks/product.py --sizes $(PRODUCT_SIZES) --repeat $(PRODUCT_REPEAT) --note "$(BENCH_NOTE)" \
+	  --out $(BENCH_RESULTS)/product.md
+
+bench-profile: $(VENV)/.bench ## CPU seconds of each step of the kit's full metric set at PROFILE_SIZE=10M -> benchmarks/results/profile.md
+	$(BIN)/python benchmarks/profile.py --size $(PROFILE_SIZE) --note "$(BENCH_NOTE)" \
+	  --out $(BENCH_RESULTS)/profile.md
 
 # 100M leads: about 1 GB of Parquet; pandas (about 18 GB there) is left out; the kit holds
 # the as-of cut of every table in memory, about 10x its peak at 10M leads
 bench-100m: $(VENV)/.bench ## the metrics at 100M leads, one round, without pandas (the kit holds the cut data in memory: ~35-45 GB) -> benchmarks/results/metrics-100m.md
-	$(BIN)/python benchmarks/metrics.py --sizes 100M --repeat 1 --engines kit,kit_core,duckdb,floor,floor_all --out benchmarks/results/metrics-100m.md --note "$(BENCH_NOTE)"
+	$(BIN)/python benchmarks/metrics.py --sizes 100M --repeat 1 --engines kit,kit_core,duckdb,floor,floor_all --out $(BENCH_RESULTS)/metrics-100m.md --note "$(BENCH_NOTE)"
 
 nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
 	$(BIN)/python tests/refresh_notebooks.py
