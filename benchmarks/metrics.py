@@ -32,8 +32,9 @@ time is reported, every core engine's results are checked against
 relative 1e-9 (float sums and quantile interpolation in another order),
 rows with nothing in them left out (the kit's grids add zero rows).
 
-Run: ``make bench`` (quick sizes), ``make bench SIZES=1M,10M``,
-``make bench-100m``; or ``.venv/bin/python benchmarks/metrics.py --help``.
+Run: ``make bench`` (every benchmark), ``make bench-metrics SIZES=1M,10M REPEAT=3``,
+``make bench-100m``; or ``.venv/bin/python benchmarks/metrics.py --help``
+(docs/benchmarks.md).
 Writes ``benchmarks/results/metrics.md``.
 """
 

@@ -15,7 +15,8 @@ of its files (``git archive``) put first on the Python path, so a speed-up is
 measured on the same machine at the same time.
 
 Run: ``make bench`` (with the other benchmarks), ``make bench-product
-SIZES=30k,300k,3M``, or ``.venv/bin/python benchmarks/product.py --help``.
+PRODUCT_SIZES=30k,300k,3M``, or ``.venv/bin/python benchmarks/product.py --help``
+(docs/benchmarks.md).
 Writes ``benchmarks/results/product.md``.
 """
 
