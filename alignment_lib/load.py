@@ -207,25 +207,22 @@ class FunnelData:
             )
             amount_then = recorded if "amount" not in untracked else pl.lit(False)
             ecd_then = recorded if "expected_close_date" not in untracked else pl.lit(False)
-            opps = (
-                opps.with_columns(
-                    pl.when(recorded)
-                    .then(pl.col("_stage"))
-                    .when(closed_later)
-                    .then(pl.lit("Open"))
-                    .otherwise(pl.col("stage"))
-                    .alias("stage"),
-                    pl.when(amount_then)
-                    .then(pl.col("_amount"))
-                    .otherwise(pl.col("amount"))
-                    .alias("amount"),
-                    pl.when(ecd_then)
-                    .then(pl.col("_ecd"))
-                    .otherwise(pl.col("expected_close_date"))
-                    .alias("expected_close_date"),
-                )
-                .drop("_first_change", "_stage", "_amount", "_ecd")
-            )
+            opps = opps.with_columns(
+                pl.when(recorded)
+                .then(pl.col("_stage"))
+                .when(closed_later)
+                .then(pl.lit("Open"))
+                .otherwise(pl.col("stage"))
+                .alias("stage"),
+                pl.when(amount_then)
+                .then(pl.col("_amount"))
+                .otherwise(pl.col("amount"))
+                .alias("amount"),
+                pl.when(ecd_then)
+                .then(pl.col("_ecd"))
+                .otherwise(pl.col("expected_close_date"))
+                .alias("expected_close_date"),
+            ).drop("_first_change", "_stage", "_amount", "_ecd")
         else:
             opps = opps.drop("_first_change").with_columns(
                 pl.when(closed_later).then(pl.lit("Open")).otherwise(pl.col("stage")).alias("stage")
