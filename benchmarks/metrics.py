@@ -34,7 +34,7 @@ rows with nothing in them left out (the kit's grids add zero rows).
 
 Run: ``make bench`` (every benchmark), ``make bench-metrics SIZES=1M,10M REPEAT=3``,
 ``make bench-100m``; or ``.venv/bin/python benchmarks/metrics.py --help``
-(docs/benchmarks.md).
+(docs/performance.md).
 Writes ``benchmarks/results/metrics.md``.
 """
 

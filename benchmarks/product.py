@@ -16,7 +16,7 @@ measured on the same machine at the same time.
 
 Run: ``make bench`` (with the other benchmarks), ``make bench-product
 PRODUCT_SIZES=30k,300k,3M``, or ``.venv/bin/python benchmarks/product.py --help``
-(docs/benchmarks.md).
+(docs/performance.md).
 Writes ``benchmarks/results/product.md``.
 """
 
