@@ -61,6 +61,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alignment_lib import FiscalCalendar, FiscalQuarter, ParameterError
 from alignment_lib.metrics.handoff import (
@@ -73,6 +75,7 @@ from alignment_lib.schema import LEADS
 
 UTC = FiscalCalendar(1, "UTC")
 NINE_TO_FIVE = (dt.time(9), dt.time(17))
+TS = pl.Datetime("us", "UTC")
 
 
 def utc(text: str) -> dt.datetime:
@@ -230,3 +233,40 @@ def test_bad_clock_settings_are_parameter_errors() -> None:
         )
     with pytest.raises(ParameterError, match="working_hours"):
         mql_outcomes(CLOCK_LEADS, **CLOCK, working_hours=(9, 17))
+
+
+INSTANTS = st.datetimes(
+    min_value=dt.datetime(2020, 1, 1),
+    max_value=dt.datetime(2030, 12, 31),
+    timezones=st.just(dt.UTC),
+)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    a=INSTANTS,
+    b=INSTANTS,
+    c=INSTANTS,
+    zone=st.sampled_from(["Europe/London", "America/New_York", "Asia/Singapore", "UTC"]),
+)
+def test_business_hours_add_up_and_never_exceed_calendar_hours(a, b, c, zone) -> None:
+    a, b, c = sorted((a, b, c))
+    frame_ = pl.DataFrame({"a": [a], "b": [b], "c": [c]}, schema={k: TS for k in "abc"})
+    got = frame_.select(
+        ab=business_hours_between(
+            pl.col("a"), pl.col("b"), timezone=zone, working_hours=NINE_TO_FIVE
+        ),
+        bc=business_hours_between(
+            pl.col("b"), pl.col("c"), timezone=zone, working_hours=NINE_TO_FIVE
+        ),
+        ac=business_hours_between(
+            pl.col("a"), pl.col("c"), timezone=zone, working_hours=NINE_TO_FIVE
+        ),
+    ).row(0, named=True)
+    assert got["ab"] + got["bc"] == pytest.approx(got["ac"], abs=1e-9)
+    # a wall-clock hour can be longer than an hour of elapsed time on the day clocks go back,
+    # never by more than one hour a year
+    years = (c - a).days / 365 + 1
+    assert 0 <= got["ac"] <= (c - a).total_seconds() / 3600 + years
+    # at most 40 working hours a week
+    assert got["ac"] <= 40 * ((c - a).days / 7 + 1)
