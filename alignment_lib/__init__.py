@@ -136,6 +136,7 @@ from alignment_lib.narrative import (
     seasonality_headline,
     slipped_deals_headline,
     stage_durations_headline,
+    stall_rule_sentence,
     tracking_summary,
     weekly_sla_headline,
 )
@@ -311,6 +312,7 @@ __all__ = [
     "stage_durations",
     "stage_durations_headline",
     "stage_win_probabilities",
+    "stall_rule_sentence",
     "stall_threshold",
     "switched_off_measures",
     "table_business_cycles",

@@ -26,6 +26,7 @@ from alignment_lib.narrative.handoff import (
     mql_outcomes_headline,
     rejection_reasons_headline,
     response_times_headline,
+    stall_rule_sentence,
     weekly_sla_headline,
 )
 from alignment_lib.narrative.health import (
@@ -77,6 +78,7 @@ __all__ = [
     "seasonality_headline",
     "slipped_deals_headline",
     "stage_durations_headline",
+    "stall_rule_sentence",
     "tracking_summary",
     "weekly_sla_headline",
 ]
