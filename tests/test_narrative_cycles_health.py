@@ -321,7 +321,7 @@ def test_data_health_summary_worked_by_hand() -> None:
         "2 MQLs (67% of MQLs) were never touched by sales: each is an SLA miss once older "
         "than the SLA.",
         "2 MQLs (67% of MQLs) are neither accepted nor rejected: pending, or leaked once "
-        "untouched past the SLA.",
+        "untouched past the SLA or touched and undecided past the stall threshold.",
         "0 of the 18 checks found no rows; the table below lists every check with its effect "
         "on the numbers.",
     ]
