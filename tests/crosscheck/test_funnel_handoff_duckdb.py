@@ -42,7 +42,8 @@ WITH t AS (
            (epoch_us(b) - epoch_us(a)) / 86400e6 AS days
     FROM pairs WHERE a IS NOT NULL
 ), typical AS (
-    SELECT step, median(days) AS typical_days FROM d WHERE b IS NOT NULL GROUP BY step
+    -- the p90 of A->B days over the conversions known at the as-of: 9 in 10 come sooner
+    SELECT step, quantile_cont(days, 0.9) AS typical_days FROM d WHERE b <= $as_of GROUP BY step
 ), cohorts AS (
     SELECT q, step, count(*) AS entered, count(b) AS reached, median(days) AS median_days
     FROM d WHERE q BETWEEN $first AND $last GROUP BY q, step
@@ -77,8 +78,9 @@ def test_funnel_cohort_conversion_agrees_with_sql(sample, duck) -> None:
     want = sql(duck, FUNNEL_SQL, **RANGE, as_of=AS_OF).sort("quarter_index", "step")
     assert got.height == 12 * 5
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)
-    # the sample's story: the newest cohorts are immature for the slow last step
-    assert got.filter(pl.col("step") == 5)["mature"].to_list()[-2:] == [False, False]
+    # the sample's story: the newest cohorts are immature for the slow last step; at the
+    # p90 (205 days from opportunity to won on the sample) the last three are still maturing
+    assert got.filter(pl.col("step") == 5)["mature"].to_list()[-4:] == [True, False, False, False]
 
 
 STALL_SQL = """
