@@ -111,6 +111,7 @@ from alignment_lib.money import format_money, reporting_currency, use_currency
 from alignment_lib.narrative import (
     attention_items,
     business_cycles_summary,
+    cohort_curves_headline,
     cohort_summary,
     data_health_headline,
     data_health_summary,
@@ -232,6 +233,7 @@ __all__ = [
     "check_filters",
     "closed_deal_stats",
     "cohort_conversion_curve",
+    "cohort_curves_headline",
     "cohort_summary",
     "creation_to_close_lag",
     "cut_at",

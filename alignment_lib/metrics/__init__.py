@@ -41,6 +41,7 @@ from alignment_lib.metrics.forecast import (
 )
 from alignment_lib.metrics.funnel import (
     FUNNEL_STAGES,
+    MATURITY_QUANTILE,
     funnel_cohort,
     funnel_period,
     stage_durations,
@@ -113,6 +114,7 @@ __all__ = [
     "HEALTH_RULES",
     "LAG_BUCKETS",
     "LINEARITY_STATUSES",
+    "MATURITY_QUANTILE",
     "MONTH3_HEALTHY_MAX",
     "MONTH3_SEVERE_MIN",
     "NO_REASON",

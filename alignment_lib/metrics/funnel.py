@@ -70,8 +70,8 @@ __all__ = [
 #: funnel stages in order
 FUNNEL_STAGES = ("inquiry", "mql", "sal", "sql", "opportunity", "won")
 #: a cohort is mature once even its last member has had this quantile of the step's
-#: conversion times (9 in 10 conversions come sooner); the median left 18-37% of the
-#: sample's eventual wins still to come (docs/metrics/funnel-handoff.md)
+#: conversion times (9 in 10 conversions come sooner); the median left 15-37% of the
+#: sample's wins still to come (docs/metrics/funnel-handoff.md)
 MATURITY_QUANTILE = 0.9
 #: lead columns a funnel or handoff metric can be split by
 LEAD_GROUPINGS = ("channel", "campaign", "segment", "region", "owner_id")

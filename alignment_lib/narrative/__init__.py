@@ -38,6 +38,7 @@ from alignment_lib.narrative.health import (
     tracking_summary,
 )
 from alignment_lib.narrative.pipeline import (
+    cohort_curves_headline,
     cohort_summary,
     forecast_summary,
     lag_summary,
@@ -50,6 +51,7 @@ __all__ = [
     "HEALTH_RULE_LABELS",
     "attention_items",
     "business_cycles_summary",
+    "cohort_curves_headline",
     "cohort_summary",
     "data_health_headline",
     "data_health_summary",
