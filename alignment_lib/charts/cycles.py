@@ -54,7 +54,7 @@ STATUS_COLORS = dict(zip(LINEARITY_STATUSES, ("#56B4E9", "#CC79A7", "#D55E00"), 
 #: slipped (did not close in the quarter), then lost and won; they add up to the expected
 OUTCOME_LABELS = {
     "pushed": "Slipped: pushed past the quarter",
-    "still_open": "Slipped: still open, date not moved out",
+    "still_open": "Slipped: still open",
     "lost": "Lost in the quarter",
     "won": "Won in the quarter",
 }
@@ -566,8 +566,8 @@ def chart_slipped_deals(
     title: str = "What became of the deals expected to close in each quarter",
     subtitle: str | None = (
         "Deals open at each quarter's start and expected to close in it, by what became of "
-        "them by its end; slipped = did not close in it (pushed past it, or still open). "
-        "Click an outcome in the legend to pick it out."
+        "them by its end; slipped = did not close in it (pushed past it, or still open with "
+        "the date not moved out). Click an outcome in the legend to pick it out."
     ),
     report_quarter: str | None = None,
     tracking: Tracking | None = None,
@@ -614,7 +614,7 @@ def chart_slipped_deals(
         "outcome_label:N",
         sort=labels,
         scale=alt.Scale(domain=labels, range=list(OUTCOME_COLORS.values())),
-        legend=alt.Legend(title=None, columns=4),
+        legend=alt.Legend(title=None, columns=4, labelLimit=0),
     )
     tooltip = [
         alt.Tooltip("fiscal_quarter:N", title="Expected in"),
