@@ -81,6 +81,7 @@ __all__ = [
     "NO_REASON",
     "REGION_TIMEZONES",
     "STALL_FALLBACK_DAYS",
+    "STALL_MIN_DAYS",
     "STALL_MIN_DECISIONS",
     "STALL_QUANTILE",
     "WORKING_HOURS",
@@ -102,6 +103,9 @@ STALL_QUANTILE = 0.99
 STALL_MIN_DECISIONS = 100
 #: ... and a touched MQL without a decision is stalled after this many days instead
 STALL_FALLBACK_DAYS = 30.0
+#: the threshold from the data is never shorter than this: where decisions are recorded at
+#: the MQL instant (p99 of 0 days), every touched MQL would otherwise be stalled at once
+STALL_MIN_DAYS = 1.0
 #: the time zone of each sales region, for SLAs in business hours (names match
 #: case-insensitively; a region not listed is counted in calendar hours)
 REGION_TIMEZONES: Mapping[str, str] = {
@@ -313,7 +317,8 @@ def stall_threshold(
 
     * ``"set"``: ``stall_days`` was given;
     * ``"p99"``: the p99 of the decision times (:data:`STALL_QUANTILE`), when
-      at least :data:`STALL_MIN_DECISIONS` decisions are known;
+      at least :data:`STALL_MIN_DECISIONS` decisions are known, and never less
+      than :data:`STALL_MIN_DAYS` (1 day);
     * ``"fallback"``: fewer decisions known (a p99 of a few values is about
       their largest): :data:`STALL_FALLBACK_DAYS` (30 days).
 
@@ -339,7 +344,7 @@ def stall_threshold(
         trusted = pl.col("decisions") >= STALL_MIN_DECISIONS
         chosen = (
             pl.when(trusted)
-            .then(pl.col("p99_decision_days"))
+            .then(pl.max_horizontal("p99_decision_days", pl.lit(STALL_MIN_DAYS, pl.Float64)))
             .otherwise(pl.lit(STALL_FALLBACK_DAYS, pl.Float64))
         )
         rule = pl.when(trusted).then(pl.lit("p99")).otherwise(pl.lit("fallback"))

@@ -85,11 +85,12 @@ def test_funnel_cohort_conversion_agrees_with_sql(sample, duck) -> None:
 
 STALL_SQL = """
 -- the stall threshold: the p99 of MQL -> decision days over the decisions known at the
--- as-of, when there are at least 100 of them (else 30 days)
+-- as-of (at least 1 day), when there are at least 100 of them (else 30 days)
 SELECT count(*) AS decisions,
        median(days) AS median_decision_days,
        quantile_cont(days, 0.99) AS p99_decision_days,
-       CASE WHEN count(*) >= 100 THEN quantile_cont(days, 0.99) ELSE 30.0 END AS stall_days
+       CASE WHEN count(*) >= 100 THEN greatest(quantile_cont(days, 0.99), 1.0) ELSE 30.0 END
+           AS stall_days
 FROM (
     SELECT (epoch_us(coalesce(accepted_at, rejected_at)) - epoch_us(mql_at)) / 86400e6 AS days
     FROM leads

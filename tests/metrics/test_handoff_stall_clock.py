@@ -19,6 +19,8 @@ whose acceptance the metric sees because the frame is not cut), pending 1 (S1), 
 (S2, stalled). Q2 = S3: pending 1.
 Dropping D100 leaves 99 decisions: fewer than 100, so the threshold falls back to 30 days
 (``stall_rule`` "fallback"): S1 and S2 (99 days old) are stalled, S3 (10 days) pending.
+100 MQLs decided at the instant they became MQLs have a p99 of 0 days: the threshold is
+floored at 1 day.
 
 **Business hours** (Monday to Friday, 09:00-17:00 local wall-clock time):
 * Weekend and a clock change: Friday 2026-03-06 16:00 New York (EST, 21:00 UTC) to Monday
@@ -134,6 +136,14 @@ def test_too_few_decisions_fall_back_to_thirty_days() -> None:
     assert got.select("decisions", "stall_days", "stall_rule").row(0) == (99, 30.0, "fallback")
     out = mql_outcomes(leads, **SPAN_2025, as_of=AS_OF_2025).collect()
     assert out.select("pending", "leaked_stalled").rows() == [(0, 2), (1, 0)]
+
+
+def test_a_threshold_from_the_data_is_at_least_a_day() -> None:
+    # 100 MQLs decided at the very instant they became MQLs: the p99 is 0 days, and a
+    # touched MQL an hour old would be stalled; the threshold is floored at 1 day
+    instant = [lead(f"I{i}", BASE, accepted_at=BASE) for i in range(100)]
+    got = stall_threshold(frame(instant), calendar=UTC, as_of=AS_OF_2025).collect()
+    assert got.row(0) == (100, 0.0, 0.0, 1.0, "p99")
 
 
 def test_no_decision_at_all_falls_back_and_nothing_is_lost() -> None:
