@@ -113,6 +113,22 @@ def _parser() -> argparse.ArgumentParser:
         "use instead of the data's own",
     )
     report.add_argument(
+        "--sla-clock",
+        choices=("calendar", "business"),
+        default=None,
+        help="how the handoff's first-touch SLA counts hours: 'calendar' (default) or "
+        "'business' (Monday-Friday 09:00-17:00 in the lead's region; docs/metrics/"
+        "funnel-handoff.md)",
+    )
+    report.add_argument(
+        "--stall-days",
+        type=float,
+        default=None,
+        metavar="DAYS",
+        help="days after which a touched MQL without a decision counts as stalled (leaked) "
+        "(default: the p99 of the data's own decision times)",
+    )
+    report.add_argument(
         "--read-until-as-of",
         action="store_true",
         help="read only rows dated up to the as-of instant (pushed into the database query or "
@@ -216,9 +232,28 @@ def _merge(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
         "segment": getattr(args, "segment", None),
         "region": getattr(args, "region", None),
         "targets_file": getattr(args, "targets", None),
+        "sla_clock": getattr(args, "sla_clock", None),
+        "stall_days": getattr(args, "stall_days", None),
     }
     values.update({k: v for k, v in given.items() if v is not None})
     return values
+
+
+def _check_handoff(values: dict[str, Any]) -> None:
+    """The handoff's settings, checked before any workbook runs (a bad value is exit 4,
+    not a failed notebook)."""
+    clock = values.get("sla_clock", "calendar")
+    if clock not in ("calendar", "business"):
+        raise ParameterError(
+            f"sla_clock must be 'calendar' or 'business' (working hours in the lead's region), "
+            f"got {clock!r}"
+        )
+    days = values.get("stall_days", 0.0)
+    if isinstance(days, bool) or not isinstance(days, int | float) or not 0 <= days < 1e6:
+        raise ParameterError(
+            f"stall_days must be a number of days, 0 for the p99 of the data's decision times, "
+            f"got {days!r}"
+        )
 
 
 def _open(values: dict[str, Any], args: argparse.Namespace) -> Any:
@@ -254,6 +289,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.workbook import check_filters, latest_complete_quarter
 
     values = _merge(args, _with_mapping(args, _read_params(args.params)))
+    _check_handoff(values)
     check_output_folder(args.out)  # before the data is read: a wrong --out fails at once
     workbooks = None
     if args.workbook:

@@ -59,8 +59,15 @@ def test_cohort_curves_draw_only_observed_points_and_dash_immature_cohorts() -> 
     d = chart_cohort_curves(curves, title="t").to_dict()
     rows = next(iter(d["datasets"].values()))
     assert len(rows) == 3  # the unobserved point is not drawn
-    assert {r["maturity"] for r in rows} == {"complete", "still maturing"}
+    assert {r["maturity"] for r in rows} == {"mature", "still maturing"}
     assert d["encoding"]["strokeDash"]["scale"]["range"] == [[1, 0], [5, 3]]
+    assert d["title"]["subtitle"][1] == "dashed: cohort still maturing"
+    # with the metric's maturity, the subtitle says when a cohort stops maturing
+    timed = chart_cohort_curves(curves.with_columns(maturity_months=pl.lit(7)), title="t")
+    assert timed.to_dict()["title"]["subtitle"][1] == (
+        "dashed: still maturing, younger than 7 months (9 in 10 wins come within that time): "
+        "wins are still expected"
+    )
 
 
 def test_forecast_chart_uses_no_team_colour() -> None:

@@ -102,3 +102,56 @@ def test_long_clock_and_forecast_sentences_worked_by_hand() -> None:
         "FY2026-Q4 bookings are forecast at $6.7M (80% range $5.8M to $7.6M), 102% of the "
         "$6.6M target."
     )
+
+
+def test_cohort_findings_say_still_maturing_where_wins_are_expected() -> None:
+    import polars as pl
+
+    from alignment_lib import cohort_curves_headline, cohort_summary
+
+    # three cohorts, maturity 7 months: A observed through 9 months (mature), B through 6
+    # and C through 3 (still maturing)
+    def cohort(index: int, name: str, shares: list[float], observed: int, mature: bool):
+        return [
+            {
+                "quarter_index": index,
+                "fiscal_quarter": name,
+                "months_since_creation": m,
+                "cohort_size": 100.0,
+                "won_cumulative": share * 100,
+                "share": share,
+                "observed": m <= observed,
+                "maturity_months": 7,
+                "mature": mature,
+            }
+            for m, share in enumerate(shares)
+        ]
+
+    shares = [0.0, 0.05, 0.1, 0.15, 0.18, 0.2, 0.22, 0.24, 0.25, 0.26]
+    frame = pl.DataFrame(
+        cohort(1, "A", shares, 9, True)
+        + cohort(2, "B", shares, 6, False)
+        + cohort(3, "C", shares, 3, False)
+    )
+    assert cohort_summary(frame) == (
+        "Of the pipeline created in B, 22% had been won 6 months later, and it is still "
+        "maturing: 9 in 10 wins come within 7 months of creation; A, the latest mature "
+        "cohort, had 26% won after 9 months."
+    )
+    assert cohort_summary(frame.filter(pl.col("fiscal_quarter") == "A")) == (
+        "Of the pipeline created in A, 22% had been won 6 months later."
+    )
+    assert cohort_curves_headline(frame) == (
+        "9 in 10 wins come within 7 months of creation; B to C are still maturing"
+    )
+    only_a = frame.filter(pl.col("fiscal_quarter") != "C").with_columns(mature=True)
+    assert cohort_curves_headline(only_a) == (
+        "9 in 10 wins come within 7 months of creation; every cohort shown is mature"
+    )
+    assert cohort_curves_headline(frame.filter(pl.col("fiscal_quarter") != "B")) == (
+        "9 in 10 wins come within 7 months of creation; C is still maturing"
+    )
+    none_won = frame.with_columns(won_cumulative=pl.lit(0.0))
+    assert cohort_curves_headline(none_won) == (
+        "No pipeline created in the quarters shown has been won yet"
+    )

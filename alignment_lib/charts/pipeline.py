@@ -196,19 +196,25 @@ def chart_cohort_curves(
     """One line per creation cohort: cumulative share of its pipeline won, by months since.
 
     ``frame`` is :func:`alignment_lib.metrics.cohort_conversion_curve` output. Only
-    observed points are drawn; cohorts not yet mature are drawn dashed and named
-    so in the tooltip. Clicking a cohort in the legend highlights it.
+    observed points are drawn; cohorts still maturing (younger than the p90 time to a
+    win, ``maturity_months``: wins are still expected) are drawn dashed and named so in
+    the tooltip. Clicking a cohort in the legend highlights it.
     """
-    data = (
-        collect(frame)
-        .filter(pl.col("observed"))
-        .with_columns(
-            pl.when(pl.col("mature"))
-            .then(pl.lit("complete"))
-            .otherwise(pl.lit("still maturing"))
-            .alias("maturity")
-        )
+    src = collect(frame)
+    data = src.filter(pl.col("observed")).with_columns(
+        pl.when(pl.col("mature"))
+        .then(pl.lit("mature"))
+        .otherwise(pl.lit("still maturing"))
+        .alias("maturity")
     )
+    if "maturity_months" in src.columns and src.height:
+        months = src["maturity_months"][0]
+        dashed = (
+            f"dashed: still maturing, younger than {months} month{'' if months == 1 else 's'}"
+            " (9 in 10 wins come within that time): wins are still expected"
+        )
+    else:
+        dashed = "dashed: cohort still maturing"
     if data.filter(pl.col("share").is_not_null()).is_empty():
         return chart_no_data(
             no_data_message("pipeline created", quarter="the cohorts shown"), title=title
@@ -222,7 +228,8 @@ def chart_cohort_curves(
                 title,
                 subtitle=[
                     "Cumulative share of each quarter's created pipeline won, by months since"
-                    " creation; dashed: cohort still maturing"
+                    " creation",
+                    dashed,
                 ],
             ),
         )
@@ -243,7 +250,7 @@ def chart_cohort_curves(
             strokeDash=alt.StrokeDash(
                 "maturity:N",
                 title="Cohort",
-                scale=alt.Scale(domain=["complete", "still maturing"], range=[[1, 0], [5, 3]]),
+                scale=alt.Scale(domain=["mature", "still maturing"], range=[[1, 0], [5, 3]]),
             ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
             tooltip=[

@@ -81,7 +81,8 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
         "leads",
         "mql_pending",
         "MQLs neither accepted nor rejected",
-        "pending, or leaked once untouched past the SLA; never dropped",
+        "pending, or leaked once untouched past the SLA or touched and undecided past the "
+        "stall threshold; never dropped",
         needs=("mql", "sal", "rejection"),
     ),
     *(

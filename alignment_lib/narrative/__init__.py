@@ -26,6 +26,7 @@ from alignment_lib.narrative.handoff import (
     mql_outcomes_headline,
     rejection_reasons_headline,
     response_times_headline,
+    stall_rule_sentence,
     weekly_sla_headline,
 )
 from alignment_lib.narrative.health import (
@@ -37,6 +38,7 @@ from alignment_lib.narrative.health import (
     tracking_summary,
 )
 from alignment_lib.narrative.pipeline import (
+    cohort_curves_headline,
     cohort_summary,
     forecast_summary,
     lag_summary,
@@ -49,6 +51,7 @@ __all__ = [
     "HEALTH_RULE_LABELS",
     "attention_items",
     "business_cycles_summary",
+    "cohort_curves_headline",
     "cohort_summary",
     "data_health_headline",
     "data_health_summary",
@@ -77,6 +80,7 @@ __all__ = [
     "seasonality_headline",
     "slipped_deals_headline",
     "stage_durations_headline",
+    "stall_rule_sentence",
     "tracking_summary",
     "weekly_sla_headline",
 ]

@@ -146,6 +146,29 @@ ORDER BY quarter_index, months_since_creation
 """
 
 
+MATURITY = """
+-- maturity: the p90 of whole months from creation to a win over every deal won by the
+-- as-of (all cohorts), rounded up; a cohort is mature once that many whole months after
+-- its quarter are over
+WITH won AS (
+    SELECT created_at, closed_at AS won_at, datediff('month', created_at, closed_at) AS k0
+    FROM opportunities
+    WHERE outcome = 'won' AND created_at <= $as_of AND closed_at <= $as_of
+), p AS (
+    SELECT ceil(quantile_cont(
+        greatest(k0 + CASE WHEN won_at > created_at + to_months(k0::INTEGER) THEN 1 ELSE 0 END,
+                 0), 0.9))::INTEGER AS maturity_months
+    FROM won
+)
+SELECT q.quarter_index::INTEGER AS quarter_index, p.maturity_months,
+       make_date((q.quarter_index + 1) // 4, ((q.quarter_index + 1) % 4) * 3 + 1, 1)
+           + to_months(p.maturity_months)
+           <= date_trunc('month', $as_of + INTERVAL 1 MICROSECOND) AS mature
+FROM range($first, $last + 1) q(quarter_index), p
+ORDER BY quarter_index
+"""
+
+
 def bounds() -> dict[str, int]:
     return {"first": quarter_number(FIRST), "last": quarter_number(QUARTER)}
 
@@ -247,3 +270,14 @@ def test_cohort_curves_agree_with_sql(sample, duck) -> None:
     assert got.height == 9 * 25
     assert got["observed"].any() and not got["observed"].all()
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)
+    maturity = by_amount.select("quarter_index", "maturity_months", "mature").unique(
+        maintain_order=True
+    )
+    want_maturity = sql(
+        duck, MATURITY, first=quarter_number(first), last=quarter_number(QUARTER), as_of=AS_OF
+    )
+    assert_frame_equal(maturity, want_maturity)
+    # the sample: 9 in 10 wins come within 7 months of creation; the three newest cohorts
+    # (FY2026-Q1 to Q3) are still maturing
+    assert maturity["maturity_months"][0] == 7
+    assert maturity["mature"].to_list() == [True] * 6 + [False] * 3

@@ -204,8 +204,16 @@ def check_curve(result: pl.DataFrame, keys: list[str], max_months: int) -> None:
     )
     assert (steps["d"].drop_nulls() >= 0).all()  # cumulative: never down
     assert (steps["o"].drop_nulls() <= 0).all()  # observed months form a prefix
-    last = result.filter(pl.col("months_since_creation") == max_months)
-    assert (last["observed"] == last["mature"]).all()
+    # one maturity for every cohort; mature exactly when the point at maturity_months is
+    # observed (past max_months: every point observed, at least)
+    assert result["maturity_months"].n_unique() <= 1
+    assert (result["maturity_months"] >= 0).all()
+    at = result.filter(
+        pl.col("months_since_creation") == pl.min_horizontal("maturity_months", max_months)
+    )
+    assert (at["observed"] | ~at["mature"]).all()
+    inside = at.filter(pl.col("maturity_months") <= max_months)
+    assert (inside["observed"] == inside["mature"]).all()
     assert result.height == result.select(keys).n_unique() * (max_months + 1)
 
 
@@ -313,7 +321,9 @@ def test_a_later_as_of_leaves_finished_quarters_and_observed_points_alone(
     for old, new in pairs[len(quarterly) :]:
         # a point observed at the earlier date is final; later dates only add wins
         assert_frame_equal(
-            old.filter("observed").drop("mature"), new.filter(old["observed"]).drop("mature")
+            # maturity moves with the wins known (both dates' wins set the p90)
+            old.filter("observed").drop("mature", "maturity_months"),
+            new.filter(old["observed"]).drop("mature", "maturity_months"),
         )
         assert (new["won_cumulative"] >= old["won_cumulative"]).all()
         assert (new["observed"].cast(pl.Int8) >= old["observed"].cast(pl.Int8)).all()
