@@ -811,14 +811,19 @@ def _render_into(
         executed = build / "notebooks" / f"{name}.ipynb"
         try:
             _execute(paths[name], executed, checked[name], notebook_dir, name, run)
+        except BaseException:
+            # the failed notebook is kept for the reader too: show what they may see, but
+            # never let that hide the failure (a full disk leaves it truncated)
+            if executed.is_file():
+                with suppress(Exception):
+                    show_parameters(executed, shown[name])
+            raise
         finally:
             # papermill drives the kernel through an event loop it creates for
             # this worker thread and never closes; close it (and its sockets).
             ensure_event_loop().close()
             _WORKER.run = None
-            # failed or not: the notebook a reader gets shows what they may see
-            if executed.is_file():
-                show_parameters(executed, shown[name])
+        show_parameters(executed, shown[name])
         title = workbooks[name]
         run.check()
         export_html(
