@@ -61,7 +61,7 @@ from alignment_lib.metrics.forecast.backtest import (
 )
 from alignment_lib.metrics.forecast.bookings import CALIBRATIONS, Z_80, bookings_forecast
 from alignment_lib.metrics.forecast.coverage import DEFAULT_EXCLUDED_STAGES, pipeline_coverage
-from alignment_lib.metrics.forecast.needed import pipeline_needed
+from alignment_lib.metrics.forecast.needed import pipeline_needed, pipeline_to_create
 from alignment_lib.metrics.forecast.probabilities import (
     in_quarter_win_probabilities,
     stage_win_probabilities,
@@ -86,6 +86,7 @@ __all__ = [
     "in_quarter_win_probabilities",
     "pipeline_coverage",
     "pipeline_needed",
+    "pipeline_to_create",
     "seasonal_naive_forecast",
     "seasonal_win_probabilities",
     "stage_win_probabilities",
