@@ -115,6 +115,8 @@ from alignment_lib.narrative import (
     cohort_summary,
     data_health_headline,
     data_health_summary,
+    forecast_findings,
+    forecast_headline,
     forecast_summary,
     funnel_cohort_headline,
     funnel_period_headline,
@@ -142,6 +144,7 @@ from alignment_lib.narrative import (
 )
 from alignment_lib.sources import SourceOptions, Window, open_source
 from alignment_lib.tables import (
+    table_bookings_forecast,
     table_business_cycles,
     table_by_dimension,
     table_coverage,
@@ -245,6 +248,8 @@ __all__ = [
     "elapsed_share",
     "forecast_accuracy",
     "forecast_backtest",
+    "forecast_findings",
+    "forecast_headline",
     "forecast_overview",
     "forecast_summary",
     "forecast_track_record",
@@ -315,6 +320,7 @@ __all__ = [
     "stage_durations_headline",
     "stage_win_probabilities",
     "switched_off_measures",
+    "table_bookings_forecast",
     "table_business_cycles",
     "table_by_dimension",
     "table_coverage",

@@ -63,7 +63,10 @@ def test_cohort_curves_draw_only_observed_points_and_dash_immature_cohorts() -> 
     assert d["encoding"]["strokeDash"]["scale"]["range"] == [[1, 0], [5, 3]]
 
 
-def test_forecast_chart_uses_no_team_colour() -> None:
+def test_forecast_chart_marks_the_forecast_apart_from_the_stacked_parts() -> None:
+    """The stacked parts add up to the pipeline estimate (1 + 2 + 3 = 6); the forecast
+    weighs it with last year's quarter grown and is 5.5: its own mark (a diamond) with
+    its range, beside the same quarter last year (an open circle) and the target."""
     forecast = pl.DataFrame(
         {
             "quarter_index": [8107],
@@ -71,17 +74,34 @@ def test_forecast_chart_uses_no_team_colour() -> None:
             "booked_to_date": [1.0],
             "open_expected": [2.0],
             "not_yet_created_expected": [3.0],
-            "forecast": [6.0],
+            "pipeline_forecast": [6.0],
+            "naive_forecast": [5.2],
+            "curve_forecast": [None],
+            "forecast": [5.5],
             "forecast_low": [5.0],
             "forecast_high": [7.0],
             "target": [6.5],
+            "baseline_quarter": ["FY2025-Q4"],
+            "baseline_forecast": [4.8],
         }
     )
     d = chart_bookings_forecast(forecast, title="t").to_dict()
-    colours = d["layer"][0]["encoding"]["color"]["scale"]["range"]
+    bars, interval, point, baseline, target = d["layer"]
+    colours = bars["encoding"]["color"]["scale"]["range"]
     assert not set(colours) & set(SOURCE_COLORS.values())
-    assert d["layer"][1]["encoding"]["y2"]["field"] == "forecast_high"
-    assert d["layer"][2]["encoding"]["y"]["field"] == "target"
+    assert bars["encoding"]["color"]["title"] == "Pipeline estimate"
+    assert interval["encoding"]["y2"]["field"] == "forecast_high"
+    assert (point["mark"]["shape"], point["encoding"]["y"]["field"]) == ("diamond", "forecast")
+    assert baseline["encoding"]["y"]["field"] == "baseline_forecast"
+    assert baseline["mark"]["filled"] is False
+    assert target["encoding"]["y"]["field"] == "target"
+    rows = d["datasets"][point["data"]["name"]]
+    assert rows[0]["forecast"] == 5.5 and rows[0]["pipeline_forecast"] == 6.0
+    # bookings_forecast output without the baseline still draws
+    plain = chart_bookings_forecast(
+        forecast.drop("baseline_quarter", "baseline_forecast"), title="t"
+    )
+    assert len(plain.to_dict()["layer"]) == 5
 
 
 def test_long_clock_charts_without_bookings_say_so() -> None:

@@ -2,7 +2,8 @@
 
 Each function takes collected metric frames and returns plain sentences;
 :func:`alignment_lib.show_findings` displays them with every value escaped.
-One module per workbook; shared number formatting in ``_format``.
+One module per workbook (``forecast``: the forecast's sentences, which two pages state);
+shared number formatting in ``_format``.
 """
 
 from alignment_lib.narrative._format import escape_markdown, format_money, format_share
@@ -13,6 +14,12 @@ from alignment_lib.narrative.cycles import (
     sales_cycle_headline,
     seasonality_headline,
     slipped_deals_headline,
+)
+from alignment_lib.narrative.forecast import (
+    forecast_findings,
+    forecast_headline,
+    forecast_summary,
+    forecast_weights_sentence,
 )
 from alignment_lib.narrative.funnel import (
     funnel_cohort_headline,
@@ -38,7 +45,6 @@ from alignment_lib.narrative.health import (
 )
 from alignment_lib.narrative.pipeline import (
     cohort_summary,
-    forecast_summary,
     lag_summary,
     pipeline_vs_bookings_headline,
     pipeline_vs_bookings_summary,
@@ -53,7 +59,10 @@ __all__ = [
     "data_health_headline",
     "data_health_summary",
     "escape_markdown",
+    "forecast_findings",
+    "forecast_headline",
     "forecast_summary",
+    "forecast_weights_sentence",
     "format_money",
     "format_share",
     "funnel_cohort_headline",

@@ -23,10 +23,11 @@ from alignment_lib.tables.health import (
     table_switched_off,
     table_tracking,
 )
-from alignment_lib.tables.pipeline import table_pipeline_vs_bookings
+from alignment_lib.tables.pipeline import table_bookings_forecast, table_pipeline_vs_bookings
 from alignment_lib.tables.scorecard import table_coverage, table_pipeline_needed, table_scorecard
 
 __all__ = [
+    "table_bookings_forecast",
     "table_business_cycles",
     "table_by_dimension",
     "table_coverage",

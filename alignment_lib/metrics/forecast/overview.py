@@ -44,6 +44,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "record_bias",
     "record_baseline_quarters",
     "record_baseline_mean_absolute_error",
+    "record_mean_absolute_error_same_quarters",
 )
 
 
@@ -150,10 +151,11 @@ def forecast_overview(
     :func:`forecast_accuracy` of the forecasts made ``quarters_ahead``
     quarters before each, at the same elapsed share: ``record_quarters`` (with
     a forecast), ``record_inside`` (the 80% range held), ``record_mean_absolute_error``,
-    ``record_bias``, ``record_baseline_quarters`` and
+    ``record_bias``, ``record_baseline_quarters``,
     ``record_baseline_mean_absolute_error`` (the same quarter last year, over
-    the quarters that have both). The season-aware forecast has a record at
-    every horizon (:func:`forecast_track_record`); the forecasts before issue
+    the quarters that have both) and ``record_mean_absolute_error_same_quarters``
+    (the forecast's over those quarters: the fair comparison). The
+    season-aware forecast has a record at every horizon (:func:`forecast_track_record`); the forecasts before issue
     10 (``"in_quarter"``, ``"ever"``: what data without stage history
     supports) only for the current quarter (:func:`forecast_backtest`), null
     further out. ``record_quarters`` is 0, and the means null, with no past
@@ -221,6 +223,9 @@ def forecast_overview(
             pl.col("bias").alias("record_bias"),
             pl.col("baseline_quarters").alias("record_baseline_quarters"),
             pl.col("baseline_mean_absolute_error").alias("record_baseline_mean_absolute_error"),
+            pl.col("mean_absolute_error_same_quarters").alias(
+                "record_mean_absolute_error_same_quarters"
+            ),
         )
         if ks
         else pl.LazyFrame(
@@ -232,6 +237,7 @@ def forecast_overview(
                 "record_bias": pl.Float64,
                 "record_baseline_quarters": pl.Int64,
                 "record_baseline_mean_absolute_error": pl.Float64,
+                "record_mean_absolute_error_same_quarters": pl.Float64,
             }
         )
     )
