@@ -155,10 +155,11 @@ def forecast_overview(
     ``record_baseline_mean_absolute_error`` (the same quarter last year, over
     the quarters that have both) and ``record_mean_absolute_error_same_quarters``
     (the forecast's over those quarters: the fair comparison). The
-    season-aware forecast has a record at every horizon (:func:`forecast_track_record`); the forecasts before issue
-    10 (``"in_quarter"``, ``"ever"``: what data without stage history
-    supports) only for the current quarter (:func:`forecast_backtest`), null
-    further out. ``record_quarters`` is 0, and the means null, with no past
+    season-aware forecast has a record at every horizon
+    (:func:`forecast_track_record`); the forecasts before issue 10
+    (``"in_quarter"``, ``"ever"``: what data without stage history supports)
+    only for the current quarter (:func:`forecast_backtest`), null further
+    out. ``record_quarters`` is 0, and the means null, with no past
     forecast at that point (the first quarters of an extract).
 
     The tables must be cut at ``as_of`` (``FunnelData.at``), as
