@@ -134,6 +134,12 @@ MEASURES: dict[str, Measure] = {
             _SCORECARD,
         ),
         Measure(
+            "benchmarks",
+            "Typical B2B ranges beside this data's numbers (context, not targets)",
+            (),
+            _SCORECARD,
+        ),
+        Measure(
             "creation_to_close_lag",
             "Creation-to-close lag",
             ("opportunity_created", *_BOOKINGS),

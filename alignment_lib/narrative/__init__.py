@@ -49,7 +49,12 @@ from alignment_lib.narrative.pipeline import (
     pipeline_vs_bookings_headline,
     pipeline_vs_bookings_summary,
 )
-from alignment_lib.narrative.scorecard import attention_items, gate_scorecard, scorecard_summary
+from alignment_lib.narrative.scorecard import (
+    attention_items,
+    gate_scorecard,
+    pipeline_to_create_headline,
+    scorecard_summary,
+)
 
 __all__ = [
     "HEALTH_RULE_LABELS",
@@ -77,6 +82,7 @@ __all__ = [
     "linearity_headline",
     "load_notices_summary",
     "mql_outcomes_headline",
+    "pipeline_to_create_headline",
     "pipeline_vs_bookings_headline",
     "pipeline_vs_bookings_summary",
     "rejection_reasons_headline",
