@@ -195,6 +195,7 @@ def _metrics(data: al.FunnelData) -> dict[str, pl.DataFrame]:
         "needed": al.pipeline_needed(
             opps, leads, targets, calendar=cal, quarter=QUARTER.shift(2), as_of=as_of
         ),
+        "to_create": al.pipeline_to_create(opps, leads, targets, calendar=cal, as_of=as_of),
         "data_health": al.data_health(data),
     }
     out = dict(zip(lazy, pl.collect_all(list(lazy.values())), strict=True))

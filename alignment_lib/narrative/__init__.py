@@ -19,7 +19,6 @@ from alignment_lib.narrative.forecast import (
     forecast_findings,
     forecast_headline,
     forecast_summary,
-    forecast_weights_sentence,
 )
 from alignment_lib.narrative.funnel import (
     funnel_cohort_headline,
@@ -67,7 +66,6 @@ __all__ = [
     "forecast_findings",
     "forecast_headline",
     "forecast_summary",
-    "forecast_weights_sentence",
     "format_money",
     "format_share",
     "funnel_cohort_headline",

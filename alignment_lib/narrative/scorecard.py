@@ -190,6 +190,8 @@ def pace_clause(r: dict[str, Any]) -> str:
     if r["kind"] == "rate" or r["status"] not in RUNNING or r.get("pacing") is None:
         return ""
     basis, n = r.get("curve_basis"), r.get("curve_quarters") or 0
+    if basis is None:  # nothing to pace against (no curve: a frame without pacing columns)
+        return ""
     if basis == "linear":
         return (
             f": {format_share(r['pacing'])} of a linear pace (no earlier quarter to compare "
