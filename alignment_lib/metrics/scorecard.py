@@ -228,10 +228,14 @@ def shared_scorecard(
             pl.lit(elapsed).alias("elapsed_share"),
         )
     )
+    # only the curve of each (metric, team) is read from pacing, never its target: one row
+    # per (metric, team) whatever else the targets table distinguishes
     paced = pacing(
         opportunities,
         leads,
-        targets,
+        targets.filter(pl.col("fiscal_quarter") == quarter.label).unique(
+            ["fiscal_quarter", "metric", "team"], keep="first", maintain_order=True
+        ),
         calendar=calendar,
         quarter=quarter,
         as_of=as_of,

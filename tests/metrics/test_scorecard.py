@@ -328,3 +328,29 @@ def test_fy2026_q3_mid_august_bookings_are_not_behind() -> None:
     assert bookings["linear_pacing"] == pytest.approx(0.770, abs=5e-4)
     assert bookings["pacing"] == pytest.approx(0.801, abs=5e-4)
     assert bookings["projected_finish"] == pytest.approx(2.979e6, rel=1e-3)
+
+
+def test_pacing_adds_no_row_when_a_target_repeats() -> None:
+    """The curve is joined by (metric, team): a (metric, team) with two target rows (say, two
+    segments' targets in a table with more columns) keeps two scorecard rows, not four."""
+    twice = pl.concat(
+        [
+            TARGETS_,
+            frame(
+                TARGETS,
+                [
+                    {
+                        "fiscal_quarter": "FY2026-Q1",
+                        "metric": "bookings",
+                        "team": "shared",
+                        "value": 9.0,
+                    }
+                ],
+            ),
+        ]
+    )
+    got = shared_scorecard(LEADS_, OPPS, twice, calendar=CAL, quarter=Q1, as_of=AS_OF).collect()
+    assert got.height == 7
+    bookings = got.filter(pl.col("metric") == "bookings", pl.col("team") == "shared")
+    assert sorted(bookings["target"].to_list()) == [9.0, 400.0]
+    assert bookings["curve_basis"].to_list() == ["linear", "linear"]
