@@ -183,6 +183,10 @@ def test_a_quarter_that_is_over_is_hit_or_missed_on_the_page() -> None:
     ]
     chart = chart_scorecard(over, title="t").to_dict()
     rows = next(iter(chart["datasets"].values()))
+    # a quarter that is over: its legend says hit and missed
+    colour = chart["layer"][0]["encoding"]["color"]["scale"]
+    assert colour["domain"][:2] == ["hit", "missed"]
+    assert colour["range"][:2] == [STATUS_COLORS["hit"], STATUS_COLORS["missed"]]
     # a quarter that is over has no usual-pace tick and no projection
     assert {r["usual_share"] for r in rows} == {None}
     assert {r["projected_finish_share"] for r in rows} == {None}
@@ -244,7 +248,8 @@ def test_scorecard_chart_uses_status_colours_and_writes_the_status() -> None:
     d = chart_scorecard(SCORECARD, title="t").to_dict()
     colour = d["layer"][0]["encoding"]["color"]["scale"]
     mapping = dict(zip(colour["domain"], colour["range"], strict=True))
-    assert all(mapping[k] == v for k, v in STATUS_COLORS.items())
+    assert list(mapping)[:3] == ["on track", "at risk", "behind"]
+    assert all(mapping[k] == STATUS_COLORS[k] for k in ("on track", "at risk", "behind"))
     assert {"hit", "missed"} <= set(STATUS_COLORS)
     assert not set(STATUS_COLORS.values()) & set(SOURCE_COLORS.values())
     assert d["layer"][1]["encoding"]["text"]["field"] == "status"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import altair as alt
 import polars as pl
 
@@ -90,8 +92,12 @@ def chart_scorecard(
         return chart_no_data("No targets set for this quarter", title=title)
     order = data["target_name"].to_list()
     untracked = (data["status"] == NOT_TRACKED).any()
-    domain = [*STATUS_COLORS, "no data", *([NOT_TRACKED] if untracked else [])]
-    greys = ["#BBBBBB"] * (len(domain) - len(STATUS_COLORS))
+    # a quarter is running (on track, at risk, behind) or over (hit, missed): its legend
+    # lists the words of its own case, each with its colour
+    over = data["status"].is_in(["hit", "missed"]).any()
+    words = ["hit", "missed"] if over else ["on track", "at risk", "behind"]
+    domain = [*words, "no data", *([NOT_TRACKED] if untracked else [])]
+    greys = ["#BBBBBB"] * (len(domain) - len(words))
     y = alt.Y("target_name:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
     base = alt.Chart(data)
     bars = base.mark_bar(height=18).encode(
@@ -102,7 +108,7 @@ def chart_scorecard(
         color=alt.Color(
             "status:N",
             title="Status",
-            scale=alt.Scale(domain=domain, range=[*STATUS_COLORS.values(), *greys]),
+            scale=alt.Scale(domain=domain, range=[*(STATUS_COLORS[w] for w in words), *greys]),
         ),
         tooltip=[
             alt.Tooltip("target_name:N", title="Target"),
@@ -293,6 +299,8 @@ def chart_pipeline_to_create(
     ]
     if unknown:
         lines.append(f"No target yet for {', '.join(unknown)}: not counted")
-    return alt.layer(required, created, title=alt.Title(title, subtitle=lines)).properties(
+    # the headline states the total, the targets and the MQLs: wrapped to the chart's width
+    heading = textwrap.wrap(title, 90) or [title]
+    return alt.layer(required, created, title=alt.Title(heading, subtitle=lines)).properties(
         width=520, height=alt.Step(40)
     )
