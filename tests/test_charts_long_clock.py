@@ -124,3 +124,45 @@ def test_long_clock_charts_without_bookings_say_so() -> None:
     )
     curves = chart_cohort_curves(empty, title="Curves").to_dict()
     assert curves["description"] == "No pipeline created in the cohorts shown"
+
+
+def test_forecast_table_states_the_record_on_comparable_quarters() -> None:
+    """8 past forecasts, 7 with a year-ago quarter: the comparison is made on those 7."""
+    import html
+    import re
+
+    from alignment_lib import table_bookings_forecast
+
+    row = {
+        "quarter_index": 8107,
+        "fiscal_quarter": "FY2026-Q4",
+        "calibration": "seasonal",
+        "forecast": 6_180_000.0,
+        "forecast_low": 4_940_000.0,
+        "forecast_high": 7_720_000.0,
+        "target": 6_560_000.0,
+        "baseline_quarter": "FY2025-Q4",
+        "baseline_forecast": 5_140_000.0,
+        "pipeline_forecast": 6_630_000.0,
+        "pipeline_weight": 0.2,
+        "naive_forecast": 6_070_000.0,
+        "naive_weight": 0.8,
+        "curve_forecast": None,
+        "curve_weight": 0.0,
+        "record_first": "FY2024-Q4",
+        "record_last": "FY2026-Q3",
+        "record_quarters": 8,
+        "record_inside": 7,
+        "record_mean_absolute_error": 0.1018,
+        "record_baseline_quarters": 7,
+        "record_baseline_mean_absolute_error": 0.1403,
+        "record_mean_absolute_error_same_quarters": 0.074,
+    }
+    page = table_bookings_forecast(pl.DataFrame([row])).as_raw_html()
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert (
+        "FY2026-Q4 $6,180,000 $4.9M to $7.7M $6,560,000 94% $5.1M (FY2025-Q4) pipeline $6.6M "
+        "(20%) · last year grown $6.1M (80%) range held 7 of 8; mean error 10.2%; on the 7 "
+        "with a year-ago quarter 7.4% vs last year's 14.0%"
+    ) in text
+    assert "for FY2024-Q4 to FY2026-Q3" in text

@@ -135,8 +135,12 @@ def _record(r: dict) -> str:
     text = (
         f"range held {r['record_inside']} of {n}; mean error {r['record_mean_absolute_error']:.1%}"
     )
-    if r.get("record_baseline_mean_absolute_error") is not None:
-        text += f" (last year's quarter {r['record_baseline_mean_absolute_error']:.1%})"
+    baseline, m = r.get("record_baseline_mean_absolute_error"), r.get("record_baseline_quarters")
+    same = r.get("record_mean_absolute_error_same_quarters")
+    if baseline is not None and m == n:
+        text += f" (last year's quarter {baseline:.1%})"
+    elif baseline is not None and same is not None:
+        text += f"; on the {m} with a year-ago quarter {same:.1%} vs last year's {baseline:.1%}"
     return text
 
 
