@@ -184,3 +184,19 @@ def test_validate_refuses_data_with_no_quarter_to_report(tmp_path: Path, capsys)
     code = main(["validate", "--data", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "dated before now" in err
+
+
+def test_no_benchmarks_sets_the_scorecard_parameter() -> None:
+    """--no-benchmarks passes show_benchmarks=False (the scorecard's parameter); without it
+    the notebook's default (True) holds; a parameter file may set it too."""
+    from alignment_lib.cli import _merge, _parser
+
+    parser = _parser()
+    off = _merge(parser.parse_args(["report", "--no-benchmarks"]), {})
+    assert off["show_benchmarks"] is False
+    default = _merge(parser.parse_args(["report"]), {})
+    assert "show_benchmarks" not in default
+    assert (
+        _merge(parser.parse_args(["report"]), {"show_benchmarks": False})["show_benchmarks"]
+        is False
+    )
