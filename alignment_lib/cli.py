@@ -147,6 +147,12 @@ def _parser() -> argparse.ArgumentParser:
         "--no-images", action="store_true", help="skip the SVG/PNG chart images for slides"
     )
     report.add_argument(
+        "--no-benchmarks",
+        action="store_true",
+        help="leave out the typical B2B ranges shown beside six scorecard numbers as context "
+        "(shown by default; docs/benchmarks.md)",
+    )
+    report.add_argument(
         "--wait",
         type=float,
         default=600.0,
@@ -234,6 +240,7 @@ def _merge(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
         "targets_file": getattr(args, "targets", None),
         "sla_clock": getattr(args, "sla_clock", None),
         "stall_days": getattr(args, "stall_days", None),
+        "show_benchmarks": False if getattr(args, "no_benchmarks", False) else None,
     }
     values.update({k: v for k, v in given.items() if v is not None})
     return values
@@ -299,6 +306,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 f"unknown workbook {', '.join(unknown)}; the workbooks are: {', '.join(WORKBOOKS)}"
             )
         workbooks = {name: title for name, title in WORKBOOKS.items() if name in args.workbook}
+        if "scorecard" not in workbooks:  # the only workbook that shows the published ranges
+            values.pop("show_benchmarks", None)
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
     window = None
     if args.read_until_as_of:

@@ -123,14 +123,20 @@ MEASURES: dict[str, Measure] = {
         ),
         Measure(
             "pipeline_needed",
-            "Pipeline needed for a future target (the reverse waterfall)",
+            "Pipeline to create for the targets ahead (the reverse waterfall)",
             ("targets", "opportunity_created", "won_deals", "lost_deals", "amount"),
             _SCORECARD,
         ),
         Measure(
             "mqls_needed",
-            "MQLs needed for a future target",
+            "MQLs needed for the targets ahead",
             ("leads", "mql", "lead_opportunity", "source"),
+            _SCORECARD,
+        ),
+        Measure(
+            "benchmarks",
+            "Typical B2B ranges beside this data's numbers (context, not targets)",
+            (),
             _SCORECARD,
         ),
         Measure(
@@ -157,7 +163,7 @@ MEASURES: dict[str, Measure] = {
                 "lost_deals",
                 "amount",
             ),
-            _PIPELINE,
+            (*_SCORECARD, *_PIPELINE),
         ),
         Measure(
             "mql_outcomes",

@@ -30,7 +30,14 @@ _CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
     "form-action 'none'"
 )
-_STATUS_COLOR = {"on track": "#1b7837", "at risk": "#b35806", "behind": "#b2182b"}
+#: a quarter still running is on track, at risk or behind; one that is over, hit or missed
+_STATUS_COLOR = {
+    "on track": "#1b7837",
+    "at risk": "#b35806",
+    "behind": "#b2182b",
+    "hit": "#1b7837",
+    "missed": "#b2182b",
+}
 
 
 @dataclass(frozen=True)

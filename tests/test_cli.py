@@ -207,3 +207,19 @@ def test_handoff_settings_reach_the_parameters() -> None:
     # not given: left to the workbook's defaults (calendar hours, the data's p99)
     plain = _merge(_parser().parse_args(["report"]), {})
     assert "sla_clock" not in plain and "stall_days" not in plain
+
+
+def test_no_benchmarks_sets_the_scorecard_parameter() -> None:
+    """--no-benchmarks passes show_benchmarks=False (the scorecard's parameter); without it
+    the notebook's default (True) holds; a parameter file may set it too."""
+    from alignment_lib.cli import _merge, _parser
+
+    parser = _parser()
+    off = _merge(parser.parse_args(["report", "--no-benchmarks"]), {})
+    assert off["show_benchmarks"] is False
+    default = _merge(parser.parse_args(["report"]), {})
+    assert "show_benchmarks" not in default
+    assert (
+        _merge(parser.parse_args(["report"]), {"show_benchmarks": False})["show_benchmarks"]
+        is False
+    )

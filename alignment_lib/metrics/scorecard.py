@@ -3,8 +3,9 @@
 For a fiscal quarter, each target in the targets table (bookings, pipeline
 created, marketing-sourced pipeline, MQLs, SLA compliance, and the counts
 won deals and opportunities created) next to its actual, attainment, pacing
-against the elapsed share of the quarter, a status, and each source's
-contribution. Definitions: docs/metrics.md.
+against the historical cumulative curve of the same metric
+(:mod:`alignment_lib.metrics.pacing`), a projected finish, a status, and each
+source's contribution. Definitions: docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.metrics._quarters import QUARTER, quarter_of
 from alignment_lib.metrics._sums import money_sum
 from alignment_lib.metrics.handoff import response_times
+from alignment_lib.metrics.pacing import AT_RISK_PACING, _with_pace, pacing
 from alignment_lib.schema import OPPORTUNITY_SOURCES, TARGET_TEAMS
 
-__all__ = ["AT_RISK_PACING", "AT_RISK_RATE_GAP", "elapsed_share", "shared_scorecard"]
+__all__ = [
+    "AT_RISK_PACING",
+    "AT_RISK_RATE_GAP",
+    "PACE_COLUMNS",
+    "elapsed_share",
+    "shared_scorecard",
+]
 
-#: cumulative targets: pacing >= 1 is on track, >= this is at risk, below is behind
-AT_RISK_PACING = 0.9
 #: rate targets (SLA compliance): at target is on track, within this many points at risk
 AT_RISK_RATE_GAP = 0.05
 
@@ -87,6 +93,7 @@ def shared_scorecard(
     as_of: dt.datetime,
     sla_hours: float = 24.0,
     channel_sla_hours: Mapping[str, float] | None = None,
+    pace_quarters: int = 8,
 ) -> pl.LazyFrame:
     """Each target of ``quarter`` with its actual, attainment, pacing and status.
 
@@ -104,12 +111,25 @@ def shared_scorecard(
       (:func:`alignment_lib.metrics.handoff.response_times`).
 
     Columns: metric, team, label, kind (amount/count/rate), target, actual,
-    attainment (actual / target), elapsed_share, expected_to_date (target x
-    elapsed share; the target itself for rates), pacing (actual /
-    expected_to_date), status ("on track", "at risk", "behind"; thresholds
-    AT_RISK_PACING and AT_RISK_RATE_GAP), and marketing / sales / partner:
-    each source's part of a deal actual (an amount, or a count for won_deals
-    and opportunities_created; null for mqls and rates).
+    attainment (actual / target), elapsed_share (the linear share of the
+    quarter elapsed, for comparison), then the pacing columns
+    (:data:`PACE_COLUMNS`): for a cumulative target (amounts and counts), as
+    :func:`~alignment_lib.metrics.pacing.pacing` defines them over the
+    ``pace_quarters`` complete quarters before ``quarter``: curve_basis ("same
+    quarter", "all quarters" or "linear": no history), curve_quarters,
+    curve_share (the share of a quarter's total usually reached by this day),
+    curve_share_low / _high, expected_to_date = target x curve_share, pacing =
+    actual / expected_to_date, projected_finish = actual / curve_share and its
+    range projected_low / projected_high (at the fastest and slowest past
+    pace), linear_pacing = actual / (target x elapsed share); for a rate,
+    expected_to_date = the target, pacing = actual / target and the curve
+    columns null. status: a quarter over at ``as_of`` is "hit" (actual >=
+    target) or "missed"; otherwise, cumulative: "on track" at pacing >= 1,
+    "behind" when even at the slowest past pace it ends below AT_RISK_PACING x
+    target, else "at risk"; rates: "on track" at the target, "at risk" within
+    AT_RISK_RATE_GAP, else "behind". Then marketing / sales / partner: each
+    source's part of a deal actual (an amount, or a count for won_deals and
+    opportunities_created; null for mqls and rates).
     Sorted by metric, then team.
     """
     q = FiscalCalendar.quarter_index(quarter)
@@ -195,33 +215,7 @@ def shared_scorecard(
     actuals = pl.concat([amounts, others])
 
     kind = pl.col("metric").replace_strict(_KIND, default="amount")
-    expected = (
-        pl.when(pl.col("kind") == "rate")
-        .then(pl.col("target"))
-        .otherwise(pl.col("target") * elapsed)
-    )
-    pacing = pl.when(pl.col("expected_to_date") > 0).then(
-        pl.col("actual") / pl.col("expected_to_date")
-    )
-    rate_status = (
-        pl.when(pl.col("actual").is_null())
-        .then(None)
-        .when(pl.col("actual") >= pl.col("target"))
-        .then(pl.lit("on track"))
-        .when(pl.col("actual") >= pl.col("target") - AT_RISK_RATE_GAP)
-        .then(pl.lit("at risk"))
-        .otherwise(pl.lit("behind"))
-    )
-    cumulative_status = (
-        pl.when(pl.col("pacing").is_null())
-        .then(None)
-        .when(pl.col("pacing") >= 1.0)
-        .then(pl.lit("on track"))
-        .when(pl.col("pacing") >= AT_RISK_PACING)
-        .then(pl.lit("at risk"))
-        .otherwise(pl.lit("behind"))
-    )
-    return (
+    scored = (
         targets.filter(pl.col("fiscal_quarter") == quarter.label)
         .select("metric", "team", pl.col("value").alias("target"))
         .join(actuals, on=["metric", "team"], how="left")
@@ -233,14 +227,23 @@ def shared_scorecard(
             .alias("attainment"),
             pl.lit(elapsed).alias("elapsed_share"),
         )
-        .with_columns(expected.alias("expected_to_date"))
-        .with_columns(pacing.alias("pacing"))
-        .with_columns(
-            pl.when(pl.col("kind") == "rate")
-            .then(rate_status)
-            .otherwise(cumulative_status)
-            .alias("status")
-        )
+    )
+    # only the curve of each (metric, team) is read from pacing, never its target: one row
+    # per (metric, team) whatever else the targets table distinguishes
+    paced = pacing(
+        opportunities,
+        leads,
+        targets.filter(pl.col("fiscal_quarter") == quarter.label).unique(
+            ["fiscal_quarter", "metric", "team"], keep="first", maintain_order=True
+        ),
+        calendar=calendar,
+        quarter=quarter,
+        as_of=as_of,
+        quarters=pace_quarters,
+    )
+    over = as_of >= calendar.quarter_end_instant(quarter)
+    return (
+        _with_status(scored, paced, over=over)
         .select(
             "metric",
             "team",
@@ -250,10 +253,85 @@ def shared_scorecard(
             "actual",
             "attainment",
             "elapsed_share",
-            "expected_to_date",
-            "pacing",
+            *PACE_COLUMNS,
             "status",
             *OPPORTUNITY_SOURCES,
         )
         .sort("metric", "team")
     )
+
+
+#: the pacing columns of the scorecard, after ``elapsed_share`` (docs/metrics/pacing.md)
+PACE_COLUMNS: tuple[str, ...] = (
+    "curve_basis",
+    "curve_quarters",
+    "curve_share",
+    "curve_share_low",
+    "curve_share_high",
+    "expected_to_date",
+    "pacing",
+    "projected_finish",
+    "projected_low",
+    "projected_high",
+    "linear_pacing",
+)
+
+
+def _with_status(scored: pl.LazyFrame, paced: pl.LazyFrame, *, over: bool) -> pl.LazyFrame:
+    """Pacing, projected finish and status of each scorecard row.
+
+    A cumulative target (amounts and counts) is paced against the historical
+    curve of :func:`~alignment_lib.metrics.pacing.pacing` (its shares joined
+    by metric and team), on the scorecard's own actual, by the same rule
+    (:func:`~alignment_lib.metrics.pacing._with_pace`). A rate (SLA compliance)
+    is not cumulative: expected to date = the target, pacing = actual / target,
+    on track at the target, at risk within AT_RISK_RATE_GAP, else behind. A
+    quarter that is over (``over``) is "hit" or "missed" whatever the kind.
+    """
+    curve = paced.select(
+        "metric",
+        "team",
+        "curve_basis",
+        "curve_quarters",
+        "curve_share",
+        "curve_share_low",
+        "curve_share_high",
+        "linear_share",
+    )
+    cumulative = _with_pace(
+        scored.filter(pl.col("kind") != "rate").join(curve, on=["metric", "team"], how="left"),
+        over=over,
+    )
+    actual, target = pl.col("actual"), pl.col("target")
+    rate_status = (
+        pl.when(actual.is_null() | target.is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.lit(over))
+        .then(pl.when(actual >= target).then(pl.lit("hit")).otherwise(pl.lit("missed")))
+        .when(actual >= target)
+        .then(pl.lit("on track"))
+        .when(actual >= target - AT_RISK_RATE_GAP)
+        .then(pl.lit("at risk"))
+        .otherwise(pl.lit("behind"))
+    )
+    rates = scored.filter(pl.col("kind") == "rate").with_columns(
+        pl.lit(None, dtype=pl.String).alias("curve_basis"),
+        pl.lit(None, dtype=pl.Int64).alias("curve_quarters"),
+        *(
+            pl.lit(None, dtype=pl.Float64).alias(c)
+            for c in (
+                "curve_share",
+                "curve_share_low",
+                "curve_share_high",
+                "linear_share",
+                "projected_finish",
+                "projected_low",
+                "projected_high",
+                "linear_pacing",
+            )
+        ),
+        target.alias("expected_to_date"),
+        pl.when(target > 0).then(actual / target).alias("pacing"),
+        rate_status.alias("status"),
+    )
+    return pl.concat([cumulative, rates], how="diagonal_relaxed")

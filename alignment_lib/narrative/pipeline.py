@@ -17,7 +17,6 @@ from alignment_lib.tracking import Tracking
 __all__ = [
     "cohort_curves_headline",
     "cohort_summary",
-    "forecast_summary",
     "lag_summary",
     "pipeline_vs_bookings_headline",
     "pipeline_vs_bookings_summary",
@@ -207,24 +206,3 @@ def cohort_curves_headline(frame: pl.DataFrame, *, tracking: Tracking | None = N
     if len(maturing) == 1:
         return f"{text}; {maturing[0]} is still maturing"
     return f"{text}; {maturing[0]} to {maturing[-1]} are still maturing"
-
-
-@shows("forecast")
-def forecast_summary(frame: pl.DataFrame, *, tracking: Tracking | None = None) -> str | None:
-    """The first forecast quarter in one sentence: forecast, 80% range, share of target.
-
-    ``frame``: :func:`alignment_lib.metrics.bookings_forecast` output.
-    """
-    if frame.height == 0:
-        return None
-    r = frame.sort("quarter_index").row(0, named=True)
-    if r["forecast"] is None:  # no calibrated win rate for its open deals
-        return None
-    text = f"{r['fiscal_quarter']} bookings are forecast at {format_money(r['forecast'])}"
-    if r["forecast_low"] is not None and r["forecast_high"] is not None:
-        low, high = format_money(r["forecast_low"]), format_money(r["forecast_high"])
-        text += f" (80% range {low} to {high})"
-    if r.get("target"):
-        share = format_share(r["forecast"] / r["target"])
-        text += f", {share} of the {format_money(r['target'])} target"
-    return text + "."

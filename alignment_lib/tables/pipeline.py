@@ -7,13 +7,14 @@ import polars as pl
 
 from alignment_lib._frames import collect
 from alignment_lib.gate import missing
-from alignment_lib.money import fmt_money
+from alignment_lib.money import fmt_money, format_money
+from alignment_lib.narrative._format import format_share
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.theme import SOURCE_LABELS
 from alignment_lib.tracking import Tracking
 
-__all__ = ["table_pipeline_vs_bookings"]
+__all__ = ["table_bookings_forecast", "table_pipeline_vs_bookings"]
 
 _MEASURES = {"pipeline_created": "Pipeline created", "bookings": "Bookings"}
 
@@ -108,4 +109,116 @@ def table_pipeline_vs_bookings(
     ).tab_style(
         style=gt.style.text(weight="bold"),
         locations=gt.loc.body(columns=[columns["pipeline_created"][-1], columns["bookings"][-1]]),
+    )
+
+
+def _estimates(r: dict) -> str:
+    """The estimates the forecast weighs, with their weights, in a cell."""
+    if r.get("calibration", "seasonal") != "seasonal":
+        return "pipeline estimate only (no stage history)"
+    parts = [
+        f"{name} {format_money(r[value])} ({format_share(r[weight])})"
+        for name, value, weight in (
+            ("pipeline", "pipeline_forecast", "pipeline_weight"),
+            ("last year grown", "naive_forecast", "naive_weight"),
+            ("pace so far", "curve_forecast", "curve_weight"),
+        )
+        if r.get(value) is not None and r.get(weight)
+    ]
+    return " · ".join(parts) or "–"
+
+
+def _record(r: dict) -> str:
+    n = r.get("record_quarters") or 0
+    if not n:
+        return "no past forecast yet"
+    text = (
+        f"range held {r['record_inside']} of {n}; mean error {r['record_mean_absolute_error']:.1%}"
+    )
+    baseline, m = r.get("record_baseline_mean_absolute_error"), r.get("record_baseline_quarters")
+    same = r.get("record_mean_absolute_error_same_quarters")
+    if baseline is not None and m == n:
+        text += f" (last year's quarter {baseline:.1%})"
+    elif baseline is not None and same is not None:
+        text += f"; on the {m} with a year-ago quarter {same:.1%} vs last year's {baseline:.1%}"
+    return text
+
+
+@shows("forecast")
+def table_bookings_forecast(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "bookings-forecast",
+    tracking: Tracking | None = None,
+) -> gt.GT:
+    """One row per quarter shown: forecast, 80% range, target, the same quarter last year,
+    the estimates weighed and the track record at the same point.
+
+    ``frame`` is :func:`alignment_lib.metrics.forecast_overview` output.
+    """
+    data = collect(frame).sort("quarter_index")
+    if data.is_empty():
+        return table_no_data("Bookings forecast", "No quarter to forecast", table_id=table_id)
+    rows = [
+        {
+            "fiscal_quarter": r["fiscal_quarter"],
+            "forecast": r["forecast"],
+            "range": (
+                f"{format_money(r['forecast_low'])} to {format_money(r['forecast_high'])}"
+                if r["forecast_low"] is not None and r["forecast_high"] is not None
+                else "–"
+            ),
+            "target": r["target"],
+            "of_target": (
+                r["forecast"] / r["target"] if r["forecast"] is not None and r["target"] else None
+            ),
+            "baseline": (
+                f"{format_money(r['baseline_forecast'])} ({r['baseline_quarter']})"
+                if r["baseline_forecast"] is not None
+                else "–"
+            ),
+            "estimates": _estimates(r) if r["forecast"] is not None else "–",
+            "record": _record(r),
+        }
+        for r in data.iter_rows(named=True)
+    ]
+    table = pl.DataFrame(
+        rows,
+        schema={
+            "fiscal_quarter": pl.String,
+            "forecast": pl.Float64,
+            "range": pl.String,
+            "target": pl.Float64,
+            "of_target": pl.Float64,
+            "baseline": pl.String,
+            "estimates": pl.String,
+            "record": pl.String,
+        },
+    )
+    first, last = data["record_first"][0], data["record_last"][0]
+    return (
+        gt.GT(table, id=table_id)
+        .tab_header(
+            title="Bookings forecast",
+            subtitle="The estimates weighed by their past accuracy, and how the forecast did",
+        )
+        .cols_label(
+            fiscal_quarter="Quarter",
+            forecast="Forecast",
+            range="80% range",
+            target="Target",
+            of_target="Of target",
+            baseline="Same quarter last year",
+            estimates="Estimates weighed (weight)",
+            record="Track record",
+        )
+        .pipe(fmt_money, ["forecast", "target"])
+        .fmt_percent(columns="of_target", decimals=0)
+        .cols_align(align="right", columns=["forecast", "range", "target", "of_target"])
+        .sub_missing(missing_text="–")
+        .tab_source_note(
+            f"Track record: the forecasts made at the same point (as far ahead, as far into a "
+            f"quarter) for {first} to {last}, against what each quarter booked; mean error = "
+            "mean of |forecast / actual - 1|."
+        )
     )

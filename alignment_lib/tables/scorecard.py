@@ -9,11 +9,17 @@ from alignment_lib._frames import collect
 from alignment_lib.gate import missing, short_reason
 from alignment_lib.money import fmt_money, format_money
 from alignment_lib.narrative._format import format_count, format_share
-from alignment_lib.narrative.scorecard import gate_scorecard
+from alignment_lib.narrative.scorecard import RUNNING, gate_scorecard
 from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.tracking import Tracking
 
-__all__ = ["table_coverage", "table_pipeline_needed", "table_scorecard"]
+__all__ = [
+    "table_benchmarks",
+    "table_coverage",
+    "table_pipeline_needed",
+    "table_pipeline_to_create",
+    "table_scorecard",
+]
 
 
 def _fmt(kind: str, value: float | None) -> str:
@@ -43,11 +49,15 @@ def table_scorecard(
     table_id: str = "scorecard",
     tracking: Tracking | None = None,
 ) -> gt.GT:
-    """One row per shared target: target, actual, attainment, pacing, status, contributions.
+    """One row per shared target: target, actual, attainment, pacing, projected finish,
+    status, contributions.
 
     Amounts print as money, counts (MQLs, won deals, opportunities created) as
-    plain numbers, rates as percentages. A target the data cannot measure
-    (``tracking``) reads "not tracked", with the reason in a note below.
+    plain numbers, rates as percentages. Pacing (a quarter still running) is
+    against the historical curve, with what it is compared with below it;
+    the projected finish is where the quarter ends at the usual pace, with the
+    range at the fastest and slowest past pace. A target the data cannot
+    measure (``tracking``) reads "not tracked", with the reason in a note below.
     """
     data = collect(frame)
     if data.is_empty():
@@ -59,7 +69,8 @@ def table_scorecard(
             "target": _fmt(r["kind"], r["target"]),
             "actual": NOT_TRACKED if r["not_tracked"] else _fmt(r["kind"], r["actual"]),
             "attainment": format_share(r["attainment"]),
-            "pacing": format_share(r["pacing"]),
+            "pacing": _pacing(r),
+            "finish": _finish(r),
             "status": NOT_TRACKED if r["not_tracked"] else (r["status"] or "no data"),
             **{
                 s: _fmt(r["kind"], r[s]) if r["kind"] != "rate" and r[s] is not None else "–"
@@ -78,6 +89,7 @@ def table_scorecard(
                 "actual",
                 "attainment",
                 "pacing",
+                "finish",
                 "status",
                 "marketing",
                 "sales",
@@ -96,6 +108,7 @@ def table_scorecard(
             actual="Actual",
             attainment="Attainment",
             pacing="Pacing",
+            finish="Projected finish",
             status="Status",
             marketing="Marketing",
             sales="Sales",
@@ -104,14 +117,77 @@ def table_scorecard(
         .tab_spanner(label=spanner, columns=["marketing", "sales", "partner"])
         .cols_align(
             align="right",
-            columns=["target", "actual", "attainment", "pacing", "marketing", "sales", "partner"],
+            columns=[
+                "target",
+                "actual",
+                "attainment",
+                "pacing",
+                "finish",
+                "marketing",
+                "sales",
+                "partner",
+            ],
         )
         .tab_style(
             style=gt.style.text(weight="bold", whitespace="nowrap"),
             locations=gt.loc.body(columns="status"),
         ),
-        [n for n in data["not_tracked"].to_list() if n],
+        [*_basis_notes(data), *(n for n in data["not_tracked"].to_list() if n)],
     )
+
+
+def _running(r: dict) -> bool:
+    return r["kind"] != "rate" and r["status"] in RUNNING and not r["not_tracked"]
+
+
+def _pacing(r: dict) -> str:
+    """Pacing of a running target, with what it is compared with; "–" once it is over."""
+    if r["not_tracked"] or r["pacing"] is None or r["status"] in ("hit", "missed"):
+        return "–"
+    if r["kind"] == "rate":
+        return format_share(r["pacing"])
+    return f"{format_share(r['pacing'])} ({_BASIS.get(r.get('curve_basis'), 'linear')})"
+
+
+def _finish(r: dict) -> str:
+    if not _running(r) or r.get("projected_finish") is None:
+        return "–"
+    text = _fmt(r["kind"], r["projected_finish"])
+    low, high = r.get("projected_low"), r.get("projected_high")
+    if low is not None and high is not None and low != high:
+        text += f" ({_fmt(r['kind'], low)} to {_fmt(r['kind'], high)})"
+    return text
+
+
+#: what pacing compares with, in a cell (docs/metrics/pacing.md)
+_BASIS = {"same quarter": "same quarter", "all quarters": "recent quarters", "linear": "linear"}
+
+
+def _basis_notes(data: pl.DataFrame) -> list[str]:
+    """One note per way a running target was paced."""
+    notes = []
+    running = [r for r in data.iter_rows(named=True) if _running(r)]
+    for basis in dict.fromkeys(r.get("curve_basis") for r in running):
+        rows = [r for r in running if r.get("curve_basis") == basis]
+        n = max(r.get("curve_quarters") or 0 for r in rows)
+        if basis == "same quarter":
+            notes.append(
+                f"Pacing (same quarter): actual / (target x the share of its total the same "
+                f"fiscal quarter of up to {n} earlier years had reached by this day). Projected "
+                "finish: actual / that share (in brackets: at the fastest and slowest of them)."
+            )
+        elif basis == "all quarters":
+            notes.append(
+                f"Pacing (recent quarters): against the share of their total {n} recent quarters "
+                "had reached by this day (fewer than two of the same fiscal quarter); they mix "
+                "seasons."
+            )
+        else:
+            notes.append(
+                "Pacing (linear): no earlier quarter to compare with, so against the elapsed "
+                "share of the quarter; back-loaded quarters read low early on."
+            )
+    return notes
 
 
 @shows("coverage")
@@ -236,4 +312,151 @@ def table_pipeline_needed(
         .pipe(_sub, ["marketing_pipeline_required"], shares)
         .pipe(_sub, ["mqls_required"], mqls)
         .pipe(_notes, missing(tracking, "mqls_needed", "team_shares"))
+    )
+
+
+@shows("pipeline_needed")
+def table_pipeline_to_create(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "pipeline-to-create",
+    tracking: Tracking | None = None,
+) -> gt.GT:
+    """The pipeline the current quarter must create: one row per target quarter it feeds (the
+    slices), their total, what has been created so far and what is still to create.
+
+    ``frame`` is :func:`alignment_lib.metrics.pipeline_to_create` output. A
+    target quarter without a target reads "no target yet" and is not in the
+    total. The MQLs needed (and marketing's part) read what they need when the
+    data cannot support them (no leads, no deal sources; ``tracking``).
+    """
+    data = collect(frame).sort("quarter_index")
+    creation = data["creation_fiscal_quarter"][0] if data.height else "this quarter"
+    title = f"Pipeline to create in {creation}"
+    if data.is_empty() or data["pipeline_required"].is_null().all():
+        return table_no_data(
+            title,
+            f"No bookings target set for {creation} or the quarters it feeds",
+            table_id=table_id,
+        )
+    mqls = short_reason(tracking, "mqls_needed")
+    shares = short_reason(tracking, "team_shares")
+    r = data.row(0, named=True)
+    slices = [
+        {
+            "row": f"For {s['fiscal_quarter']}'s target"
+            if s["target"] is not None
+            else f"For {s['fiscal_quarter']} (no target yet)",
+            "target": s["target"],
+            "lag_share": s["lag_share"],
+            "pipeline": s["pipeline_required"],
+            "marketing": s["marketing_pipeline_required"],
+            "mqls": s["mqls_required"],
+        }
+        for s in data.iter_rows(named=True)
+    ]
+    summary = [
+        {
+            "row": "Total to create",
+            "pipeline": r["total_pipeline_required"],
+            "marketing": r["total_marketing_pipeline_required"],
+            "mqls": r["total_mqls_required"],
+        },
+        {
+            "row": f"Created so far in {creation}",
+            "pipeline": r["pipeline_created_so_far"],
+            "marketing": r["marketing_pipeline_created_so_far"],
+            "mqls": r["mqls_so_far"],
+        },
+        {
+            "row": "Still to create",
+            "pipeline": r["gap"],
+            "marketing": r["marketing_gap"],
+            "mqls": r["mqls_gap"],
+        },
+    ]
+    schema = {
+        "row": pl.String,
+        "target": pl.Float64,
+        "lag_share": pl.Float64,
+        "pipeline": pl.Float64,
+        "marketing": pl.Float64,
+        "mqls": pl.Float64,
+    }
+    table = pl.DataFrame([{**dict.fromkeys(schema), **x} for x in slices + summary], schema=schema)
+    blanked = [c for c, off in (("mqls", mqls), ("marketing", shares)) if off]
+    table = table.with_columns(pl.lit(None, pl.Float64).alias(c) for c in blanked)
+    n = len(slices)
+    return (
+        gt.GT(table, id=table_id)
+        .tab_header(
+            title=title,
+            subtitle="Pipeline created in a quarter closes over the next ones: each target's "
+            "share created this far ahead / the trailing win rate",
+        )
+        .cols_label(
+            row="",
+            target="Bookings target",
+            lag_share="Share of its bookings",
+            pipeline="Pipeline",
+            marketing="Marketing's part",
+            mqls="MQLs",
+        )
+        .fmt_percent(columns="lag_share", decimals=0)
+        .pipe(fmt_money, ["target", "pipeline", "marketing"])
+        .fmt_integer(columns="mqls")
+        .sub_missing(missing_text="–")
+        .pipe(_sub, ["marketing"], shares)
+        .pipe(_sub, ["mqls"], mqls)
+        .tab_style(
+            style=gt.style.text(weight="bold"),
+            locations=gt.loc.body(rows=list(range(n, n + 3))),
+        )
+        .tab_source_note(
+            f"Share of its bookings: of the bookings of the last quarters, the share created "
+            f"0, 1, 2 and 3 or more quarters before the close (3+ set against the third "
+            f"quarter ahead). Win rate by amount, {format_share(r['win_rate'])}."
+        )
+        .pipe(_notes, missing(tracking, "mqls_needed", "team_shares"))
+    )
+
+
+@shows("benchmarks")
+def table_benchmarks(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    table_id: str = "benchmarks",
+    tracking: Tracking | None = None,
+) -> gt.GT:
+    """This data's numbers beside the ranges practitioners quote, as context.
+
+    ``frame`` is :func:`alignment_lib.compare_with_norms` output (its rows
+    already say what the data cannot support). No colour and no status: a
+    published range is context for a number, never its target
+    (docs/benchmarks.md lists each source).
+    """
+    data = collect(frame)
+    if data.is_empty():
+        return table_no_data(
+            "How the numbers compare with typical B2B ranges",
+            "No number to compare",
+            table_id=table_id,
+        )
+    return (
+        gt.GT(data.select("measure", "shown", "typical", "compared", "source"), id=table_id)
+        .tab_header(
+            title="How the numbers compare with typical B2B ranges",
+            subtitle="Published ranges as context, not targets: companies define stages, "
+            "segments and win rates differently",
+        )
+        .cols_label(
+            measure="This data",
+            shown="Value",
+            typical="Typical B2B",
+            compared="Compared",
+            source="Source (as quoted)",
+        )
+        .tab_source_note(
+            "Sources and what each range is compared with: docs/benchmarks.md of the kit."
+        )
     )

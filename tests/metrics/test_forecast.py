@@ -79,6 +79,15 @@ Pipeline needed for FY2027-Q1 (target 390), lag from the last 8 complete quarter
   Marketing required 130, 130, 65, 65; gaps 130, 130, 0, 0; MQLs = required / (130 x 0.25
   = 32.5): 4, 4, 2, 2.
 
+Pipeline to create in the current quarter FY2026-Q3 (in progress) for every target it feeds:
+  lag shares k = 0, 1, 2, 3+: 1/3, 1/3, 1/6, 1/6; slices = target x share / 0.5:
+  FY2026-Q3 200 -> 133.33, FY2026-Q4 600 -> 400, FY2027-Q1 390 -> 130, FY2027-Q2 no
+  target (left out). Total 663.33 over 3 targets; created so far in Q3 800: gap 0.
+  Marketing (x 0.5): 66.67 + 200 + 65 = 331.67, created 200 (I + M): gap 131.67.
+  MQLs (/ 32.5): 2.0513 + 6.1538 + 2 = 10.2051; MQLs so far in Q3: L4 (L7 comes after
+  as-of): 1, gap 9.2051. For FY2026-Q4 (not started): 400 (Q4) + 260 (FY2027-Q1), two
+  targets, total 660, nothing created yet: gap 660.
+
 In-quarter win probabilities and the in-quarter forecast: a second table (times 10:00 UTC
 unless said otherwise; every history row has an expected close date).
 
@@ -166,6 +175,7 @@ from alignment_lib.metrics.forecast import (
     in_quarter_win_probabilities,
     pipeline_coverage,
     pipeline_needed,
+    pipeline_to_create,
     stage_win_probabilities,
 )
 from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TARGETS
@@ -634,6 +644,97 @@ def test_pipeline_needed_without_target_is_null() -> None:
     assert got["target"].is_null().all()
     assert got["pipeline_required"].is_null().all() and got["mqls_required"].is_null().all()
     assert got["lag_share"].sum() == pytest.approx(1.0)
+
+
+def test_pipeline_to_create_by_hand() -> None:
+    got = pipeline_to_create(
+        DATA.opportunities, DATA.leads, DATA.targets, calendar=UTC, as_of=AS_OF
+    ).collect()
+    assert got.select(
+        "creation_quarter_index",
+        "creation_fiscal_quarter",
+        "creation_status",
+        "quarter_index",
+        "fiscal_quarter",
+        "lag_quarters",
+        "lag_bucket",
+    ).rows() == [
+        (8106, "FY2026-Q3", "in progress", 8106, "FY2026-Q3", 0, "same quarter"),
+        (8106, "FY2026-Q3", "in progress", 8107, "FY2026-Q4", 1, "1 quarter before"),
+        (8106, "FY2026-Q3", "in progress", 8108, "FY2027-Q1", 2, "2 quarters before"),
+        (8106, "FY2026-Q3", "in progress", 8109, "FY2027-Q2", 3, "3+ quarters before"),
+    ]
+    slices = {
+        "target": [200.0, 600.0, 390.0, None],
+        "lag_share": [1 / 3, 1 / 3, 1 / 6, 1 / 6],
+        "pipeline_required": [400 / 3, 400.0, 130.0, None],
+        "marketing_pipeline_required": [200 / 3, 200.0, 65.0, None],
+        "mqls_required": [200 / 3 / 32.5, 200 / 32.5, 2.0, None],
+    }
+    for column, values in slices.items():
+        assert got[column].to_list()[:3] == pytest.approx(values[:3], rel=1e-12), column
+        assert (
+            got[column][3] == pytest.approx(values[3], rel=1e-12)
+            if values[3]
+            else (got[column][3] is None)
+        ), column
+    totals = {
+        "targets_counted": 3,
+        "total_pipeline_required": 400 / 3 + 530,
+        "total_marketing_pipeline_required": 200 / 3 + 265,
+        "total_mqls_required": (200 / 3 + 265) / 32.5,
+        "pipeline_created_so_far": 800.0,
+        "marketing_pipeline_created_so_far": 200.0,
+        "mqls_so_far": 1.0,
+        "gap": 0.0,
+        "marketing_gap": 200 / 3 + 65,
+        "mqls_gap": (200 / 3 + 265) / 32.5 - 1,
+    }
+    for column, value in totals.items():
+        assert got[column].to_list() == pytest.approx([value] * 4, rel=1e-12), column
+    # each slice is pipeline_needed's row of the creation quarter, for its target quarter
+    for r in got.head(3).iter_rows(named=True):
+        needed = pipeline_needed(
+            DATA.opportunities,
+            DATA.leads,
+            DATA.targets,
+            calendar=UTC,
+            quarter=FiscalQuarter.parse(r["fiscal_quarter"]),
+            as_of=AS_OF,
+        ).collect()
+        row = needed.filter(pl.col("fiscal_quarter") == "FY2026-Q3").row(0, named=True)
+        assert row["pipeline_required"] == pytest.approx(r["pipeline_required"], rel=1e-12)
+        assert row["mqls_required"] == pytest.approx(r["mqls_required"], rel=1e-12)
+
+
+def test_pipeline_to_create_for_a_later_quarter_and_without_targets() -> None:
+    later = pipeline_to_create(
+        DATA.opportunities, DATA.leads, DATA.targets, calendar=UTC, as_of=AS_OF, quarter=Q4
+    ).collect()
+    assert later["creation_status"].unique().to_list() == ["not started"]
+    assert later["pipeline_required"].to_list()[:2] == pytest.approx([400.0, 260.0])
+    assert later["pipeline_required"].to_list()[2:] == [None, None]
+    first = later.row(0, named=True)
+    assert (first["targets_counted"], first["pipeline_created_so_far"]) == (2, 0.0)
+    assert first["total_pipeline_required"] == pytest.approx(660.0)
+    assert (first["gap"], first["mqls_so_far"]) == (pytest.approx(660.0), 0.0)
+    none = pipeline_to_create(
+        DATA.opportunities, DATA.leads, DATA.targets.clear(), calendar=UTC, as_of=AS_OF
+    ).collect()
+    assert none["targets_counted"].to_list() == [0] * 4
+    for column in ("total_pipeline_required", "total_mqls_required", "gap", "mqls_gap"):
+        assert none[column].is_null().all(), column
+    assert none["pipeline_created_so_far"].to_list() == [800.0] * 4
+    empty = pipeline_to_create(
+        DATA.opportunities.clear(),
+        DATA.leads.clear(),
+        DATA.targets,
+        calendar=UTC,
+        as_of=AS_OF,
+    ).collect()
+    assert empty.height == 4 and empty["total_pipeline_required"].is_null().all()
+    assert empty["pipeline_created_so_far"].to_list() == [0.0] * 4
+    assert empty["mqls_so_far"].to_list() == [0.0] * 4
 
 
 # -- calendars and time zones --------------------------------------------------------------------
