@@ -33,10 +33,12 @@ def chart_scorecard(
     """Attainment of each shared target as a bar, 100% and the elapsed share as rules.
 
     ``frame`` is :func:`alignment_lib.metrics.shared_scorecard` output. A target
-    the data cannot measure (``tracking``) has no bar and reads "not tracked".
+    the data cannot measure (``tracking``) has no bar and reads "not tracked";
+    actuals without a target (none set for the quarter) have no attainment to draw.
     """
     data = (
         gate_scorecard(collect(frame), tracking)
+        .filter(pl.col("target").is_not_null())
         .with_columns(
             (
                 pl.col("label")

@@ -88,6 +88,7 @@ from alignment_lib.metrics.scorecard import (
 )
 from alignment_lib.metrics.targets import (
     attainment,
+    matching_targets,
     target_for,
     target_value,
 )
@@ -133,6 +134,7 @@ __all__ = [
     "in_quarter_win_probabilities",
     "load_notices",
     "marketing_share",
+    "matching_targets",
     "mql_cohort_curve",
     "mql_outcomes",
     "pacing",

@@ -19,6 +19,7 @@ __all__ = [
     "TARGET_MEASURES",
     "attention_items",
     "gate_scorecard",
+    "has_targets",
     "scorecard_summary",
 ]
 
@@ -46,6 +47,12 @@ def _value(kind: str, value: float) -> str:
     if kind == "rate":
         return format_share(value)
     return format_count(value)
+
+
+def has_targets(scorecard: pl.DataFrame) -> bool:
+    """Whether the scorecard holds a target: without one for the quarter,
+    :func:`~alignment_lib.metrics.shared_scorecard` gives the actuals alone (null targets)."""
+    return "target" in scorecard.columns and scorecard["target"].is_not_null().any()
 
 
 def target_measures(metric: str, team: str) -> tuple[str, ...]:
@@ -83,7 +90,7 @@ def scorecard_summary(scorecard: pl.DataFrame, *, tracking: Tracking | None = No
 
     ``scorecard``: :func:`alignment_lib.metrics.shared_scorecard` output.
     """
-    if scorecard.is_empty():
+    if not has_targets(scorecard):
         return [NO_TARGETS]
     lines: list[str] = []
     untracked: list[str] = []
@@ -95,6 +102,8 @@ def scorecard_summary(scorecard: pl.DataFrame, *, tracking: Tracking | None = No
             continue
         if r["actual"] is None:
             lines.append(f"{r['label']}: no data yet.")
+            continue
+        if r["target"] is None:
             continue
         lines.append(
             f"{r['label']}{team}: {_value(r['kind'], r['actual'])} against "
@@ -127,7 +136,7 @@ def attention_items(
     without leads) is left out.
     """
     items: list[tuple[float, str]] = []
-    if scorecard.is_empty():
+    if not has_targets(scorecard):
         items.append((1.0, NO_TARGETS))
     for r in gate_scorecard(scorecard, tracking).iter_rows(named=True):
         if r["status"] not in ("behind", "at risk") or r["actual"] is None:

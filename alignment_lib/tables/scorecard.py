@@ -9,7 +9,7 @@ from alignment_lib._frames import collect
 from alignment_lib.gate import missing, short_reason
 from alignment_lib.money import fmt_money, format_money
 from alignment_lib.narrative._format import format_count, format_share
-from alignment_lib.narrative.scorecard import gate_scorecard
+from alignment_lib.narrative.scorecard import NO_TARGETS, gate_scorecard, has_targets
 from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.tracking import Tracking
 
@@ -36,7 +36,7 @@ def _notes(table: gt.GT, notes: list[str]) -> gt.GT:
     return table
 
 
-@shows("targets")
+@shows()
 def table_scorecard(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -48,19 +48,31 @@ def table_scorecard(
     Amounts print as money, counts (MQLs, won deals, opportunities created) as
     plain numbers, rates as percentages. A target the data cannot measure
     (``tracking``) reads "not tracked", with the reason in a note below.
+    Without targets (none set for the quarter, no targets table, or a filtered
+    report without targets of its own: ``tracking``) the actuals are shown
+    alone, target, attainment, pacing and status "–", and a note says why.
     """
     data = collect(frame)
     if data.is_empty():
         return table_no_data("Shared targets", "No targets set for this quarter", table_id=table_id)
+    no_targets = missing(tracking, "targets")
+    if no_targets or not has_targets(data):
+        # the actuals alone: nothing is measured against a target that does not apply
+        data = data.with_columns(
+            pl.lit(None, pl.Float64).alias(c) for c in ("target", "attainment", "pacing")
+        ).with_columns(pl.lit(None, pl.String).alias("status"))
+        no_targets = no_targets or [NO_TARGETS]
     data = gate_scorecard(data, tracking)
     rows = [
         {
             "target_name": r["label"] + ("" if r["team"] == "shared" else f" ({r['team']})"),
             "target": _fmt(r["kind"], r["target"]),
             "actual": NOT_TRACKED if r["not_tracked"] else _fmt(r["kind"], r["actual"]),
-            "attainment": format_share(r["attainment"]),
-            "pacing": format_share(r["pacing"]),
-            "status": NOT_TRACKED if r["not_tracked"] else (r["status"] or "no data"),
+            "attainment": "–" if r["target"] is None else format_share(r["attainment"]),
+            "pacing": "–" if r["target"] is None else format_share(r["pacing"]),
+            "status": NOT_TRACKED
+            if r["not_tracked"]
+            else (r["status"] or ("no data" if r["target"] is not None else "–")),
             **{
                 s: _fmt(r["kind"], r[s]) if r["kind"] != "rate" and r[s] is not None else "–"
                 for s in ("marketing", "sales", "partner")
@@ -110,7 +122,7 @@ def table_scorecard(
             style=gt.style.text(weight="bold", whitespace="nowrap"),
             locations=gt.loc.body(columns="status"),
         ),
-        [n for n in data["not_tracked"].to_list() if n],
+        [*no_targets, *(n for n in data["not_tracked"].to_list() if n)],
     )
 
 
