@@ -150,6 +150,12 @@ NEEDS: dict[str, Need] = {
             flag="has_stage_history",
         ),
         Need(
+            "close_date_history",
+            "Expected close dates are not recorded in this data's stage history, so the "
+            "in-quarter conversion of pipeline, and the coverage it requires, cannot be shown.",
+            any_of=("stage_history.expected_close_date",),
+        ),
+        Need(
             "lost_reason",
             "Lost reasons are not tracked in this data.",
             any_of=("opportunities.lost_reason",),

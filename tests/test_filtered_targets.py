@@ -318,3 +318,19 @@ def test_open_workbook_applies_the_filters_targets(folder: Path) -> None:
         ("FY2026-Q1", "bookings", 400.0, "Enterprise", None),
         ("FY2026-Q2", "bookings", 500.0, "Enterprise", None),
     ]
+    # the next quarter's coverage is measured against Enterprise's 500, not the company's
+    cov = al.pipeline_coverage(
+        wb.data.opportunities,
+        wb.data.targets,
+        stage_history=wb.data.stage_history,
+        calendar=wb.calendar,
+        quarter=Q2,
+        quarters=1,
+        as_of=wb.as_of,
+    ).collect()
+    assert cov.select("open_pipeline", "target", "remaining", "coverage").row(0) == (
+        50.0,
+        500.0,
+        500.0,
+        0.1,
+    )

@@ -49,6 +49,7 @@ from alignment_lib.schema import TABLES
 
 __all__ = [
     "DEAL_SIZE_BANDS",
+    "DEFAULT_EXCLUDED_STAGES",
     "closed_deal_stats",
     "deal_size_band",
     "sales_cycle",
@@ -62,6 +63,9 @@ DEAL_SIZE_BANDS: tuple[tuple[str, float], ...] = (
     ("25K-100K", 25_000.0),
     (">=100K", 100_000.0),
 )
+
+#: stages that are not qualified pipeline by default (not counted in coverage or velocity)
+DEFAULT_EXCLUDED_STAGES: tuple[str, ...] = ("Discovery",)
 
 _DAY_US = 86_400_000_000
 _WON = pl.col("outcome") == "won"

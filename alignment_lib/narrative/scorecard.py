@@ -127,8 +127,8 @@ def attention_items(
 
     Candidates, each with a severity in 0..1 (how far from where it should be):
     targets behind or at risk (1 - pacing, or the rate gap); the next quarter,
-    when its open pipeline covers less than the required coverage (1 - coverage /
-    required; later quarters are naturally thin, so they do not compete); the
+    when its qualified open pipeline covers less than the required coverage (1 -
+    coverage / required; later quarters are naturally thin, so they do not compete); the
     pipeline still to create in the next creation quarter for a future target
     (a standing action, severity 0.5); and channels whose SLA compliance is below
     the target (target - compliance). ``tracking``: a candidate the data cannot
@@ -153,7 +153,7 @@ def attention_items(
             continue
         text = (
             f"{r['fiscal_quarter']} open pipeline covers {have:.1f}x of what is left to book, "
-            f"against the {need:.1f}x the win rate requires."
+            f"against the {need:.1f}x its in-quarter conversion requires."
         )
         items.append((1 - have / need, text))
     upcoming = needed.filter(pl.col("creation_status") != "complete", pl.col("gap") > 0)

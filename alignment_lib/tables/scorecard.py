@@ -126,6 +126,10 @@ def table_scorecard(
     )
 
 
+#: the first cell of the coverage table's overdue line
+OVERDUE = "Overdue (expected in a quarter already over)"
+
+
 @shows("coverage")
 def table_coverage(
     frame: pl.DataFrame | pl.LazyFrame,
@@ -133,21 +137,33 @@ def table_coverage(
     table_id: str = "coverage",
     tracking: Tracking | None = None,
 ) -> gt.GT:
-    """Pipeline coverage per upcoming quarter against the coverage the win rate requires.
+    """Qualified, in-period pipeline per upcoming quarter against the coverage it requires.
 
-    Without lost deals (``tracking``) the win rate reads 100%: the required
-    coverage and the status then read "needs lost deals", with the reason in a
-    note below, never 1.0x.
+    ``frame`` is :func:`alignment_lib.metrics.pipeline_coverage` output. One line
+    per quarter, then the overdue deals on a line of their own (open, qualified,
+    expected in a quarter already over: in no quarter's pipeline). Notes say what
+    the pipeline counts, the conversion the required coverage comes from, the
+    overdue deals and the deals without an amount. Without targets (none set, or
+    a filtered report without targets of its own: ``tracking``) the target, left
+    to book, coverage and status read "–" and a note says why; without the
+    history the conversion needs (``tracking``) the required coverage and the
+    status read what is missing ("needs close-date history"), never 1.0x.
     """
     data = collect(frame)
     required = short_reason(tracking, "required_coverage")
+    untargeted = missing(tracking, "targets")
     if required:
         data = data.with_columns(
             pl.lit(None, pl.Float64).alias("required_coverage"),
             pl.lit(None, pl.String).alias("status"),
         )
-    table = data.select(
+    if untargeted:
+        data = data.with_columns(
+            pl.lit(None, pl.Float64).alias(c) for c in ("target", "remaining", "coverage")
+        ).with_columns(pl.lit(None, pl.String).alias("status"))
+    columns = [
         "fiscal_quarter",
+        "open_deals",
         "open_pipeline",
         "bookings_to_date",
         "target",
@@ -155,7 +171,19 @@ def table_coverage(
         "coverage",
         "required_coverage",
         "status",
+    ]
+    quarters = data.select(columns)
+    overdue_deals = int(data["overdue_deals"][0]) if data.height else 0
+    overdue_amount = float(data["overdue_pipeline"][0]) if data.height else 0.0
+    overdue = pl.DataFrame(
+        {
+            "fiscal_quarter": [OVERDUE],
+            "open_deals": [overdue_deals],
+            "open_pipeline": [overdue_amount],
+            "status": ["not counted"],
+        }
     )
+    table = pl.concat([quarters, overdue], how="diagonal_relaxed").select(columns)
     return (
         gt.GT(table, id=table_id)
         .tab_header(
@@ -165,6 +193,7 @@ def table_coverage(
         )
         .cols_label(
             fiscal_quarter="Quarter",
+            open_deals="Deals",
             open_pipeline="Open pipeline",
             bookings_to_date="Booked so far",
             target="Target",
@@ -173,12 +202,53 @@ def table_coverage(
             required_coverage="Required",
             status="Status",
         )
+        .fmt_integer(columns="open_deals")
         .pipe(fmt_money, ["open_pipeline", "bookings_to_date", "target", "remaining"])
         .fmt_number(columns=["coverage", "required_coverage"], decimals=1, pattern="{x}x")
         .sub_missing(missing_text="–")
         .pipe(_sub, ["required_coverage", "status"], required)
-        .pipe(_notes, missing(tracking, "required_coverage"))
+        .pipe(
+            _notes,
+            [
+                *untargeted,
+                *_coverage_notes(data, overdue_deals, overdue_amount, with_rate=not required),
+                *missing(tracking, "required_coverage"),
+            ],
+        )
     )
+
+
+def _coverage_notes(
+    data: pl.DataFrame, overdue_deals: int, overdue_amount: float, *, with_rate: bool
+) -> list[str]:
+    """What the coverage table counts, in sentences computed from it."""
+    notes = [
+        "Open pipeline: open deals in a qualified stage (not an excluded early stage such as "
+        "Discovery) whose expected close date falls in the quarter."
+    ]
+    rates = data["conversion"].drop_nulls().unique(maintain_order=True) if data.height else []
+    if with_rate and len(rates):
+        shown = " / ".join(format_share(r) for r in rates)
+        notes.append(
+            "Required coverage = 1 / the in-quarter conversion of the same pipeline: of the "
+            "qualified pipeline expected in each of the past quarters at its start, the share "
+            f"of the amount won within that quarter ({shown})."
+        )
+    if overdue_deals:
+        notes.append(
+            f"Overdue: {format_count(overdue_deals)} qualified "
+            f"{'deal is' if overdue_deals == 1 else 'deals are'} still open with an expected "
+            f"close date in a quarter already over ({format_money(overdue_amount)}), in no "
+            "quarter's pipeline above: move their close dates or close them."
+        )
+    no_amount = int(data["open_deals_without_amount"].sum()) if data.height else 0
+    if no_amount:
+        notes.append(
+            f"{format_count(no_amount)} of the qualified open "
+            f"{'deal has' if no_amount == 1 else 'deals have'} no amount: counted as deals, "
+            "adding nothing to the open pipeline (the conversion weighs such deals 0 too)."
+        )
+    return notes
 
 
 def _sub(table: gt.GT, columns: list[str], text: str | None) -> gt.GT:

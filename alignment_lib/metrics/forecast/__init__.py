@@ -60,7 +60,11 @@ from alignment_lib.metrics.forecast.backtest import (
     seasonal_naive_forecast,
 )
 from alignment_lib.metrics.forecast.bookings import CALIBRATIONS, Z_80, bookings_forecast
-from alignment_lib.metrics.forecast.coverage import DEFAULT_EXCLUDED_STAGES, pipeline_coverage
+from alignment_lib.metrics.forecast.coverage import (
+    DEFAULT_EXCLUDED_STAGES,
+    in_quarter_conversion,
+    pipeline_coverage,
+)
 from alignment_lib.metrics.forecast.needed import pipeline_needed
 from alignment_lib.metrics.forecast.probabilities import (
     in_quarter_win_probabilities,
@@ -83,6 +87,7 @@ __all__ = [
     "forecast_accuracy",
     "forecast_backtest",
     "forecast_track_record",
+    "in_quarter_conversion",
     "in_quarter_win_probabilities",
     "pipeline_coverage",
     "pipeline_needed",
