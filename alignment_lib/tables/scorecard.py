@@ -317,5 +317,25 @@ def table_pipeline_needed(
         .sub_missing(missing_text="–")
         .pipe(_sub, ["marketing_pipeline_required"], shares)
         .pipe(_sub, ["mqls_required"], mqls)
-        .pipe(_notes, missing(tracking, "mqls_needed", "team_shares"))
+        .pipe(_notes, [*missing(tracking, "mqls_needed", "team_shares"), *_win_rate_note(data)])
     )
+
+
+def _win_rate_note(data: pl.DataFrame) -> list[str]:
+    """The win rate pipeline needed divides by, and the closed deals it leaves out."""
+    if not data.height or "closed_without_amount" not in data.columns:
+        return []
+    rate, left_out = data["win_rate"][0], data["closed_without_amount"][0]
+    if rate is None:
+        return []
+    note = (
+        f"Pipeline required = target x share of bookings x 1 / the trailing win rate by amount "
+        f"({format_share(rate)}) of the deals closed with an amount"
+    )
+    if left_out:
+        note += (
+            f"; {format_count(left_out)} {'deal' if left_out == 1 else 'deals'} closed "
+            f"without one {'is' if left_out == 1 else 'are'} left out of it, as they are of "
+            "pipeline created, which it converts"
+        )
+    return [note + "."]
