@@ -120,10 +120,10 @@ def build_index(
     """
     e = html.escape
     named = f" · {filters}" if filters else ""
-    compared = targets_note or f"the targets are those set for {filters}."
+    compared = targets_note or f"The targets are those set for {filters}."
     notice = (
         f"<p class='filter'><strong>Filtered report: {e(filters)}.</strong> Every actual "
-        f"counts only the leads and deals of this filter; {e(compared)}</p>"
+        f"counts only the leads and deals of this filter. {e(compared)}</p>"
         if filters
         else ""
     )

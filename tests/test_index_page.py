@@ -68,7 +68,7 @@ def test_filtered_index_names_the_filter_in_title_and_heading() -> None:
     ) in page
     assert "Filtered report: Segment: Enterprise · Region: EMEA." in page
     # a filtered report compares with its own targets, never with the company's
-    assert "the targets are those set for Segment: Enterprise · Region: EMEA." in page
+    assert "The targets are those set for Segment: Enterprise · Region: EMEA." in page
     assert "whole company" not in page
 
 
@@ -104,7 +104,7 @@ def test_filtered_index_without_targets_of_its_own_shows_actuals_and_says_why() 
     escaped = why.replace("'", "&#x27;")
     # in the filter notice and above the actuals
     assert page.count(escaped) == 2
-    assert "the targets are those set for" not in page
+    assert "The targets are those set for" not in page
     # the actuals, with no target, attainment or status against anything
     assert "$2.0M" in page and ">103<" in page
     assert page.count("no target") == 2 and "%" not in page.split("<h2>Shared targets</h2>")[1]
