@@ -230,3 +230,20 @@ def test_bad_parameters_are_parameter_errors(options: dict, message: str) -> Non
     kw = {"calendar": UTC, "quarter": Q3, "as_of": END_Q2} | options
     with pytest.raises(ParameterError, match=message):
         pipeline_coverage(SEEN.opportunities, GOALS, stage_history=SEEN.stage_history, **kw)
+
+
+def test_deals_without_creation_dates_are_known_from_their_history() -> None:
+    # every deal's first history row is on its creation day: without creation dates (an
+    # export that does not track them) the same deals are open at the same past starts
+    undated = SEEN.opportunities.with_columns(
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("created_at")
+    )
+    got = in_quarter_conversion(
+        undated, SEEN.stage_history, calendar=UTC, as_of=END_Q2, quarters=2
+    ).collect()
+    assert got.select("deals", "won_in_quarter", "amount", "won_amount").row(0) == (
+        7,
+        2,
+        1120.0,
+        200.0,
+    )
