@@ -363,9 +363,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
             seen.tracking,
         ),
         currency=data.currency,
+        # a filtered render compares only with its filter's targets (FunnelData.where);
+        # without any, the index shows the actuals and says why
+        targets_note=" ".join(seen.tracking.missing("targets")),
     )
-    # The scorecard of a filtered render counts the filter's actuals against the
-    # company's targets (targets are not split by segment); the index says it is filtered.
     print(f"rendering {quarter.label} into {Path(args.out).resolve()}", file=sys.stderr)
     result = render_report(
         quarter=quarter.label,

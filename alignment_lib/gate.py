@@ -112,13 +112,13 @@ MEASURES: dict[str, Measure] = {
         Measure(
             "coverage",
             "Pipeline coverage of the next quarters",
-            ("targets", "open_deals", "expected_close", "stage", "amount"),
+            ("open_deals", "expected_close", "stage", "amount"),
             _SCORECARD,
         ),
         Measure(
             "required_coverage",
-            "Required coverage (1 / win rate)",
-            ("won_deals", "lost_deals", "amount"),
+            "Required coverage (1 / in-quarter conversion)",
+            ("won_deals", "lost_deals", "amount", "close_date_history"),
             _SCORECARD,
         ),
         Measure(
@@ -233,6 +233,7 @@ SHORT: dict[str, str] = {
     "expected_close": "needs expected close dates",
     "stage": "needs deal stages",
     "stage_history": "needs stage history",
+    "close_date_history": "needs close-date history",
     "lost_reason": "needs lost reasons",
     "channel": "needs channels",
     "lead_owner": "needs lead owners",

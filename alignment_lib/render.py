@@ -121,11 +121,15 @@ class Headline:
     """What the landing page shows above the links: the shared scorecard.
 
     ``currency``: the ISO 4217 code of its amounts (the data's).
+    ``targets_note``: why the report has no targets, when it has none (e.g. a
+    filtered report: "No targets are set for Segment: Enterprise; ...",
+    ``Tracking.missing("targets")``); empty when targets apply.
     """
 
     as_of: dt.datetime
     scorecard: pl.DataFrame
     currency: str = "USD"
+    targets_note: str = ""
 
 
 def check_parameters(notebook: Path, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -913,6 +917,7 @@ def _render_into(
             rendered_at=dt.datetime.now(dt.UTC),
             filters=label,
             currency=headline.currency,
+            targets_note=headline.targets_note,
         )
         (build / "index.html").write_text(page, encoding="utf-8")
         result = replace(result, index=final / "index.html")

@@ -294,22 +294,30 @@ def _column_rules(table: Table, formats: _Formats, absent: Sequence[str]) -> lis
                     values=stored_text,
                 )
             )
-    if len(table.key) == 1:
-        key = pl.col(table.key[0])
+    # the key, and the scope columns a row may narrow it with (an empty scope value matches an
+    # empty one: two company-wide rows of one target are duplicates)
+    unique = [*table.key, *table.scope]
+    if len(unique) == 1:
+        key = pl.col(unique[0])
         dup = key.is_not_null() & key.is_duplicated()
     else:
         dup = (
             pl.all_horizontal(pl.col(k).is_not_null() for k in table.key)
-            & pl.struct(table.key).is_duplicated()
+            & pl.struct(unique).is_duplicated()
         )
     rules.append(
         _Rule(
-            ", ".join(table.key) if len(table.key) > 1 else table.key[0],
+            ", ".join(unique) if len(unique) > 1 else unique[0],
             "duplicate_id",
             dup,
-            f"has duplicate {'keys' if len(table.key) > 1 else 'ids'}; each must appear once",
+            f"has duplicate {'keys' if len(unique) > 1 else 'ids'}; each must appear once",
             "remove the repeated rows (an export joined to a child table repeats parents)",
-            values=pl.concat_str([pl.col(k).cast(pl.String) for k in table.key], separator=" / "),
+            values=pl.concat_str(
+                [
+                    pl.concat_str([pl.col(k).cast(pl.String) for k in table.key], separator=" / "),
+                    *((" / " + pl.col(k).cast(pl.String)).fill_null("") for k in table.scope),
+                ]
+            ),
         )
     )
     return rules + _before_1990_rules(table) + _table_rules(table)

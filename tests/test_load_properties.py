@@ -190,7 +190,13 @@ def _metrics(data: al.FunnelData) -> dict[str, pl.DataFrame]:
             leads, opps, targets, calendar=cal, quarter=QUARTER, as_of=as_of
         ),
         "coverage": al.pipeline_coverage(
-            opps, targets, calendar=cal, quarter=QUARTER.shift(1), quarters=2, as_of=as_of
+            opps,
+            targets,
+            stage_history=history,
+            calendar=cal,
+            quarter=QUARTER.shift(1),
+            quarters=2,
+            as_of=as_of,
         ),
         "needed": al.pipeline_needed(
             opps, leads, targets, calendar=cal, quarter=QUARTER.shift(2), as_of=as_of

@@ -294,7 +294,7 @@ def test_scorecard_rows_the_data_cannot_measure_read_not_tracked() -> None:
 def test_coverage_without_lost_deals_needs_lost_deals() -> None:
     # the win rate of won deals alone is 100%: a required coverage of 1.0x would be false
     html = text(table_coverage(COVERAGE, tracking=Tracking(has_lost_deals=False)).as_raw_html())
-    assert "Q-next $200 $0 $100 $100 2.0x needs lost deals needs lost deals" in html
+    assert "Q-next 20 $200 $0 $100 $100 2.0x needs lost deals needs lost deals" in html
     assert "1.0x" not in html and "4.0x" not in html and html.endswith(NO_LOST)
     no_open = text(table_coverage(COVERAGE, tracking=Tracking(has_open_deals=False)).as_raw_html())
     assert no_open.endswith(

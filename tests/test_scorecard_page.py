@@ -47,13 +47,18 @@ COVERAGE = pl.DataFrame(
     {
         "quarter_index": [2, 3],
         "fiscal_quarter": ["Q-next", "Q-later"],
+        "open_deals": [20, 1],
         "open_pipeline": [200.0, 10.0],
+        "open_deals_without_amount": [0, 0],
         "bookings_to_date": [0.0, 0.0],
         "target": [100.0, 100.0],
         "remaining": [100.0, 100.0],
         "coverage": [2.0, 0.1],
+        "conversion": [0.25, 0.25],
         "required_coverage": [4.0, 4.0],
         "status": ["short", "short"],
+        "overdue_deals": [3, 3],
+        "overdue_pipeline": [30.0, 30.0],
     }
 )
 NEEDED = pl.DataFrame(
@@ -143,8 +148,8 @@ def test_attention_items_ranked_by_severity() -> None:
         SCORECARD, COVERAGE, TO_CREATE, SLA, sla_target=0.9, forecast=FORECAST, limit=6
     )
     assert items == [
-        "Q-next open pipeline covers 2.0x of what is left to book, against the 4.0x the win "
-        "rate requires.",
+        "Q-next open pipeline covers 2.0x of what is left to book, against the 4.0x its "
+        "in-quarter conversion requires.",
         "$1.2K of pipeline still has to be created in Q-now for the bookings targets of Q-now "
         "and Q-next ($600 of it by marketing, about 12 MQLs).",
         "Bookings is behind: $140 against $400.",

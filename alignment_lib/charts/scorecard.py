@@ -54,10 +54,12 @@ def chart_scorecard(
     target's share that past quarters had reached; the elapsed share when the
     pacing is linear) and a hollow diamond at the projected finish with a line
     from the fastest to the slowest past pace. A target the data cannot
-    measure (``tracking``) has no bar and reads "not tracked".
+    measure (``tracking``) has no bar and reads "not tracked"; actuals without
+    a target (none set for the quarter) have no attainment to draw.
     """
     data = (
         gate_scorecard(collect(frame), tracking)
+        .filter(pl.col("target").is_not_null())
         .with_columns(
             (
                 pl.col("label")

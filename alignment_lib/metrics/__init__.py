@@ -33,6 +33,7 @@ from alignment_lib.metrics.forecast import (
     forecast_backtest,
     forecast_overview,
     forecast_track_record,
+    in_quarter_conversion,
     in_quarter_win_probabilities,
     pipeline_coverage,
     pipeline_needed,
@@ -99,6 +100,7 @@ from alignment_lib.metrics.scorecard import (
 )
 from alignment_lib.metrics.targets import (
     attainment,
+    matching_targets,
     target_for,
     target_value,
 )
@@ -150,9 +152,11 @@ __all__ = [
     "funnel_cohort",
     "funnel_period",
     "health_report",
+    "in_quarter_conversion",
     "in_quarter_win_probabilities",
     "load_notices",
     "marketing_share",
+    "matching_targets",
     "mql_cohort_curve",
     "mql_outcomes",
     "pacing",

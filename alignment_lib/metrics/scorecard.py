@@ -20,7 +20,7 @@ from alignment_lib.metrics._quarters import QUARTER, quarter_of
 from alignment_lib.metrics._sums import money_sum
 from alignment_lib.metrics.handoff import response_times
 from alignment_lib.metrics.pacing import AT_RISK_PACING, _with_pace, pacing
-from alignment_lib.schema import OPPORTUNITY_SOURCES, TARGET_TEAMS
+from alignment_lib.schema import OPPORTUNITY_SOURCES, TARGET_METRICS, TARGET_TEAMS
 
 __all__ = [
     "AT_RISK_PACING",
@@ -73,6 +73,42 @@ def elapsed_share(calendar: FiscalCalendar, quarter: FiscalQuarter, as_of: dt.da
     return min(max(((day - start).days + 1) / total, 0.0), 1.0)
 
 
+#: the columns a scorecard row keeps without a target (what happened, whatever the target)
+_ACTUAL_COLUMNS = ("metric", "team", "label", "kind", "actual", *OPPORTUNITY_SOURCES)
+
+
+def _quarter_targets(targets: pl.LazyFrame, quarter: FiscalQuarter) -> pl.LazyFrame:
+    """(metric, team, target) of the quarter; without any, one row per metric of team shared
+    with a null target, so the actuals are still shown (a filtered report without targets of
+    its own, a quarter the targets table has no row for)."""
+    rows = targets.filter(pl.col("fiscal_quarter") == quarter.label).select(
+        "metric", "team", pl.col("value").cast(pl.Float64).alias("target")
+    )
+    untargeted = (
+        pl.LazyFrame(
+            {"metric": list(TARGET_METRICS), "team": ["shared"] * len(TARGET_METRICS)},
+            schema={"metric": pl.String, "team": pl.String},
+        )
+        .with_columns(pl.lit(None, dtype=pl.Float64).alias("target"))
+        .join(rows.select(pl.len().alias("_targets")), how="cross")
+        .filter(pl.col("_targets") == 0)
+        .drop("_targets")
+    )
+    return pl.concat([rows, untargeted])
+
+
+def _without_target(scorecard: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows without a target keep their actuals only: attainment, pacing, status and every
+    other column measured against the target are null (never "behind" nothing)."""
+    names = scorecard.collect_schema().names()
+    has_target = pl.col("target").is_not_null()
+    return scorecard.with_columns(
+        pl.when(has_target).then(pl.col(c)).alias(c)
+        for c in names
+        if c not in (*_ACTUAL_COLUMNS, "target", "elapsed_share")
+    )
+
+
 def _by_source(frame: pl.LazyFrame, metric: str, value: pl.Expr) -> pl.LazyFrame:
     """One row per source plus nothing else: (metric, source, value)."""
     return (
@@ -97,8 +133,13 @@ def shared_scorecard(
 ) -> pl.LazyFrame:
     """Each target of ``quarter`` with its actual, attainment, pacing and status.
 
-    Grain: one row per (metric, team) target of the quarter in ``targets``.
-    Actuals count what happened in the quarter up to ``as_of``:
+    Grain: one row per (metric, team) target of the quarter in ``targets``
+    (the targets that apply to the data: ``FunnelData.targets``, those of the
+    data's filter). When ``targets`` has no row for the quarter, one row per
+    metric of :data:`~alignment_lib.schema.TARGET_METRICS` for team ``shared``
+    with a null ``target``: the actuals, with attainment, expected to date,
+    pacing and status null. Actuals count what happened in the quarter up to
+    ``as_of``:
 
     - bookings: won amount closed in the quarter; pipeline_created: amount of
       opportunities created in it; marketing_pipeline_created: the
@@ -216,8 +257,7 @@ def shared_scorecard(
 
     kind = pl.col("metric").replace_strict(_KIND, default="amount")
     scored = (
-        targets.filter(pl.col("fiscal_quarter") == quarter.label)
-        .select("metric", "team", pl.col("value").alias("target"))
+        _quarter_targets(targets, quarter)
         .join(actuals, on=["metric", "team"], how="left")
         .with_columns(
             pl.col("metric").replace_strict(_LABEL, default=pl.col("metric")).alias("label"),
@@ -257,6 +297,7 @@ def shared_scorecard(
             "status",
             *OPPORTUNITY_SOURCES,
         )
+        .pipe(_without_target)
         .sort("metric", "team")
     )
 

@@ -29,6 +29,7 @@ __all__ = [
     "TARGET_MEASURES",
     "attention_items",
     "gate_scorecard",
+    "has_targets",
     "pace_clause",
     "pipeline_to_create_headline",
     "scorecard_summary",
@@ -58,6 +59,12 @@ def _value(kind: str, value: float) -> str:
     if kind == "rate":
         return format_share(value)
     return format_count(value)
+
+
+def has_targets(scorecard: pl.DataFrame) -> bool:
+    """Whether the scorecard holds a target: without one for the quarter,
+    :func:`~alignment_lib.metrics.shared_scorecard` gives the actuals alone (null targets)."""
+    return "target" in scorecard.columns and scorecard["target"].is_not_null().any()
 
 
 def target_measures(metric: str, team: str) -> tuple[str, ...]:
@@ -95,7 +102,7 @@ def scorecard_summary(scorecard: pl.DataFrame, *, tracking: Tracking | None = No
 
     ``scorecard``: :func:`alignment_lib.metrics.shared_scorecard` output.
     """
-    if scorecard.is_empty():
+    if not has_targets(scorecard):
         return [NO_TARGETS]
     lines: list[str] = []
     untracked: list[str] = []
@@ -107,6 +114,8 @@ def scorecard_summary(scorecard: pl.DataFrame, *, tracking: Tracking | None = No
             continue
         if r["actual"] is None:
             lines.append(f"{r['label']}: no data yet.")
+            continue
+        if r["target"] is None:
             continue
         lines.append(
             f"{r['label']}{team}: {_value(r['kind'], r['actual'])} against "
@@ -133,8 +142,8 @@ def attention_items(
     Candidates, each with a severity in 0..1 (how far from where it should be):
     targets behind or at risk (1 - pacing against the historical curve, or the
     rate gap) and targets of a quarter that is over and missed (1 - attainment,
-    or the rate gap); the next quarter, when its open pipeline covers less than
-    the required coverage (1 - coverage / required; later quarters are
+    or the rate gap); the next quarter, when its qualified open pipeline covers less
+    than the required coverage (1 - coverage / required; later quarters are
     naturally thin, so they do not compete); the pipeline still to create in
     the current quarter for every target it feeds (``needed``:
     :func:`alignment_lib.metrics.pipeline_to_create` output; a standing action,
@@ -146,7 +155,7 @@ def attention_items(
     cannot measure, coverage without lost deals, MQLs without leads) is left out.
     """
     items: list[tuple[float, str]] = []
-    if scorecard.is_empty():
+    if not has_targets(scorecard):
         items.append((1.0, NO_TARGETS))
     items += _target_items(scorecard, tracking)
     covered = not missing(tracking, "coverage", "required_coverage")
@@ -156,7 +165,7 @@ def attention_items(
             continue
         text = (
             f"{r['fiscal_quarter']} open pipeline covers {have:.1f}x of what is left to book, "
-            f"against the {need:.1f}x the win rate requires."
+            f"against the {need:.1f}x its in-quarter conversion requires."
         )
         items.append((1 - have / need, text))
     items += _to_create_items(needed, tracking)

@@ -8,7 +8,7 @@ import polars as pl
 from alignment_lib._frames import collect
 from alignment_lib.gate import missing
 from alignment_lib.money import fmt_money, format_money
-from alignment_lib.narrative._format import format_share
+from alignment_lib.narrative._format import format_count, format_share
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.theme import SOURCE_LABELS
@@ -17,6 +17,21 @@ from alignment_lib.tracking import Tracking
 __all__ = ["table_bookings_forecast", "table_pipeline_vs_bookings"]
 
 _MEASURES = {"pipeline_created": "Pipeline created", "bookings": "Bookings"}
+
+
+def _amount_notes(long: pl.DataFrame, shown: list[str]) -> list[str]:
+    """How the table treats opportunities without an amount, with their count (none: no note)."""
+    if "pipeline_created" not in shown or "deals_without_amount" not in long.columns:
+        return []
+    created = long.filter(pl.col("measure") == "pipeline_created")
+    missing_amount, deals = int(created["deals_without_amount"].sum()), int(created["deals"].sum())
+    if not missing_amount:
+        return []
+    return [
+        f"{format_count(missing_amount)} of the {format_count(deals)} opportunities created in "
+        "these quarters have no amount: counted as opportunities, left out of the amounts "
+        "(and of the win rate by amount), never given a guessed one."
+    ]
 
 
 @shows()
@@ -33,7 +48,8 @@ def table_pipeline_vs_bookings(
     Amounts in ``currency`` (default: the reporting currency). The columns of a
     measure the data cannot support (``tracking``: pipeline created without
     creation dates or lost deals; the marketing share without deal sources) are
-    left out, with the reason in a note below.
+    left out, with the reason in a note below. Opportunities without an amount
+    are counted in a note (left out of the amounts, docs/metrics.md).
     """
     shown = [m for m in _MEASURES if not missing(tracking, m)]
     said = missing(tracking, *_MEASURES, "team_shares")
@@ -100,7 +116,7 @@ def table_pipeline_vs_bookings(
             title=f"{_MEASURES[shown[0]]} by quarter",
             subtitle=f"Amounts by source, by {by} quarter" if by_source else f"By {by} quarter",
         )
-    for note in said:
+    for note in [*said, *_amount_notes(long, shown)]:
         table = table.tab_source_note(note)
     return table.tab_style(
         # "FY2026-Q3" must not wrap at the hyphen on a narrow screen

@@ -9,7 +9,7 @@ from alignment_lib._frames import collect
 from alignment_lib.gate import missing, short_reason
 from alignment_lib.money import fmt_money, format_money
 from alignment_lib.narrative._format import format_count, format_share
-from alignment_lib.narrative.scorecard import RUNNING, gate_scorecard
+from alignment_lib.narrative.scorecard import NO_TARGETS, RUNNING, gate_scorecard, has_targets
 from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.tracking import Tracking
 
@@ -42,7 +42,7 @@ def _notes(table: gt.GT, notes: list[str]) -> gt.GT:
     return table
 
 
-@shows("targets")
+@shows()
 def table_scorecard(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -58,20 +58,33 @@ def table_scorecard(
     the projected finish is where the quarter ends at the usual pace, with the
     range at the fastest and slowest past pace. A target the data cannot
     measure (``tracking``) reads "not tracked", with the reason in a note below.
+    Without targets (none set for the quarter, no targets table, or a filtered
+    report without targets of its own: ``tracking``) the actuals are shown
+    alone, target, attainment, pacing, projected finish and status "–", and a
+    note says why.
     """
     data = collect(frame)
     if data.is_empty():
         return table_no_data("Shared targets", "No targets set for this quarter", table_id=table_id)
+    no_targets = missing(tracking, "targets")
+    if no_targets or not has_targets(data):
+        # the actuals alone: nothing is measured against a target that does not apply
+        data = data.with_columns(
+            pl.lit(None, pl.Float64).alias(c) for c in ("target", "attainment", "pacing")
+        ).with_columns(pl.lit(None, pl.String).alias("status"))
+        no_targets = no_targets or [NO_TARGETS]
     data = gate_scorecard(data, tracking)
     rows = [
         {
             "target_name": r["label"] + ("" if r["team"] == "shared" else f" ({r['team']})"),
             "target": _fmt(r["kind"], r["target"]),
             "actual": NOT_TRACKED if r["not_tracked"] else _fmt(r["kind"], r["actual"]),
-            "attainment": format_share(r["attainment"]),
-            "pacing": _pacing(r),
-            "finish": _finish(r),
-            "status": NOT_TRACKED if r["not_tracked"] else (r["status"] or "no data"),
+            "attainment": "–" if r["target"] is None else format_share(r["attainment"]),
+            "pacing": "–" if r["target"] is None else _pacing(r),
+            "finish": "–" if r["target"] is None else _finish(r),
+            "status": NOT_TRACKED
+            if r["not_tracked"]
+            else (r["status"] or ("no data" if r["target"] is not None else "–")),
             **{
                 s: _fmt(r["kind"], r[s]) if r["kind"] != "rate" and r[s] is not None else "–"
                 for s in ("marketing", "sales", "partner")
@@ -132,7 +145,7 @@ def table_scorecard(
             style=gt.style.text(weight="bold", whitespace="nowrap"),
             locations=gt.loc.body(columns="status"),
         ),
-        [*_basis_notes(data), *(n for n in data["not_tracked"].to_list() if n)],
+        [*no_targets, *_basis_notes(data), *(n for n in data["not_tracked"].to_list() if n)],
     )
 
 
@@ -190,6 +203,10 @@ def _basis_notes(data: pl.DataFrame) -> list[str]:
     return notes
 
 
+#: the first cell of the coverage table's overdue line
+OVERDUE = "Overdue (expected in a quarter already over)"
+
+
 @shows("coverage")
 def table_coverage(
     frame: pl.DataFrame | pl.LazyFrame,
@@ -197,21 +214,33 @@ def table_coverage(
     table_id: str = "coverage",
     tracking: Tracking | None = None,
 ) -> gt.GT:
-    """Pipeline coverage per upcoming quarter against the coverage the win rate requires.
+    """Qualified, in-period pipeline per upcoming quarter against the coverage it requires.
 
-    Without lost deals (``tracking``) the win rate reads 100%: the required
-    coverage and the status then read "needs lost deals", with the reason in a
-    note below, never 1.0x.
+    ``frame`` is :func:`alignment_lib.metrics.pipeline_coverage` output. One line
+    per quarter, then the overdue deals on a line of their own (open, qualified,
+    expected in a quarter already over: in no quarter's pipeline). Notes say what
+    the pipeline counts, the conversion the required coverage comes from, the
+    overdue deals and the deals without an amount. Without targets (none set, or
+    a filtered report without targets of its own: ``tracking``) the target, left
+    to book, coverage and status read "–" and a note says why; without the
+    history the conversion needs (``tracking``) the required coverage and the
+    status read what is missing ("needs close-date history"), never 1.0x.
     """
     data = collect(frame)
     required = short_reason(tracking, "required_coverage")
+    untargeted = missing(tracking, "targets")
     if required:
         data = data.with_columns(
             pl.lit(None, pl.Float64).alias("required_coverage"),
             pl.lit(None, pl.String).alias("status"),
         )
-    table = data.select(
+    if untargeted:
+        data = data.with_columns(
+            pl.lit(None, pl.Float64).alias(c) for c in ("target", "remaining", "coverage")
+        ).with_columns(pl.lit(None, pl.String).alias("status"))
+    columns = [
         "fiscal_quarter",
+        "open_deals",
         "open_pipeline",
         "bookings_to_date",
         "target",
@@ -219,7 +248,19 @@ def table_coverage(
         "coverage",
         "required_coverage",
         "status",
+    ]
+    quarters = data.select(columns)
+    overdue_deals = int(data["overdue_deals"][0]) if data.height else 0
+    overdue_amount = float(data["overdue_pipeline"][0]) if data.height else 0.0
+    overdue = pl.DataFrame(
+        {
+            "fiscal_quarter": [OVERDUE],
+            "open_deals": [overdue_deals],
+            "open_pipeline": [overdue_amount],
+            "status": ["not counted"],
+        }
     )
+    table = pl.concat([quarters, overdue], how="diagonal_relaxed").select(columns)
     return (
         gt.GT(table, id=table_id)
         .tab_header(
@@ -229,6 +270,7 @@ def table_coverage(
         )
         .cols_label(
             fiscal_quarter="Quarter",
+            open_deals="Deals",
             open_pipeline="Open pipeline",
             bookings_to_date="Booked so far",
             target="Target",
@@ -237,12 +279,53 @@ def table_coverage(
             required_coverage="Required",
             status="Status",
         )
+        .fmt_integer(columns="open_deals")
         .pipe(fmt_money, ["open_pipeline", "bookings_to_date", "target", "remaining"])
         .fmt_number(columns=["coverage", "required_coverage"], decimals=1, pattern="{x}x")
         .sub_missing(missing_text="–")
         .pipe(_sub, ["required_coverage", "status"], required)
-        .pipe(_notes, missing(tracking, "required_coverage"))
+        .pipe(
+            _notes,
+            [
+                *untargeted,
+                *_coverage_notes(data, overdue_deals, overdue_amount, with_rate=not required),
+                *missing(tracking, "required_coverage"),
+            ],
+        )
     )
+
+
+def _coverage_notes(
+    data: pl.DataFrame, overdue_deals: int, overdue_amount: float, *, with_rate: bool
+) -> list[str]:
+    """What the coverage table counts, in sentences computed from it."""
+    notes = [
+        "Open pipeline: open deals in a qualified stage (not an excluded early stage such as "
+        "Discovery) whose expected close date falls in the quarter."
+    ]
+    rates = data["conversion"].drop_nulls().unique(maintain_order=True) if data.height else []
+    if with_rate and len(rates):
+        shown = " / ".join(format_share(r) for r in rates)
+        notes.append(
+            "Required coverage = 1 / the in-quarter conversion of the same pipeline: of the "
+            "qualified pipeline expected in each of the past quarters at its start, the share "
+            f"of the amount won within that quarter ({shown})."
+        )
+    if overdue_deals:
+        notes.append(
+            f"Overdue: {format_count(overdue_deals)} qualified "
+            f"{'deal is' if overdue_deals == 1 else 'deals are'} still open with an expected "
+            f"close date in a quarter already over ({format_money(overdue_amount)}), in no "
+            "quarter's pipeline above: move their close dates or close them."
+        )
+    no_amount = int(data["open_deals_without_amount"].sum()) if data.height else 0
+    if no_amount:
+        notes.append(
+            f"{format_count(no_amount)} of the qualified open "
+            f"{'deal has' if no_amount == 1 else 'deals have'} no amount: counted as deals, "
+            "adding nothing to the open pipeline (the conversion weighs such deals 0 too)."
+        )
+    return notes
 
 
 def _sub(table: gt.GT, columns: list[str], text: str | None) -> gt.GT:
@@ -311,7 +394,7 @@ def table_pipeline_needed(
         .sub_missing(missing_text="–")
         .pipe(_sub, ["marketing_pipeline_required"], shares)
         .pipe(_sub, ["mqls_required"], mqls)
-        .pipe(_notes, missing(tracking, "mqls_needed", "team_shares"))
+        .pipe(_notes, [*missing(tracking, "mqls_needed", "team_shares"), *_win_rate_note(data)])
     )
 
 
@@ -460,3 +543,23 @@ def table_benchmarks(
             "Sources and what each range is compared with: docs/benchmarks.md of the kit."
         )
     )
+
+
+def _win_rate_note(data: pl.DataFrame) -> list[str]:
+    """The win rate pipeline needed divides by, and the closed deals it leaves out."""
+    if not data.height or "closed_without_amount" not in data.columns:
+        return []
+    rate, left_out = data["win_rate"][0], data["closed_without_amount"][0]
+    if rate is None:
+        return []
+    note = (
+        f"Pipeline required = target x share of bookings x 1 / the trailing win rate by amount "
+        f"({format_share(rate)}) of the deals closed with an amount"
+    )
+    if left_out:
+        note += (
+            f"; {format_count(left_out)} {'deal' if left_out == 1 else 'deals'} closed "
+            f"without one {'is' if left_out == 1 else 'are'} left out of it, as they are of "
+            "pipeline created, which it converts"
+        )
+    return [note + "."]

@@ -182,11 +182,53 @@ def test_contributions_split_amount_actuals_by_source() -> None:
     assert mqls.select("marketing", "sales", "partner").row(0) == (None, None, None)
 
 
-def test_quarter_without_targets_is_empty() -> None:
+def test_quarter_without_targets_shows_the_actuals_alone() -> None:
+    """No target row for Q1 (a filtered report without targets of its own, or a quarter the
+    table has no row for): one row per target metric, team shared, with the actuals of the
+    module docstring and nothing measured against a target.
+
+    bookings 140 (100 / 0 / 40); pipeline created 150 (100 / 50 / 0); marketing-sourced
+    pipeline 100 (100 / 0 / 0); won deals A, C = 2 (1 / 0 / 1); opportunities created A, B
+    = 2 (1 / 1 / 0); MQLs 3; SLA compliance 0.5.
+    """
+    got = shared_scorecard(
+        LEADS_, OPPS, TARGETS_.clear(), calendar=CAL, quarter=Q1, as_of=AS_OF
+    ).collect()
+    actuals = {
+        r["metric"]: (r["team"], r["actual"], r["marketing"], r["sales"], r["partner"])
+        for r in got.iter_rows(named=True)
+    }
+    assert actuals == {
+        "bookings": ("shared", 140.0, 100.0, 0.0, 40.0),
+        "pipeline_created": ("shared", 150.0, 100.0, 50.0, 0.0),
+        "marketing_pipeline_created": ("shared", 100.0, 100.0, 0.0, 0.0),
+        "won_deals": ("shared", 2.0, 1.0, 0.0, 1.0),
+        "opportunities_created": ("shared", 2.0, 1.0, 1.0, 0.0),
+        "mqls": ("shared", 3.0, None, None, None),
+        "sla_compliance": ("shared", 0.5, None, None, None),
+    }
+    assert got["metric"].to_list() == sorted(actuals)
+    for column in ("target", "attainment", "expected_to_date", "pacing", "status"):
+        assert got[column].is_null().all(), column
+    assert got["kind"].to_list() == [
+        "amount",
+        "amount",
+        "count",
+        "count",
+        "amount",
+        "rate",
+        "count",
+    ]
+
+
+def test_quarter_the_targets_table_has_no_row_for_shows_actuals_only() -> None:
+    # FY2027-Q1: targets exist, not for this quarter; nothing happened in it yet
     got = shared_scorecard(
         LEADS_, OPPS, TARGETS_, calendar=CAL, quarter=FiscalQuarter(2027, 1), as_of=AS_OF
     ).collect()
-    assert got.height == 0
+    assert got.height == 7 and got["team"].unique().to_list() == ["shared"]
+    bookings = got.filter(pl.col("metric") == "bookings")
+    assert bookings.select("actual", "target", "status").row(0) == (0.0, None, None)
 
 
 def test_quarter_with_no_activity_reads_zero_and_behind() -> None:

@@ -61,7 +61,11 @@ from alignment_lib.metrics.forecast.backtest import (
     seasonal_naive_forecast,
 )
 from alignment_lib.metrics.forecast.bookings import CALIBRATIONS, Z_80, bookings_forecast
-from alignment_lib.metrics.forecast.coverage import DEFAULT_EXCLUDED_STAGES, pipeline_coverage
+from alignment_lib.metrics.forecast.coverage import (
+    DEFAULT_EXCLUDED_STAGES,
+    in_quarter_conversion,
+    pipeline_coverage,
+)
 from alignment_lib.metrics.forecast.needed import pipeline_needed, pipeline_to_create
 from alignment_lib.metrics.forecast.overview import forecast_overview
 from alignment_lib.metrics.forecast.probabilities import (
@@ -86,6 +90,7 @@ __all__ = [
     "forecast_backtest",
     "forecast_overview",
     "forecast_track_record",
+    "in_quarter_conversion",
     "in_quarter_win_probabilities",
     "pipeline_coverage",
     "pipeline_needed",

@@ -72,7 +72,7 @@ def _factors(
     current, _ = _now(calendar, as_of)
     complete = current - 1
     win_rate = closed_deal_stats(opportunities, as_of=as_of, window_days=window_days).select(
-        pl.col("win_rate_amount").alias("win_rate")
+        pl.col("win_rate_amount").alias("win_rate"), "closed_without_amount"
     )
     lag = (
         creation_to_close_lag(
@@ -140,7 +140,9 @@ def pipeline_needed(
     ahead), with ``target`` its shared bookings target:
 
     - ``win_rate``: win rate **by amount** of the deals closed in the trailing
-      ``window_days`` (:func:`~alignment_lib.metrics.deals.closed_deal_stats`);
+      ``window_days`` (:func:`~alignment_lib.metrics.deals.closed_deal_stats`):
+      of those with an amount, as pipeline created counts only amounts;
+      ``closed_without_amount`` (Int64) says how many were left out;
     - ``lag_share`` for ``k`` = 0, 1, 2, 3+ (``lag_quarters``, ``lag_bucket``
       as in :func:`~alignment_lib.metrics.lag.creation_to_close_lag`): of the
       bookings of the last ``lag_quarters`` complete quarters (pooled: summed
@@ -251,6 +253,7 @@ def pipeline_needed(
             "creation_status",
             "target",
             "win_rate",
+            "closed_without_amount",
             "lag_share",
             "pipeline_required",
             "pipeline_created_so_far",
