@@ -359,6 +359,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 calendar=calendar,
                 quarter=quarter,
                 as_of=seen.as_of,
+                # the SLA on the clock the handoff page and the scorecard count it on
+                sla_clock=values.get("sla_clock") or "calendar",
             ).collect(),
             seen.tracking,
         ),

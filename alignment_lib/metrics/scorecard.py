@@ -129,6 +129,7 @@ def shared_scorecard(
     as_of: dt.datetime,
     sla_hours: float = 24.0,
     channel_sla_hours: Mapping[str, float] | None = None,
+    sla_clock: str = "calendar",
     pace_quarters: int = 8,
 ) -> pl.LazyFrame:
     """Each target of ``quarter`` with its actual, attainment, pacing and status.
@@ -149,7 +150,9 @@ def shared_scorecard(
       team ``shared`` on the total.
     - mqls: leads whose mql_at falls in the quarter (whatever the team).
     - sla_compliance: MQLs of the quarter touched within the SLA / MQLs due
-      (:func:`alignment_lib.metrics.handoff.response_times`).
+      (:func:`alignment_lib.metrics.handoff.response_times`, on ``sla_clock``:
+      calendar hours, or business hours in the lead's region, as the handoff
+      page counts them).
 
     Columns: metric, team, label, kind (amount/count/rate), target, actual,
     attainment (actual / target), elapsed_share (the linear share of the
@@ -246,6 +249,7 @@ def shared_scorecard(
         as_of=as_of,
         sla_hours=sla_hours,
         channel_sla_hours=channel_sla_hours,
+        sla_clock=sla_clock,
     ).select(pl.col("sla_compliance").alias("actual"), pl.lit("sla_compliance").alias("metric"))
     others = (
         pl.concat([mqls, sla])

@@ -396,3 +396,33 @@ def test_pacing_adds_no_row_when_a_target_repeats() -> None:
     bookings = got.filter(pl.col("metric") == "bookings", pl.col("team") == "shared")
     assert sorted(bookings["target"].to_list()) == [9.0, 400.0]
     assert bookings["curve_basis"].to_list() == ["linear", "linear"]
+
+
+def test_sla_target_counts_on_the_handoff_pages_clock() -> None:
+    """With ``sla_clock="business"`` the scorecard's SLA compliance is the handoff page's
+    (response_times on the same clock; its business-hour arithmetic is worked by hand in
+    tests/metrics/test_handoff_stall_clock.py), and on the sample it differs from calendar hours, so
+    the two pages of one report never disagree."""
+    from alignment_lib import load_funnel, response_times
+    from tests.conftest import SAMPLE
+
+    q3 = FiscalQuarter(2026, 3)
+    end = CAL.quarter_end_instant(q3)
+    data = load_funnel(SAMPLE, calendar=CAL).at(end)
+    got = {}
+    for clock in ("calendar", "business"):
+        card = shared_scorecard(
+            data.leads,
+            data.opportunities,
+            data.targets,
+            calendar=CAL,
+            quarter=q3,
+            as_of=end,
+            sla_clock=clock,
+        ).collect()
+        got[clock] = card.filter(pl.col("metric") == "sla_compliance")["actual"][0]
+        page = response_times(
+            data.leads, calendar=CAL, first=q3, last=q3, as_of=end, sla_clock=clock
+        ).collect()
+        assert got[clock] == pytest.approx(page["sla_compliance"][0])
+    assert abs(got["business"] - got["calendar"]) > 0.01
