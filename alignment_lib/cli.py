@@ -113,6 +113,22 @@ def _parser() -> argparse.ArgumentParser:
         "use instead of the data's own",
     )
     report.add_argument(
+        "--sla-clock",
+        choices=("calendar", "business"),
+        default=None,
+        help="how the handoff's first-touch SLA counts hours: 'calendar' (default) or "
+        "'business' (Monday-Friday 09:00-17:00 in the lead's region; docs/metrics/"
+        "funnel-handoff.md)",
+    )
+    report.add_argument(
+        "--stall-days",
+        type=float,
+        default=None,
+        metavar="DAYS",
+        help="days after which a touched MQL without a decision counts as stalled (leaked) "
+        "(default: the p99 of the data's own decision times)",
+    )
+    report.add_argument(
         "--read-until-as-of",
         action="store_true",
         help="read only rows dated up to the as-of instant (pushed into the database query or "
@@ -129,6 +145,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
     report.add_argument(
         "--no-images", action="store_true", help="skip the SVG/PNG chart images for slides"
+    )
+    report.add_argument(
+        "--no-benchmarks",
+        action="store_true",
+        help="leave out the typical B2B ranges shown beside six scorecard numbers as context "
+        "(shown by default; docs/benchmarks.md)",
     )
     report.add_argument(
         "--wait",
@@ -216,9 +238,29 @@ def _merge(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
         "segment": getattr(args, "segment", None),
         "region": getattr(args, "region", None),
         "targets_file": getattr(args, "targets", None),
+        "sla_clock": getattr(args, "sla_clock", None),
+        "stall_days": getattr(args, "stall_days", None),
+        "show_benchmarks": False if getattr(args, "no_benchmarks", False) else None,
     }
     values.update({k: v for k, v in given.items() if v is not None})
     return values
+
+
+def _check_handoff(values: dict[str, Any]) -> None:
+    """The handoff's settings, checked before any workbook runs (a bad value is exit 4,
+    not a failed notebook)."""
+    clock = values.get("sla_clock", "calendar")
+    if clock not in ("calendar", "business"):
+        raise ParameterError(
+            f"sla_clock must be 'calendar' or 'business' (working hours in the lead's region), "
+            f"got {clock!r}"
+        )
+    days = values.get("stall_days", 0.0)
+    if isinstance(days, bool) or not isinstance(days, int | float) or not 0 <= days < 1e6:
+        raise ParameterError(
+            f"stall_days must be a number of days, 0 for the p99 of the data's decision times, "
+            f"got {days!r}"
+        )
 
 
 def _open(values: dict[str, Any], args: argparse.Namespace) -> Any:
@@ -254,6 +296,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from alignment_lib.workbook import check_filters, latest_complete_quarter
 
     values = _merge(args, _with_mapping(args, _read_params(args.params)))
+    _check_handoff(values)
     check_output_folder(args.out)  # before the data is read: a wrong --out fails at once
     workbooks = None
     if args.workbook:
@@ -263,6 +306,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 f"unknown workbook {', '.join(unknown)}; the workbooks are: {', '.join(WORKBOOKS)}"
             )
         workbooks = {name: title for name, title in WORKBOOKS.items() if name in args.workbook}
+        if "scorecard" not in workbooks:  # the only workbook that shows the published ranges
+            values.pop("show_benchmarks", None)
     calendar = FiscalCalendar(values["fiscal_year_start_month"], values["timezone"])
     window = None
     if args.read_until_as_of:
@@ -314,13 +359,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 calendar=calendar,
                 quarter=quarter,
                 as_of=seen.as_of,
+                # the SLA on the clock the handoff page and the scorecard count it on
+                sla_clock=values.get("sla_clock") or "calendar",
             ).collect(),
             seen.tracking,
         ),
         currency=data.currency,
+        # a filtered render compares only with its filter's targets (FunnelData.where);
+        # without any, the index shows the actuals and says why
+        targets_note=" ".join(seen.tracking.missing("targets")),
     )
-    # The scorecard of a filtered render counts the filter's actuals against the
-    # company's targets (targets are not split by segment); the index says it is filtered.
     print(f"rendering {quarter.label} into {Path(args.out).resolve()}", file=sys.stderr)
     result = render_report(
         quarter=quarter.label,

@@ -535,17 +535,26 @@ def cycles_sections(workbook: Workbook) -> list[Section]:
     return sections
 
 
-def handoff_sections(workbook: Workbook, *, sla_hours: float = 24.0) -> list[Section]:
+def handoff_sections(
+    workbook: Workbook,
+    *,
+    sla_hours: float = 24.0,
+    sla_clock: str = "calendar",
+    stall_days: float | None = None,
+) -> list[Section]:
     """'The handoff', by each dimension of the leads.
 
     Table (the report quarter's MQLs): MQLs, accepted, rejected and leaked
     shares, median response hours, SLA compliance, per value. Chart: the
     accepted share and SLA compliance per quarter, one value at a time.
-    ``sla_hours`` as on the page (24 h).
+    ``sla_hours``, ``sla_clock`` and ``stall_days`` as on the page (24 calendar
+    hours; stalled after the p99 of the data's decision times, the same for every
+    value: it is computed over all the leads).
     """
     t = workbook.data.tracking
     if not (t.tracks("leads") and t.tracks("mql")):
         return []
+    unit = "working h" if sla_clock == "business" else "h"
     columns: dict[str, tuple[str, _Kind]] = {"mqls": ("MQLs", "count")}
     if t.tracks("sal"):
         columns["acceptance_rate"] = ("Accepted", "share")
@@ -554,15 +563,20 @@ def handoff_sections(workbook: Workbook, *, sla_hours: float = 24.0) -> list[Sec
     if t.tracks("first_touch"):
         # leaked = never touched past the SLA: only meaningful when touches are recorded
         columns["leaked_rate"] = ("Leaked", "share")
-        columns["median_hours"] = ("Median response (h)", "hours")
-        columns["sla_compliance"] = (f"Within {sla_hours:g} h SLA", "share")
+        columns["median_hours"] = (f"Median response ({unit})", "hours")
+        columns["sla_compliance"] = (f"Within {sla_hours:g} {unit} SLA", "share")
     labels = {
         "acceptance_rate": "Accepted by sales",
-        "sla_compliance": f"Touched within {sla_hours:g} h",
+        "sla_compliance": f"Touched within {sla_hours:g} {unit}",
     }
     measures = {k: v for k, v in labels.items() if k in columns}
     quarter = workbook.quarter.label
-    timing = {"as_of": workbook.as_of, "sla_hours": sla_hours, **workbook.span}
+    timing = {
+        "as_of": workbook.as_of,
+        "sla_hours": sla_hours,
+        "sla_clock": sla_clock,
+        **workbook.span,
+    }
     sections = []
     for dim in dimensions_of(workbook.data, tables=("leads",)):
         leads = dim.grouped(workbook.data.leads)
@@ -571,7 +585,7 @@ def handoff_sections(workbook: Workbook, *, sla_hours: float = 24.0) -> list[Sec
             keys = [*_QUARTER_KEYS, *by]
             return _joined(
                 [
-                    mql_outcomes(leads, **timing, by=by).select(
+                    mql_outcomes(leads, **timing, stall_days=stall_days, by=by).select(
                         *keys, "mqls", "acceptance_rate", "rejection_rate", "leaked_rate"
                     ),
                     response_times(leads, **timing, by=by).select(
@@ -785,9 +799,12 @@ def show_cycles_by_dimension(workbook: Workbook) -> None:
     show_sections(cycles_sections(workbook))
 
 
-def show_handoff_by_dimension(workbook: Workbook) -> None:
-    """The 'By <dimension>' section of 'The handoff' (:func:`handoff_sections`)."""
-    show_sections(handoff_sections(workbook))
+def show_handoff_by_dimension(
+    workbook: Workbook, *, sla_clock: str = "calendar", stall_days: float | None = None
+) -> None:
+    """The 'By <dimension>' section of 'The handoff' (:func:`handoff_sections`), on the
+    page's SLA clock and stall threshold."""
+    show_sections(handoff_sections(workbook, sla_clock=sla_clock, stall_days=stall_days))
 
 
 def show_funnel_by_dimension(workbook: Workbook) -> None:

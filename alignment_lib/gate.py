@@ -112,25 +112,31 @@ MEASURES: dict[str, Measure] = {
         Measure(
             "coverage",
             "Pipeline coverage of the next quarters",
-            ("targets", "open_deals", "expected_close", "stage", "amount"),
+            ("open_deals", "expected_close", "stage", "amount"),
             _SCORECARD,
         ),
         Measure(
             "required_coverage",
-            "Required coverage (1 / win rate)",
-            ("won_deals", "lost_deals", "amount"),
+            "Required coverage (1 / in-quarter conversion)",
+            ("won_deals", "lost_deals", "amount", "close_date_history"),
             _SCORECARD,
         ),
         Measure(
             "pipeline_needed",
-            "Pipeline needed for a future target (the reverse waterfall)",
+            "Pipeline to create for the targets ahead (the reverse waterfall)",
             ("targets", "opportunity_created", "won_deals", "lost_deals", "amount"),
             _SCORECARD,
         ),
         Measure(
             "mqls_needed",
-            "MQLs needed for a future target",
+            "MQLs needed for the targets ahead",
             ("leads", "mql", "lead_opportunity", "source"),
+            _SCORECARD,
+        ),
+        Measure(
+            "benchmarks",
+            "Typical B2B ranges beside this data's numbers (context, not targets)",
+            (),
             _SCORECARD,
         ),
         Measure(
@@ -157,7 +163,7 @@ MEASURES: dict[str, Measure] = {
                 "lost_deals",
                 "amount",
             ),
-            _PIPELINE,
+            (*_SCORECARD, *_PIPELINE),
         ),
         Measure(
             "mql_outcomes",
@@ -227,6 +233,7 @@ SHORT: dict[str, str] = {
     "expected_close": "needs expected close dates",
     "stage": "needs deal stages",
     "stage_history": "needs stage history",
+    "close_date_history": "needs close-date history",
     "lost_reason": "needs lost reasons",
     "channel": "needs channels",
     "lead_owner": "needs lead owners",

@@ -30,7 +30,14 @@ _CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
     "form-action 'none'"
 )
-_STATUS_COLOR = {"on track": "#1b7837", "at risk": "#b35806", "behind": "#b2182b"}
+#: a quarter still running is on track, at risk or behind; one that is over, hit or missed
+_STATUS_COLOR = {
+    "on track": "#1b7837",
+    "at risk": "#b35806",
+    "behind": "#b2182b",
+    "hit": "#1b7837",
+    "missed": "#b2182b",
+}
 
 
 @dataclass(frozen=True)
@@ -80,14 +87,17 @@ def _scorecard_rows(scorecard: pl.DataFrame, currency: str) -> str:
         # narrative.gate_scorecard: a target the data cannot measure is "not tracked"
         untracked = bool(r.get("not_tracked"))
         status = "not tracked" if untracked else r["status"] or "n/a"
+        if r["target"] is None:  # an actual without a target: nothing to attain
+            status = "no target"
         actual = "not tracked" if untracked else _value(r["kind"], r["actual"], currency)
         color = _STATUS_COLOR.get(status, "#555555")
+        attained = "–" if r["target"] is None else format_share(r["attainment"])
         rows.append(
             "<tr>"
             f"<td>{html.escape(r['label'] + team)}</td>"
             f"<td class='num'>{html.escape(actual)}</td>"
             f"<td class='num'>{html.escape(_value(r['kind'], r['target'], currency))}</td>"
-            f"<td class='num'>{html.escape(format_share(r['attainment']))}</td>"
+            f"<td class='num'>{html.escape(attained)}</td>"
             f"<td><span class='status' style='color:{color}'>{html.escape(status)}</span></td>"
             "</tr>"
         )
@@ -103,23 +113,29 @@ def build_index(
     rendered_at: dt.datetime,
     filters: str = "",
     currency: str = DEFAULT_CURRENCY,
+    targets_note: str = "",
 ) -> str:
     """The landing page's HTML (a complete document).
 
     ``filters``: the filter of a filtered render in words (``Segment:
     Enterprise · Region: EMEA``), named in the title and the heading; empty
     for the company report. ``currency``: the ISO 4217 code amounts are
-    written in (the data's, :attr:`FunnelData.currency`).
+    written in (the data's, :attr:`FunnelData.currency`). ``targets_note``:
+    why the report has no targets (``Headline.targets_note``), stated above
+    the actuals; empty when targets apply. A filtered report compares only
+    with the targets set for its filter, never with the company's.
     """
     e = html.escape
     named = f" · {filters}" if filters else ""
+    compared = targets_note or f"The targets are those set for {filters}."
     notice = (
         f"<p class='filter'><strong>Filtered report: {e(filters)}.</strong> Every actual "
-        "counts only the leads and deals of this filter; the targets are the whole "
-        "company's.</p>"
+        f"counts only the leads and deals of this filter. {e(compared)}</p>"
         if filters
         else ""
     )
+    targeted = scorecard.height > 0 and scorecard["target"].is_not_null().any()
+    why = targets_note or "No targets are set for this quarter."
     cards = "".join(
         "<section class='page'>"
         f"<h2><a href='{e(p.href, quote=True)}'>{e(p.title)}</a></h2>"
@@ -133,11 +149,12 @@ def build_index(
         for p in pages
     )
     table = (
-        "<table><thead><tr><th>Shared target</th><th>Actual</th><th>Target</th>"
+        ("" if targeted else f"<p>{e(why)}</p>")
+        + "<table><thead><tr><th>Shared target</th><th>Actual</th><th>Target</th>"
         "<th>Attainment</th><th>Status</th></tr></thead>"
         f"<tbody>{_scorecard_rows(scorecard, currency)}</tbody></table>"
         if scorecard.height
-        else "<p>No targets are set for this quarter.</p>"
+        else f"<p>{e(why)}</p>"
     )
     return f"""<!DOCTYPE html>
 <html lang="en">

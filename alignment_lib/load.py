@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -37,7 +38,64 @@ from alignment_lib.validate import (
     validate_table,
 )
 
-__all__ = ["FunnelData", "load_funnel", "load_targets", "parse_as_of", "write_snapshot"]
+__all__ = [
+    "FILTER_LABELS",
+    "FunnelData",
+    "describe_filters",
+    "load_funnel",
+    "load_targets",
+    "matching_targets",
+    "parse_as_of",
+    "write_snapshot",
+]
+
+#: the columns a report can be filtered on, with their labels on the page, in page order
+FILTER_LABELS = {"segment": "Segment", "region": "Region"}
+
+
+def describe_filters(filters: Mapping[str, str | None]) -> str:
+    """'Segment: Enterprise · Region: EMEA'; '' without filters (``Workbook.filters``)."""
+    return " · ".join(
+        f"{FILTER_LABELS.get(k, k.capitalize())}: {filters[k]}"
+        for k in [*FILTER_LABELS, *sorted(set(filters) - set(FILTER_LABELS))]
+        if filters.get(k)
+    )
+
+
+def matching_targets(
+    targets: pl.LazyFrame, *, filters: Mapping[str, str | None] | None = None
+) -> pl.LazyFrame:
+    """The targets set for exactly the part of the data a report is filtered to.
+
+    ``filters``: column -> value, as ``FunnelData.where`` takes them (e.g.
+    ``{"segment": "Enterprise"}``; None, empty or an empty value: no filter on
+    that column). A target row applies when each of its scope columns
+    (``segment``, ``region``; :data:`alignment_lib.schema.TARGETS`) equals the
+    filter's value for that column, and is empty for a column the report is
+    not filtered on. So the company report (no filter) gets the company-wide
+    rows (segment and region empty); a report filtered to Enterprise gets the
+    rows of segment Enterprise with region empty, never the company's; a filter
+    on a column targets do not have (a dimension such as ``product``) matches no
+    row. A frame without scope columns (one built by hand) holds company-wide
+    rows only.
+
+    Grain: the rows of ``targets`` that apply, columns and order kept (at most one
+    row per fiscal quarter, metric and team: validation checks it). Lazy.
+    """
+    active = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+    columns = targets.collect_schema().names()
+    if any(k not in TARGETS.scope for k in active):
+        return targets.filter(pl.lit(False))
+    keep = pl.lit(True)
+    for name in TARGETS.scope:
+        value = active.get(name)
+        if name not in columns:
+            keep = keep & pl.lit(value is None)
+        elif value is None:
+            keep = keep & pl.col(name).is_null()
+        else:
+            keep = keep & (pl.col(name) == value).fill_null(False)
+    return targets.filter(keep)
 
 
 @dataclass(frozen=True)
@@ -60,6 +118,14 @@ class FunnelData:
     what the whole source holds: which columns have values, whether it has a
     leads table, lost deals, ... (:mod:`alignment_lib.tracking`); pages state
     what the data cannot show from it.
+
+    ``targets`` are the targets that apply to this data: the company-wide rows
+    of the targets table, or, once :meth:`where` filtered the data, the rows
+    set for exactly that filter (:func:`alignment_lib.matching_targets`; a
+    segment's actuals are never compared with the company's targets).
+    ``all_targets`` is every row of the targets table, segment and region rows
+    included (None: ``targets`` is all there is, e.g. frames built by hand);
+    ``filters`` the (column, value) pairs :meth:`where` applied.
 
     ``source`` is the data location's description, as pages show it (no
     credential, no absolute path). ``window`` is the read window when the
@@ -90,6 +156,30 @@ class FunnelData:
     window: Window | None = None
     #: where to read the same data again (load_uncut); not part of equality
     origin: str | Path | Source | None = field(default=None, compare=False, repr=False)
+    #: the filter where() applied: (column, value) pairs in order (empty: the whole data)
+    filters: tuple[tuple[str, str], ...] = ()
+    #: every row of the targets table, segment and region rows included (None: ``targets``)
+    all_targets: pl.LazyFrame | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def target_rows(self) -> pl.LazyFrame:
+        """Every row of the targets table, whatever the filter (``all_targets`` or ``targets``)."""
+        return self.targets if self.all_targets is None else self.all_targets
+
+    def _scoped(self, targets: pl.LazyFrame, filters: tuple[tuple[str, str], ...]) -> FunnelData:
+        """This data with targets table ``targets`` seen through ``filters``: the matching
+        rows as ``targets``; a filter for which it has no row is recorded in tracking."""
+        matching = matching_targets(targets, filters=dict(filters))
+        unset = ""
+        if filters and matching.select(pl.len()).collect().item() == 0:
+            unset = describe_filters(dict(filters))
+        return replace(
+            self,
+            targets=matching,
+            all_targets=targets,
+            filters=filters,
+            tracking=replace(self.tracking, targets_unset_for=unset),
+        )
 
     def where(self, **equals: str | None) -> FunnelData:
         """Only the leads and opportunities whose columns equal the given values.
@@ -98,6 +188,11 @@ class FunnelData:
         (or an empty string) means no filter on that column. Filters apply to
         every table that has the column; stage history follows the remaining
         opportunities. An unknown column is a :class:`ParameterError`.
+
+        Targets: only those set for exactly this filter apply
+        (:func:`alignment_lib.matching_targets`); when the targets table has
+        none, the data has no targets (``tracking.targets_unset_for`` names the
+        filter and the pages say so). Reads the targets table once to know.
         """
         active = {k: v for k, v in equals.items() if v not in (None, "")}
         known = set(LEADS.column_names) | set(OPPORTUNITIES.column_names) | set(self.dimensions)
@@ -118,7 +213,7 @@ class FunnelData:
             return frame
 
         opps = keep(self.opportunities)
-        return replace(
+        filtered = replace(
             self,
             leads=keep(self.leads),
             opportunities=opps,
@@ -126,14 +221,18 @@ class FunnelData:
                 opps.select("opportunity_id"), on="opportunity_id", how="semi"
             ),
         )
+        merged = {**dict(self.filters), **active}
+        return filtered._scoped(self.target_rows, tuple(merged.items()))
 
     def with_targets(self, targets: pl.LazyFrame) -> FunnelData:
         """The same data with another (validated) targets table, e.g. from ``load_targets``.
 
         The data then has a targets table (``tracking.has_targets``): one without rows
-        reads "No targets are set for this quarter", as a source's does.
+        reads "No targets are set for this quarter", as a source's does. Seen through
+        the data's filter, as :meth:`where` does.
         """
-        return replace(self, targets=targets, tracking=replace(self.tracking, has_targets=True))
+        with_table = replace(self, tracking=replace(self.tracking, has_targets=True))
+        return with_table._scoped(targets, self.filters)
 
     def materialize(self) -> FunnelData:
         """The same tables read once into memory (still LazyFrames for the metrics).
@@ -142,10 +241,17 @@ class FunnelData:
         workbook computes a dozen metrics, so it reads its data once here. The
         four tables are collected in one pass (polars shares common subplans).
         """
-        frames = pl.collect_all([self.leads, self.opportunities, self.stage_history, self.targets])
-        leads, opps, history, targets = (f.lazy() for f in frames)
+        frames = pl.collect_all(
+            [self.leads, self.opportunities, self.stage_history, self.targets, self.target_rows]
+        )
+        leads, opps, history, targets, rows = (f.lazy() for f in frames)
         return replace(
-            self, leads=leads, opportunities=opps, stage_history=history, targets=targets
+            self,
+            leads=leads,
+            opportunities=opps,
+            stage_history=history,
+            targets=targets,
+            all_targets=None if self.all_targets is None else rows,
         )
 
     def at(self, as_of: dt.datetime | dt.date | str) -> FunnelData:
@@ -434,11 +540,14 @@ def _load(source: Source, calendar: FiscalCalendar, window: Window | None) -> Fu
                 )
     kept = {n for t in ("leads", "opportunities") if t in typed for n in typed[t].collect_schema()}
     dimensions = tuple(d for d in source.options.dimensions if d in kept)
+    targets = typed.get("targets", _empty(TARGETS))
     return FunnelData(
         leads=typed.get("leads", _empty(LEADS)),
         opportunities=typed["opportunities"],
         stage_history=typed.get("stage_history", _empty(STAGE_HISTORY)),
-        targets=typed.get("targets", _empty(TARGETS)),
+        # the company report compares with the company-wide targets; where() picks a filter's
+        targets=matching_targets(targets),
+        all_targets=targets,
         calendar=calendar,
         source=source.description,
         has_stage_history="stage_history" in typed,
@@ -483,9 +592,16 @@ def write_snapshot(data: FunnelData, folder: str | Path) -> Path:
     The tables are collected in one pass and written as Parquet, the other
     fields as ``snapshot.json`` (:mod:`alignment_lib.snapshot`); the folder is
     readable by its owner only. ``load_funnel(folder)`` gives back equal
-    data without validating it again. Returns ``folder``.
+    data without validating it again. Returns ``folder``. Every row of the
+    targets table is written (segment and region rows included); ``data`` must
+    not be filtered (:meth:`FunnelData.where`: a workbook filters the snapshot).
     """
-    frames = pl.collect_all([data.leads, data.opportunities, data.stage_history, data.targets])
+    if data.filters:
+        raise ParameterError(
+            f"write_snapshot takes the whole data, not data filtered to "
+            f"{describe_filters(dict(data.filters))}; fix: write the data before .where(...)"
+        )
+    frames = pl.collect_all([data.leads, data.opportunities, data.stage_history, data.target_rows])
     manifest = _snapshot.encode_manifest(
         calendar=data.calendar,
         source=data.source,
@@ -515,7 +631,14 @@ def _from_snapshot(folder: Path, calendar: FiscalCalendar | None) -> FunnelData:
             f"{calendar.timezone}; fix: pass the snapshot's calendar, or read the data location "
             "itself"
         )
-    return FunnelData(**frames, **fields, origin=folder)
+    targets = frames.pop("targets")
+    return FunnelData(
+        **frames,
+        targets=matching_targets(targets),
+        all_targets=targets,
+        **fields,
+        origin=folder,
+    )
 
 
 def _tracking(checks: dict[str, TableCheck]) -> Tracking:

@@ -121,11 +121,15 @@ class Headline:
     """What the landing page shows above the links: the shared scorecard.
 
     ``currency``: the ISO 4217 code of its amounts (the data's).
+    ``targets_note``: why the report has no targets, when it has none (e.g. a
+    filtered report: "No targets are set for Segment: Enterprise; ...",
+    ``Tracking.missing("targets")``); empty when targets apply.
     """
 
     as_of: dt.datetime
     scorecard: pl.DataFrame
     currency: str = "USD"
+    targets_note: str = ""
 
 
 def check_parameters(notebook: Path, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -811,14 +815,19 @@ def _render_into(
         executed = build / "notebooks" / f"{name}.ipynb"
         try:
             _execute(paths[name], executed, checked[name], notebook_dir, name, run)
+        except BaseException:
+            # the failed notebook is kept for the reader too: show what they may see, but
+            # never let that hide the failure (a full disk leaves it truncated)
+            if executed.is_file():
+                with suppress(Exception):
+                    show_parameters(executed, shown[name])
+            raise
         finally:
             # papermill drives the kernel through an event loop it creates for
             # this worker thread and never closes; close it (and its sockets).
             ensure_event_loop().close()
             _WORKER.run = None
-            # failed or not: the notebook a reader gets shows what they may see
-            if executed.is_file():
-                show_parameters(executed, shown[name])
+        show_parameters(executed, shown[name])
         title = workbooks[name]
         run.check()
         export_html(
@@ -908,6 +917,7 @@ def _render_into(
             rendered_at=dt.datetime.now(dt.UTC),
             filters=label,
             currency=headline.currency,
+            targets_note=headline.targets_note,
         )
         (build / "index.html").write_text(page, encoding="utf-8")
         result = replace(result, index=final / "index.html")

@@ -1125,7 +1125,11 @@ def _targets_frame(rng: _Rng, leads: pl.DataFrame, opps: pl.DataFrame) -> pl.Dat
             value = base * rng.between(0.88, 1.12)
             rows.append((label, metric, team, _round_to(value, 10 if metric == "mqls" else 10_000)))
     names = ("fiscal_quarter", "metric", "team", "value")
-    return _frame("targets", {name: [r[i] for r in rows] for i, name in enumerate(names)})
+    columns = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    # the sample's targets are the company's: no segment or region (docs/data-model.md)
+    return _frame(
+        "targets", {**columns, "segment": [None] * len(rows), "region": [None] * len(rows)}
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1193,7 +1197,9 @@ def write_sample(out_dir: str | Path, *, seed: int = SAMPLE_SEED) -> list[Path]:
     """Write ``<table>.csv`` for each sample table into ``out_dir``; return the paths written.
 
     Timestamps are ISO 8601 UTC with ``Z`` (``2025-03-04T14:05:00Z``), dates ``2025-03-04``,
-    amounts whole currency units without a decimal point. Same seed, same bytes.
+    amounts whole currency units without a decimal point. Same seed, same bytes. Optional
+    scope columns no row uses (the targets' segment and region: the sample's targets are the
+    company's) are left out of the file, as an export without them leaves them out.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1202,6 +1208,8 @@ def write_sample(out_dir: str | Path, *, seed: int = SAMPLE_SEED) -> list[Path]:
         amounts = [c.name for c in TABLES[name].columns if c.kind == "amount"]
         # amounts are whole by construction; Int64 drops the ".0" from the file
         frame = frame.with_columns(pl.col(amounts).round(0).cast(pl.Int64))
+        unused = [c for c in TABLES[name].scope if frame[c].null_count() == frame.height]
+        frame = frame.drop(unused)
         path = out / f"{name}.csv"
         frame.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ", date_format="%Y-%m-%d")
         paths.append(path)

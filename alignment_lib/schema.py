@@ -92,6 +92,10 @@ class Table:
     #: columns the table must have; every other column may be absent from an export, and
     #: then reads as "not tracked" (docs/data-model.md, "Partial exports")
     required_columns: tuple[str, ...] = ()
+    #: optional columns that narrow a row to part of the data (targets: segment, region);
+    #: an empty one means the whole company. The key and these together are unique (an
+    #: empty value matching an empty value)
+    scope: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -414,10 +418,11 @@ STAGE_HISTORY = Table(
 
 TARGETS = Table(
     name="targets",
-    grain="one row per fiscal quarter, metric and team",
+    grain="one row per fiscal quarter, metric and team, and optionally segment and region",
     key=("fiscal_quarter", "metric", "team"),
     required=False,
     required_columns=("value",),
+    scope=("segment", "region"),
     columns=(
         Column(
             "fiscal_quarter",
@@ -445,10 +450,27 @@ TARGETS = Table(
             "marketing_pipeline_created), a count (mqls, won_deals, opportunities_created) or a "
             "0-1 share (sla_compliance).",
         ),
+        Column(
+            "segment",
+            "category",
+            True,
+            "The segment the target is set for (a report filtered to that segment compares "
+            "with it); empty: the whole company.",
+            "Forecasting quota by territory / planning sheet",
+            "Goals / planning sheet",
+        ),
+        Column(
+            "region",
+            "category",
+            True,
+            "The region the target is set for; empty: the whole company.",
+            "Forecasting quota by territory / planning sheet",
+            "Goals / planning sheet",
+        ),
     ),
     checks=(
         "fiscal_quarter is a label like FY2026-Q3",
-        "(fiscal_quarter, metric, team) is unique",
+        "(fiscal_quarter, metric, team, segment, region) is unique",
         "value is not negative",
     ),
 )

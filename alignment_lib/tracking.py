@@ -9,7 +9,12 @@ for a company that never records acceptance is a false statement). Pages ask
 cannot show instead (docs/data-model.md, "Partial exports").
 
 Tracking is decided once, on the whole source before any filter or as-of cut:
-a filter that leaves no SAL in a quarter is "no SALs", not "not tracked".
+a filter that leaves no SAL in a quarter is "no SALs", not "not tracked". One
+exception, targets: a filtered report compares with the targets set for its
+filter only (``alignment_lib.matching_targets``), so a filter for which the
+targets table has no row has no targets at all; ``FunnelData.where`` records
+it (``Tracking.targets_unset_for``) and the pages say so in place of
+attainment, pacing and coverage of a target.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["NEEDS", "Need", "Tracking"]
+__all__ = ["NEEDS", "Need", "Tracking", "no_targets_for"]
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,12 @@ NEEDS: dict[str, Need] = {
             flag="has_stage_history",
         ),
         Need(
+            "close_date_history",
+            "Expected close dates are not recorded in this data's stage history, so the "
+            "in-quarter conversion of pipeline, and the coverage it requires, cannot be shown.",
+            any_of=("stage_history.expected_close_date",),
+        ),
+        Need(
             "lost_reason",
             "Lost reasons are not tracked in this data.",
             any_of=("opportunities.lost_reason",),
@@ -199,6 +210,10 @@ class Tracking:
     has_won_deals: bool = True
     has_lost_deals: bool = True
     has_open_deals: bool = True
+    #: a filtered view for which the targets table has no row, the filter in words
+    #: ("Segment: Enterprise"; empty: targets apply): the company's targets do not
+    #: apply to it, so it has none (set by ``FunnelData.where``)
+    targets_unset_for: str = ""
 
     @property
     def has_funnel_steps(self) -> bool:
@@ -210,6 +225,8 @@ class Tracking:
         """Whether the data can support figures that need ``need`` (a key of NEEDS)."""
         spec = NEEDS[need]
         if spec.flag and not getattr(self, spec.flag):
+            return False
+        if need == "targets" and self.targets_unset_for:
             return False
         if spec.any_of and not self.has_leads and all(_of_leads(c) for c in spec.any_of):
             return False
@@ -230,8 +247,11 @@ class Tracking:
             spec = NEEDS[need]
             if not self.has_leads and spec.any_of and all(_of_leads(c) for c in spec.any_of):
                 spec = NEEDS["leads"]
-            if spec.statement not in said:
-                said.append(spec.statement)
+            statement = spec.statement
+            if need == "targets" and self.has_targets:
+                statement = no_targets_for(self.targets_unset_for)
+            if statement not in said:
+                said.append(statement)
         return said
 
     def funnel_stages(self, stages: Iterable[str]) -> tuple[str, ...]:
@@ -243,6 +263,14 @@ class Tracking:
         if self.tracked is None:
             return ()
         return tuple(c for c in columns if f"{table}.{c}" not in self.tracked)
+
+
+def no_targets_for(scope: str) -> str:
+    """What a filtered page says when no target is set for its filter (``scope``, in words:
+    "Segment: Enterprise")."""
+    return (
+        f"No targets are set for {scope}; the company's targets do not apply to a filtered report."
+    )
 
 
 def _of_leads(column: str) -> bool:

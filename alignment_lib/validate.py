@@ -327,24 +327,35 @@ def _column_rules(
                     show=_as_text,
                 )
             )
-    if len(table.key) == 1:
-        key = pl.col(table.key[0])
+    # the key, and the scope columns a row may narrow it with (an empty scope value matches an
+    # empty one: two company-wide rows of one target are duplicates)
+    unique = [*table.key, *table.scope]
+    if len(unique) == 1:
+        key = pl.col(unique[0])
         dup = key.is_not_null() & key.is_duplicated()
     else:
         dup = (
             pl.all_horizontal(pl.col(k).is_not_null() for k in table.key)
-            & pl.struct(table.key).is_duplicated()
+            & pl.struct(unique).is_duplicated()
         )
     rules.append(
         _Rule(
-            ", ".join(table.key) if len(table.key) > 1 else table.key[0],
+            ", ".join(unique) if len(unique) > 1 else unique[0],
             "duplicate_id",
             dup,
-            f"has duplicate {'keys' if len(table.key) > 1 else 'ids'}; each must appear once",
+            f"has duplicate {'keys' if len(unique) > 1 else 'ids'}; each must appear once",
             "remove the repeated rows (an export joined to a child table repeats parents)",
-            values=pl.struct(table.key),
+            values=pl.struct(unique),
             show=lambda keys: pl.concat_str(
-                [keys.struct.field(k).cast(pl.String) for k in table.key], separator=" / "
+                [
+                    pl.concat_str(
+                        [keys.struct.field(k).cast(pl.String) for k in table.key], separator=" / "
+                    ),
+                    *(
+                        (" / " + keys.struct.field(k).cast(pl.String)).fill_null("")
+                        for k in table.scope
+                    ),
+                ]
             ),
         )
     )
@@ -605,14 +616,15 @@ _MAYBE_DUPLICATES = "_maybe_duplicates"
 
 
 def _maybe_duplicates(table: Table) -> pl.Expr:
-    """True when the table's key may repeat: fewer distinct key hashes than complete keys.
+    """True when the table's key (with its scope) may repeat: fewer distinct hashes than keys.
 
     False proves there is no duplicate key; True (a duplicate, or, about once in
     10^4 tables of 10^8 rows, two keys with the same 64-bit hash) calls for the
     exact ``duplicate_id`` rule.
     """
     complete = pl.all_horizontal(pl.col(k).is_not_null() for k in table.key)
-    key = pl.col(table.key[0]) if len(table.key) == 1 else pl.struct(table.key)
+    unique = [*table.key, *table.scope]  # as the duplicate_id rule: the key and its scope
+    key = pl.col(unique[0]) if len(unique) == 1 else pl.struct(unique)
     return (key.filter(complete).hash().n_unique() < complete.sum()).alias(_MAYBE_DUPLICATES)
 
 

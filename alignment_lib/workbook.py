@@ -23,17 +23,25 @@ from alignment_lib._resources import sample_dir
 from alignment_lib._text import shorten_words
 from alignment_lib.exceptions import ParameterError, SourceError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
-from alignment_lib.load import FunnelData, load_funnel, load_targets, parse_as_of
+from alignment_lib.load import (
+    FILTER_LABELS,
+    FunnelData,
+    describe_filters,
+    load_funnel,
+    load_targets,
+    parse_as_of,
+)
 from alignment_lib.metrics.funnel import FUNNEL_STAGES
 from alignment_lib.money import use_currency
 from alignment_lib.snapshot import is_snapshot
 from alignment_lib.sources import Source, open_source
-from alignment_lib.tracking import Tracking
+from alignment_lib.tracking import Tracking, no_targets_for
 
 __all__ = [
     "Workbook",
     "describe_filters",
     "describe_workbook",
+    "filter_targets_statement",
     "latest_complete_quarter",
     "load_uncut",
     "open_data_source",
@@ -44,8 +52,6 @@ __all__ = [
 ]
 
 SAMPLE = "sample"
-#: the columns a report can be filtered on, with their labels on the page, in page order
-FILTER_LABELS = {"segment": "Segment", "region": "Region"}
 #: set to "0" to skip the static PNG picture under every chart (e.g. in tests: the
 #: pictures cost vl-convert time and no exported page uses them)
 STATIC_PICTURES_ENV = "ALIGNMENT_STATIC_PICTURES"
@@ -276,35 +282,48 @@ def check_filters(data: FunnelData, filters: Mapping[str, str]) -> None:
         )
 
 
-def describe_filters(filters: Mapping[str, str]) -> str:
-    """'Segment: Enterprise · Region: EMEA'; '' without filters (``Workbook.filters``)."""
-    return " · ".join(
-        f"{FILTER_LABELS.get(k, k.capitalize())}: {filters[k]}"
-        for k in [*FILTER_LABELS, *sorted(set(filters) - set(FILTER_LABELS))]
-        if filters.get(k)
-    )
-
-
 class _Filters:
-    """The filter statement at the top of a filtered page (escaped HTML, plain text)."""
+    """The filter statement at the top of a filtered page (escaped HTML, plain text), and
+    which targets the page compares with."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, targets: str) -> None:
         self.text = text
+        self.targets = targets
 
     def _repr_html_(self) -> str:
         return (
-            '<p class="alignment-filters tex2jax_ignore mathjax_ignore" '
-            'style="font-size:1.15em;font-weight:bold;padding:0.4em 0.6em;'
-            'border-left:4px solid #555555;background:#f3f3f3">'
+            '<div class="alignment-filters tex2jax_ignore mathjax_ignore" '
+            'style="padding:0.4em 0.6em;border-left:4px solid #555555;background:#f3f3f3">'
+            '<p style="font-size:1.15em;font-weight:bold;margin:0">'
             f"Filtered report · {html.escape(self.text)}</p>"
+            f'<p style="margin:0.3em 0 0 0">{html.escape(self.targets)}</p></div>'
         )
 
     def __repr__(self) -> str:
-        return f"Filtered report · {self.text}"
+        return f"Filtered report · {self.text}\n{self.targets}"
+
+
+def filter_targets_statement(workbook: Workbook) -> str:
+    """Which targets a filtered page compares with, in one sentence ('' without a filter).
+
+    The targets set for the filter (:func:`alignment_lib.matching_targets`), or,
+    when the targets table has none for it, that there are none: the company's
+    targets never apply to a filtered report (docs/filters.md).
+    """
+    text = describe_filters(workbook.filters)
+    if not text:
+        return ""
+    tracking = workbook.tracking
+    if not tracking.has_targets:
+        return tracking.missing("targets")[0]
+    if tracking.targets_unset_for:
+        return no_targets_for(tracking.targets_unset_for)
+    return f"Targets: those set for {text} in the targets table."
 
 
 def show_filters(workbook: Workbook) -> None:
-    """State the filter at the top of the page ("Segment: Enterprise · Region: EMEA").
+    """State the filter at the top of the page ("Segment: Enterprise · Region: EMEA"), and
+    which targets the page compares with (:func:`filter_targets_statement`).
 
     Every workbook calls it right after :func:`open_workbook`; an unfiltered
     report shows nothing, so the company report is unchanged.
@@ -313,7 +332,7 @@ def show_filters(workbook: Workbook) -> None:
     if text:
         from IPython.display import display  # where a page is shown, not with the data
 
-        display(_Filters(text))
+        display(_Filters(text, filter_targets_statement(workbook)))
 
 
 class _Findings:

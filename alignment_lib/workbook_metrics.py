@@ -23,17 +23,17 @@ import polars as pl
 
 from alignment_lib.metrics import (
     bookings_by_week,
-    bookings_forecast,
     bookings_linearity,
     cohort_conversion_curve,
     creation_to_close_lag,
     deal_size_band,
+    forecast_overview,
     funnel_cohort,
     funnel_period,
     health_report,
     mql_outcomes,
     pipeline_coverage,
-    pipeline_needed,
+    pipeline_to_create,
     pipeline_vs_bookings,
     rejection_reasons,
     response_times,
@@ -42,6 +42,7 @@ from alignment_lib.metrics import (
     shared_scorecard,
     slipped_deals,
     stage_durations,
+    stall_threshold,
 )
 
 if TYPE_CHECKING:
@@ -59,7 +60,20 @@ WORKBOOK_NAMES = (
     "data_health",
 )
 
-_Metric = Callable[["Workbook"], pl.LazyFrame]
+#: a metric of a workbook: (the workbook's context, the notebook's options) -> its frame
+_Metric = Callable[["Workbook", dict[str, Any]], pl.LazyFrame]
+
+
+def _forecast(wb: Workbook, **span: Any) -> pl.LazyFrame:
+    # the scorecard and the pipeline page show the same forecast
+    return forecast_overview(
+        wb.data.opportunities,
+        wb.data.stage_history,
+        wb.data.targets,
+        quarter=wb.quarter,
+        calibration="seasonal" if wb.data.has_stage_history else "ever",
+        **span,
+    )
 
 
 def _scorecard() -> dict[str, _Metric]:
@@ -67,61 +81,72 @@ def _scorecard() -> dict[str, _Metric]:
         return {"calendar": wb.calendar, "as_of": wb.as_of}
 
     return {
-        "scorecard": lambda wb: shared_scorecard(
-            wb.data.leads, wb.data.opportunities, wb.data.targets, quarter=wb.quarter, **span(wb)
-        ),
-        "coverage": lambda wb: pipeline_coverage(
+        "scorecard": lambda wb, o: shared_scorecard(
+            wb.data.leads,
             wb.data.opportunities,
             wb.data.targets,
+            quarter=wb.quarter,
+            sla_clock=o["sla_clock"],
+            **span(wb),
+        ),
+        "coverage": lambda wb, o: pipeline_coverage(
+            wb.data.opportunities,
+            wb.data.targets,
+            stage_history=wb.data.stage_history,
             quarter=wb.quarter.shift(1),
             quarters=2,
             **span(wb),
         ),
-        "needed": lambda wb: pipeline_needed(
-            wb.data.opportunities,
-            wb.data.leads,
-            wb.data.targets,
-            quarter=wb.quarter.shift(2),
-            **span(wb),
+        "needed": lambda wb, o: pipeline_to_create(
+            wb.data.opportunities, wb.data.leads, wb.data.targets, **span(wb)
         ),
-        "sla_by_channel": lambda wb: response_times(
-            wb.data.leads, first=wb.quarter, last=wb.quarter, by=["channel"], **span(wb)
+        "forecast": lambda wb, o: _forecast(wb, **span(wb)),
+        "sla_by_channel": lambda wb, o: response_times(
+            wb.data.leads,
+            first=wb.quarter,
+            last=wb.quarter,
+            by=["channel"],
+            sla_clock=o["sla_clock"],
+            **span(wb),
         ),
     }
 
 
 def _pipeline_vs_closes() -> dict[str, _Metric]:
     return {
-        "pvb": lambda wb: pipeline_vs_bookings(wb.data.opportunities, **wb.span),
-        "lag": lambda wb: creation_to_close_lag(wb.data.opportunities, **wb.span),
-        "curves": lambda wb: cohort_conversion_curve(
+        "pvb": lambda wb, o: pipeline_vs_bookings(wb.data.opportunities, **wb.span),
+        "lag": lambda wb, o: creation_to_close_lag(wb.data.opportunities, **wb.span),
+        "curves": lambda wb, o: cohort_conversion_curve(
             wb.data.opportunities, **wb.span, as_of=wb.as_of, max_months=12
         ),
-        "forecast": lambda wb: bookings_forecast(
-            wb.data.opportunities,
-            wb.data.stage_history,
-            wb.data.targets,
-            calendar=wb.calendar,
-            quarter=wb.quarter.shift(1),
-            as_of=wb.as_of,
-            # in-quarter rates need stage history; without it, the "ever won" rates
-            calibration="in_quarter" if wb.data.has_stage_history else "ever",
-        ),
+        "forecast": lambda wb, o: _forecast(wb, calendar=wb.calendar, as_of=wb.as_of),
     }
 
 
 def _handoff() -> dict[str, _Metric]:
-    def timing(wb: Workbook) -> dict[str, Any]:
-        return {"as_of": wb.as_of, **wb.span}
+    def timing(wb: Workbook, o: dict[str, Any]) -> dict[str, Any]:
+        return {"as_of": wb.as_of, "sla_clock": o["sla_clock"], **wb.span}
+
+    def stall(wb: Workbook, o: dict[str, Any]) -> pl.LazyFrame:
+        return stall_threshold(
+            wb.data.leads, calendar=wb.calendar, as_of=wb.as_of, stall_days=o["stall_days"] or None
+        )
 
     return {
-        "outcomes": lambda wb: mql_outcomes(wb.data.leads, **timing(wb), by=["channel"]),
-        "reasons": lambda wb: rejection_reasons(wb.data.leads, **wb.span, by=["channel"]),
-        "response": lambda wb: response_times(wb.data.leads, **timing(wb)),
-        "by_channel": lambda wb: response_times(wb.data.leads, **timing(wb), by=["channel"]),
-        "by_owner": lambda wb: response_times(wb.data.leads, **timing(wb), by=["owner_id"]),
-        "weekly": lambda wb: response_times(
-            wb.data.leads, **{**timing(wb), "first": wb.quarter.shift(-1)}, period="week"
+        "stall": stall,
+        # the notebook reads the threshold as a number: one small eager step
+        "outcomes": lambda wb, o: mql_outcomes(
+            wb.data.leads,
+            **timing(wb, o),
+            stall_days=stall(wb, o).collect()["stall_days"][0],
+            by=["channel"],
+        ),
+        "reasons": lambda wb, o: rejection_reasons(wb.data.leads, **wb.span, by=["channel"]),
+        "response": lambda wb, o: response_times(wb.data.leads, **timing(wb, o)),
+        "by_channel": lambda wb, o: response_times(wb.data.leads, **timing(wb, o), by=["channel"]),
+        "by_owner": lambda wb, o: response_times(wb.data.leads, **timing(wb, o), by=["owner_id"]),
+        "weekly": lambda wb, o: response_times(
+            wb.data.leads, **{**timing(wb, o), "first": wb.quarter.shift(-1)}, period="week"
         ),
     }
 
@@ -136,12 +161,12 @@ def _funnel() -> dict[str, _Metric]:
 
     splits = ["channel", "segment"]
     return {
-        "cohorts": lambda wb: funnel_cohort(*pair(wb), **funnel(wb), as_of=wb.as_of, by=splits),
-        "flows": lambda wb: funnel_period(*pair(wb), **funnel(wb), by=splits),
-        "durations": lambda wb: stage_durations(*pair(wb), **funnel(wb)),
-        "by_channel": lambda wb: stage_durations(*pair(wb), **funnel(wb), by=["channel"]),
-        "by_segment": lambda wb: stage_durations(*pair(wb), **funnel(wb), by=["segment"]),
-        "mql_to_won": lambda wb: funnel_cohort(
+        "cohorts": lambda wb, o: funnel_cohort(*pair(wb), **funnel(wb), as_of=wb.as_of, by=splits),
+        "flows": lambda wb, o: funnel_period(*pair(wb), **funnel(wb), by=splits),
+        "durations": lambda wb, o: stage_durations(*pair(wb), **funnel(wb)),
+        "by_channel": lambda wb, o: stage_durations(*pair(wb), **funnel(wb), by=["channel"]),
+        "by_segment": lambda wb, o: stage_durations(*pair(wb), **funnel(wb), by=["segment"]),
+        "mql_to_won": lambda wb, o: funnel_cohort(
             *pair(wb), **wb.span, as_of=wb.as_of, by=["channel"], stages=("mql", "won")
         ),
     }
@@ -152,13 +177,15 @@ def _business_cycles() -> dict[str, _Metric]:
         return wb.data.opportunities.with_columns(deal_size_band(pl.col("amount")))
 
     return {
-        "linearity": lambda wb: bookings_linearity(wb.data.opportunities, **wb.span),
-        "weeks": lambda wb: bookings_by_week(wb.data.opportunities, **wb.span),
-        "seasons": lambda wb: seasonality(wb.data.opportunities, wb.data.leads, **wb.span),
-        "cycle_source": lambda wb: sales_cycle(wb.data.opportunities, **wb.span, by=("source",)),
-        "cycle_segment": lambda wb: sales_cycle(wb.data.opportunities, **wb.span, by=("segment",)),
-        "cycle_band": lambda wb: sales_cycle(sized(wb), **wb.span, by=("deal_size_band",)),
-        "slipped": lambda wb: slipped_deals(
+        "linearity": lambda wb, o: bookings_linearity(wb.data.opportunities, **wb.span),
+        "weeks": lambda wb, o: bookings_by_week(wb.data.opportunities, **wb.span),
+        "seasons": lambda wb, o: seasonality(wb.data.opportunities, wb.data.leads, **wb.span),
+        "cycle_source": lambda wb, o: sales_cycle(wb.data.opportunities, **wb.span, by=("source",)),
+        "cycle_segment": lambda wb, o: sales_cycle(
+            wb.data.opportunities, **wb.span, by=("segment",)
+        ),
+        "cycle_band": lambda wb, o: sales_cycle(sized(wb), **wb.span, by=("deal_size_band",)),
+        "slipped": lambda wb, o: slipped_deals(
             wb.data.opportunities, wb.data.stage_history, **wb.span
         ),
     }
@@ -198,7 +225,12 @@ def _check(name: str) -> None:
 
 
 def workbook_metrics(
-    name: str, wb: Workbook, *, only: Sequence[str] | None = None
+    name: str,
+    wb: Workbook,
+    *,
+    only: Sequence[str] | None = None,
+    sla_clock: str = "calendar",
+    stall_days: float = 0.0,
 ) -> dict[str, pl.LazyFrame]:
     """The metric frames the workbook ``name`` computes, as its notebook computes them.
 
@@ -208,8 +240,11 @@ def workbook_metrics(
     (collect them together with :func:`collect_metrics`, which lets polars
     share the work common to several frames), but for the data-health page,
     whose report is computed here (small frames of rule counts, over the data
-    and its un-cut copy) and handed on lazily. Grain and units: each metric
-    function's docstring. ``name`` is one of :data:`WORKBOOK_NAMES`.
+    and its un-cut copy) and handed on lazily, and the handoff's stall
+    threshold, which its MQL outcomes take as a number. ``sla_clock`` and
+    ``stall_days``: the notebooks' parameters of those names (defaults: theirs;
+    ``alignment report --sla-clock``, ``--stall-days``). Grain and units: each
+    metric function's docstring. ``name`` is one of :data:`WORKBOOK_NAMES`.
     """
     names = metric_names(name)
     wanted = names if only is None else tuple(n for n in names if n in set(only))
@@ -221,7 +256,8 @@ def workbook_metrics(
             f"the {name} workbook computes no {', '.join(unknown)}; it computes: {', '.join(names)}"
         )
     if name != "data_health":
-        return {key: _METRICS[name][key](wb) for key in wanted}
+        options = {"sla_clock": sla_clock, "stall_days": stall_days}
+        return {key: _METRICS[name][key](wb, options) for key in wanted}
     if not wanted:
         return {}
     from alignment_lib.workbook import load_uncut

@@ -105,17 +105,29 @@ WITH m AS (
 
 QUERIES["outcomes"] = (
     _MQLS
-    + """
+    + """, stall AS (
+    -- the p99 of the decision times known at the as-of (at least 1 day; 30 days with
+    -- fewer than 100 decisions), over every MQL
+    SELECT CASE WHEN count(*) >= 100 THEN greatest(quantile_cont(days, 0.99), 1.0)
+                ELSE 30.0 END AS stall_days
+    FROM (SELECT (epoch_us(coalesce(accepted_at, rejected_at)) - epoch_us(mql_at)) / 86400e6
+                 AS days
+          FROM m WHERE coalesce(accepted_at, rejected_at) <= $as_of)
+), s AS (
+    SELECT m.*, accepted_at IS NULL AND rejected_at IS NULL AS undecided,
+           (first_touch_at IS NULL AND overdue)
+           OR (first_touch_at IS NOT NULL
+               AND (epoch_us($as_of) - epoch_us(mql_at)) / 86400e6 > stall.stall_days) AS lost
+    FROM m, stall
+)
 SELECT q::INTEGER AS quarter_index, channel,
        count(*)::BIGINT AS mqls,
        count(accepted_at)::BIGINT AS accepted,
        count(*) FILTER (WHERE rejected_at IS NOT NULL AND accepted_at IS NULL)::BIGINT
            AS rejected,
-       count(*) FILTER (WHERE accepted_at IS NULL AND rejected_at IS NULL
-                        AND NOT (first_touch_at IS NULL AND overdue))::BIGINT AS pending,
-       count(*) FILTER (WHERE accepted_at IS NULL AND rejected_at IS NULL
-                        AND first_touch_at IS NULL AND overdue)::BIGINT AS leaked
-FROM m WHERE q BETWEEN $first AND $last
+       count(*) FILTER (WHERE undecided AND NOT lost)::BIGINT AS pending,
+       count(*) FILTER (WHERE undecided AND lost)::BIGINT AS leaked
+FROM s WHERE q BETWEEN $first AND $last
 GROUP BY ALL
 """
 )
@@ -161,7 +173,8 @@ WITH pairs AS (
 QUERIES["cohorts"] = (
     _PAIRS
     + f""", typical AS (
-    SELECT step, quantile_cont(days, 0.5) AS maturity_days FROM d WHERE b IS NOT NULL
+    -- the p90 of the conversion times known at the as-of
+    SELECT step, quantile_cont(days, 0.9) AS maturity_days FROM d WHERE b <= $as_of
     GROUP BY step
 ), cohorts AS (
     SELECT {_q("a")} AS q, step, channel, segment, count(*) AS entered, count(b) AS reached,

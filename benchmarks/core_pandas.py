@@ -133,13 +133,19 @@ def run(data: Path, *, first: int, last: int, as_of: dt.datetime) -> dict[str, p
 
     # MQL outcomes and response times by channel (24 h SLA)
     m = leads[leads["mql_at"].notna()].copy()
+    # stalled: touched, undecided and older than the p99 of the decision times known at
+    # the cutoff (at least 1 day; 30 days with fewer than 100 decisions), over all MQLs
+    decided = m["accepted_at"].fillna(m["rejected_at"])
+    known = _days(decided, m["mql_at"])[decided <= cutoff]
+    stall_days = max(known.quantile(0.99), 1.0) if len(known) >= 100 else 30.0
     m["quarter_index"] = _quarter(m["mql_at"])
     m = m[_in(m["quarter_index"], first, last)]
     accepted = m["accepted_at"].notna()
     rejected = m["rejected_at"].notna() & ~accepted
     touched = m["first_touch_at"].notna()
     overdue = (cutoff - m["mql_at"]) / HOUR > 24.0
-    leaked = ~accepted & ~rejected & ~touched & overdue
+    stalled = touched & (_days(cutoff, m["mql_at"]) > stall_days)
+    leaked = ~accepted & ~rejected & ((~touched & overdue) | stalled)
     m = m.assign(
         accepted=accepted,
         rejected=rejected,
@@ -202,7 +208,9 @@ def run(data: Path, *, first: int, last: int, as_of: dt.datetime) -> dict[str, p
         )
     pairs = pd.concat(parts, ignore_index=True)
     pairs["reached"] = pairs["b"].notna()
-    typical = pairs[pairs["reached"]].groupby("step")["days"].median().rename("maturity_days")
+    # maturity: the p90 of the conversion times known at the cutoff
+    known = pairs["reached"] & (pairs["b"] <= cutoff)
+    typical = pairs[known].groupby("step")["days"].quantile(0.9).rename("maturity_days")
     pairs["quarter_index"] = _quarter(pairs["a"])
     cohort = pairs[_in(pairs["quarter_index"], first, last)]
     keys = ["quarter_index", "step", "channel", "segment"]

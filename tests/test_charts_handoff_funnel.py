@@ -108,19 +108,21 @@ def test_outcomes_channel_dropdown_and_legend_highlight() -> None:
 
 def test_outcomes_chart_carries_aggregates_summed_over_channels() -> None:
     data = rows(chart_mql_outcomes(outcomes()).to_dict())
-    # 2 quarters x (All + 3 channels) x 4 outcomes; no lead rows
-    assert len(data) == 32
+    # 2 quarters x (All + 3 channels) x 5 outcomes (leaked in its two kinds); no lead rows
+    assert len(data) == 40
     assert all("lead_id" not in r for r in data)
     q1_all = {
         r["outcome"]: r["count"]
         for r in data
         if r["group"] == "All channels" and r["fiscal_quarter"] == "FY2026-Q1"
     }
+    # H4 never touched; H5 touched, undecided 35 days later (fallback threshold 30 days)
     assert q1_all == {
         "Accepted": 2,
         "Rejected": 2,
-        "Pending": 1,
-        "Leaked (never touched)": 1,
+        "Pending": 0,
+        "Leaked: never touched": 1,
+        "Leaked: stalled (touched, no decision)": 1,
     }
 
 
@@ -237,16 +239,50 @@ def test_weekly_sla_points_target_and_quarter_start() -> None:
 
 def test_leaked_mqls_by_channel_most_first() -> None:
     d = chart_leaked_mqls(outcomes(), quarter="FY2026-Q2", title="1 leaked").to_dict()
-    data = rows(d)
-    # Q2: Webinar 2 MQLs, 1 leaked (H8); Paid Search 1 MQL, none; no other channel had MQLs
-    assert [(r["label"], r["leaked"], r["text"]) for r in data] == [
+    bars, labels = d["layer"]
+    label_rows = d["datasets"][labels["data"]["name"]]
+    # Q2: Webinar 2 MQLs, 1 leaked (H8, never touched); Paid Search 1 MQL, none; no other
+    # channel had MQLs
+    assert [(r["label"], r["leaked"], r["text"]) for r in label_rows] == [
         ("Webinar", 1, "1 · 50% of its MQLs"),
         ("Paid Search", 0, "0 · 0% of its MQLs"),
     ]
-    assert d["layer"][0]["encoding"]["y"]["sort"] == ["Webinar", "Paid Search"]
-    assert d["layer"][0]["mark"]["color"] == OUTCOME_COLORS["Leaked (never touched)"]
+    assert bars["encoding"]["y"]["sort"] == ["Webinar", "Paid Search"]
+    kinds = [(r["label"], r["kind"], r["count"]) for r in d["datasets"][bars["data"]["name"]]]
+    assert kinds == [
+        ("Paid Search", "Leaked: never touched", 0),
+        ("Paid Search", "Leaked: stalled (touched, no decision)", 0),
+        ("Webinar", "Leaked: never touched", 1),
+        ("Webinar", "Leaked: stalled (touched, no decision)", 0),
+    ]
+    scale = bars["encoding"]["color"]["scale"]
+    assert scale["range"] == [
+        OUTCOME_COLORS["Leaked: never touched"],
+        OUTCOME_COLORS["Leaked: stalled (touched, no decision)"],
+    ]
+    # Q1: Paid Search leaked 2, one of each kind (H4 never touched, H5 stalled)
+    q1 = chart_leaked_mqls(outcomes(), quarter="FY2026-Q1").to_dict()
+    q1_bars = q1["datasets"][q1["layer"][0]["data"]["name"]]
+    assert [r["count"] for r in q1_bars if r["label"] == "Paid Search"] == [1, 1]
     with pytest.raises(ParameterError):
         chart_leaked_mqls(mql_outcomes(ho.LEADS_LF, **TIMED).collect(), quarter="FY2026-Q2")
+
+
+def test_response_chart_in_working_hours() -> None:
+    frame = response_times(ho.LEADS_LF, **TIMED, by=["channel"]).collect()
+    d = chart_response_times(
+        frame, by="channel", quarter="FY2026-Q1", sla_hours=8, sla_clock="business"
+    ).to_dict()
+    assert d["title"]["subtitle"] == [
+        "FY2026-Q1 MQLs. Bars: median working hours to a first touch; ticks: p90 (1 in 10 "
+        "waited longer); dashed lines: the 8 working-hour SLA."
+    ]
+    left = d["hconcat"][0]["layer"]
+    assert left[0]["encoding"]["x"]["title"] == "Working hours from MQL to first touch"
+    assert left[0]["encoding"]["color"]["scale"]["domain"] == [
+        "Median over the 8 working-hour SLA",
+        "Median within the 8 working-hour SLA",
+    ]
 
 
 # -- the funnel ----------------------------------------------------------------------------

@@ -59,11 +59,21 @@ def test_cohort_curves_draw_only_observed_points_and_dash_immature_cohorts() -> 
     d = chart_cohort_curves(curves, title="t").to_dict()
     rows = next(iter(d["datasets"].values()))
     assert len(rows) == 3  # the unobserved point is not drawn
-    assert {r["maturity"] for r in rows} == {"complete", "still maturing"}
+    assert {r["maturity"] for r in rows} == {"mature", "still maturing"}
     assert d["encoding"]["strokeDash"]["scale"]["range"] == [[1, 0], [5, 3]]
+    assert d["title"]["subtitle"][1] == "dashed: cohort still maturing"
+    # with the metric's maturity, the subtitle says when a cohort stops maturing
+    timed = chart_cohort_curves(curves.with_columns(maturity_months=pl.lit(7)), title="t")
+    assert timed.to_dict()["title"]["subtitle"][1] == (
+        "dashed: still maturing, younger than 7 months (9 in 10 wins come within that time): "
+        "wins are still expected"
+    )
 
 
-def test_forecast_chart_uses_no_team_colour() -> None:
+def test_forecast_chart_marks_the_forecast_apart_from_the_stacked_parts() -> None:
+    """The stacked parts add up to the pipeline estimate (1 + 2 + 3 = 6); the forecast
+    weighs it with last year's quarter grown and is 5.5: its own mark (a diamond) with
+    its range, beside the same quarter last year (an open circle) and the target."""
     forecast = pl.DataFrame(
         {
             "quarter_index": [8107],
@@ -71,17 +81,34 @@ def test_forecast_chart_uses_no_team_colour() -> None:
             "booked_to_date": [1.0],
             "open_expected": [2.0],
             "not_yet_created_expected": [3.0],
-            "forecast": [6.0],
+            "pipeline_forecast": [6.0],
+            "naive_forecast": [5.2],
+            "curve_forecast": [None],
+            "forecast": [5.5],
             "forecast_low": [5.0],
             "forecast_high": [7.0],
             "target": [6.5],
+            "baseline_quarter": ["FY2025-Q4"],
+            "baseline_forecast": [4.8],
         }
     )
     d = chart_bookings_forecast(forecast, title="t").to_dict()
-    colours = d["layer"][0]["encoding"]["color"]["scale"]["range"]
+    bars, interval, point, baseline, target = d["layer"]
+    colours = bars["encoding"]["color"]["scale"]["range"]
     assert not set(colours) & set(SOURCE_COLORS.values())
-    assert d["layer"][1]["encoding"]["y2"]["field"] == "forecast_high"
-    assert d["layer"][2]["encoding"]["y"]["field"] == "target"
+    assert bars["encoding"]["color"]["title"] == "Pipeline estimate"
+    assert interval["encoding"]["y2"]["field"] == "forecast_high"
+    assert (point["mark"]["shape"], point["encoding"]["y"]["field"]) == ("diamond", "forecast")
+    assert baseline["encoding"]["y"]["field"] == "baseline_forecast"
+    assert baseline["mark"]["filled"] is False
+    assert target["encoding"]["y"]["field"] == "target"
+    rows = d["datasets"][point["data"]["name"]]
+    assert rows[0]["forecast"] == 5.5 and rows[0]["pipeline_forecast"] == 6.0
+    # bookings_forecast output without the baseline still draws
+    plain = chart_bookings_forecast(
+        forecast.drop("baseline_quarter", "baseline_forecast"), title="t"
+    )
+    assert len(plain.to_dict()["layer"]) == 5
 
 
 def test_long_clock_charts_without_bookings_say_so() -> None:
@@ -104,3 +131,45 @@ def test_long_clock_charts_without_bookings_say_so() -> None:
     )
     curves = chart_cohort_curves(empty, title="Curves").to_dict()
     assert curves["description"] == "No pipeline created in the cohorts shown"
+
+
+def test_forecast_table_states_the_record_on_comparable_quarters() -> None:
+    """8 past forecasts, 7 with a year-ago quarter: the comparison is made on those 7."""
+    import html
+    import re
+
+    from alignment_lib import table_bookings_forecast
+
+    row = {
+        "quarter_index": 8107,
+        "fiscal_quarter": "FY2026-Q4",
+        "calibration": "seasonal",
+        "forecast": 6_180_000.0,
+        "forecast_low": 4_940_000.0,
+        "forecast_high": 7_720_000.0,
+        "target": 6_560_000.0,
+        "baseline_quarter": "FY2025-Q4",
+        "baseline_forecast": 5_140_000.0,
+        "pipeline_forecast": 6_630_000.0,
+        "pipeline_weight": 0.2,
+        "naive_forecast": 6_070_000.0,
+        "naive_weight": 0.8,
+        "curve_forecast": None,
+        "curve_weight": 0.0,
+        "record_first": "FY2024-Q4",
+        "record_last": "FY2026-Q3",
+        "record_quarters": 8,
+        "record_inside": 7,
+        "record_mean_absolute_error": 0.1018,
+        "record_baseline_quarters": 7,
+        "record_baseline_mean_absolute_error": 0.1403,
+        "record_mean_absolute_error_same_quarters": 0.074,
+    }
+    page = table_bookings_forecast(pl.DataFrame([row])).as_raw_html()
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert (
+        "FY2026-Q4 $6,180,000 $4.9M to $7.7M $6,560,000 94% $5.1M (FY2025-Q4) pipeline $6.6M "
+        "(20%) · last year grown $6.1M (80%) range held 7 of 8; mean error 10.2%; on the 7 "
+        "with a year-ago quarter 7.4% vs last year's 14.0%"
+    ) in text
+    assert "for FY2024-Q4 to FY2026-Q3" in text

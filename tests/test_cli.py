@@ -184,3 +184,42 @@ def test_validate_refuses_data_with_no_quarter_to_report(tmp_path: Path, capsys)
     code = main(["validate", "--data", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "dated before now" in err
+
+
+def test_handoff_settings_are_checked_before_any_workbook_runs(tmp_path: Path, capsys) -> None:
+    params = tmp_path / "p.yaml"
+    params.write_text("sla_clock: weekdays\n")
+    assert main(["report", "--params", str(params), "--out", str(tmp_path)]) == 4
+    assert "sla_clock must be 'calendar' or 'business'" in capsys.readouterr().err
+    assert main(["report", "--stall-days", "-3", "--out", str(tmp_path)]) == 4
+    assert "stall_days must be a number of days" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse refuses an unknown clock itself
+        main(["report", "--sla-clock", "weekdays", "--out", str(tmp_path)])
+    assert not any(tmp_path.glob("FY*"))
+
+
+def test_handoff_settings_reach_the_parameters() -> None:
+    from alignment_lib.cli import _merge, _parser
+
+    args = _parser().parse_args(["report", "--sla-clock", "business", "--stall-days", "14"])
+    values = _merge(args, {})
+    assert (values["sla_clock"], values["stall_days"]) == ("business", 14.0)
+    # not given: left to the workbook's defaults (calendar hours, the data's p99)
+    plain = _merge(_parser().parse_args(["report"]), {})
+    assert "sla_clock" not in plain and "stall_days" not in plain
+
+
+def test_no_benchmarks_sets_the_scorecard_parameter() -> None:
+    """--no-benchmarks passes show_benchmarks=False (the scorecard's parameter); without it
+    the notebook's default (True) holds; a parameter file may set it too."""
+    from alignment_lib.cli import _merge, _parser
+
+    parser = _parser()
+    off = _merge(parser.parse_args(["report", "--no-benchmarks"]), {})
+    assert off["show_benchmarks"] is False
+    default = _merge(parser.parse_args(["report"]), {})
+    assert "show_benchmarks" not in default
+    assert (
+        _merge(parser.parse_args(["report"]), {"show_benchmarks": False})["show_benchmarks"]
+        is False
+    )

@@ -166,7 +166,7 @@ def test_a_table_the_data_cannot_support_is_one_cell_stating_why() -> None:
     table = table_demo(1, tracking=Tracking(has_lost_deals=False))
     assert isinstance(table, gt.GT)
     html = table.as_raw_html()
-    assert 'id="demo-table"' in html and "Required coverage (1 / win rate)" in html
+    assert 'id="demo-table"' in html and "Required coverage (1 / in-quarter conversion)" in html
     assert NO_LOST.replace("'", "&#x27;") in html or NO_LOST in html
     other = table_demo(1, table_id="mine", tracking=Tracking(has_lost_deals=False))
     assert 'id="mine"' in other.as_raw_html()

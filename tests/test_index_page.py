@@ -67,14 +67,54 @@ def test_filtered_index_names_the_filter_in_title_and_heading() -> None:
         "<h1>FY2026-Q3 · Segment: Enterprise · Region: EMEA: marketing and sales on one page</h1>"
     ) in page
     assert "Filtered report: Segment: Enterprise · Region: EMEA." in page
-    assert "the targets are the whole company's" in page
+    # a filtered report compares with its own targets, never with the company's
+    assert "The targets are those set for Segment: Enterprise · Region: EMEA." in page
+    assert "whole company" not in page
+
+
+SEGMENT_ACTUALS = pl.DataFrame(
+    {
+        "metric": ["bookings", "mqls"],
+        "team": ["shared", "shared"],
+        "label": ["Bookings", "MQLs"],
+        "kind": ["amount", "count"],
+        "target": [None, None],
+        "actual": [2_000_000.0, 103.0],
+        "attainment": [None, None],
+        "status": [None, None],
+    },
+    schema_overrides={"target": pl.Float64, "attainment": pl.Float64, "status": pl.String},
+)
+
+
+def test_filtered_index_without_targets_of_its_own_shows_actuals_and_says_why() -> None:
+    why = (
+        "No targets are set for Segment: Enterprise; the company's targets do not apply to a "
+        "filtered report."
+    )
+    page = build_index(
+        quarter="FY2026-Q3",
+        as_of=dt.datetime(2026, 9, 30, tzinfo=dt.UTC),
+        scorecard=SEGMENT_ACTUALS,
+        pages=[],
+        rendered_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+        filters="Segment: Enterprise",
+        targets_note=why,
+    )
+    escaped = why.replace("'", "&#x27;")
+    # in the filter notice and above the actuals
+    assert page.count(escaped) == 2
+    assert "The targets are those set for" not in page
+    # the actuals, with no target, attainment or status against anything
+    assert "$2.0M" in page and ">103<" in page
+    assert page.count("no target") == 2 and "%" not in page.split("<h2>Shared targets</h2>")[1]
 
 
 def test_filter_label_is_escaped() -> None:
     page = _page(f"Segment: {HOSTILE}")
     assert "<img" not in page and "<script" not in page
-    # title, heading and the notice
-    assert page.count("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;") == 3
+    # title, heading, the notice and its statement of the targets compared with
+    assert page.count("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;") == 4
 
 
 def test_company_index_says_nothing_of_a_filter() -> None:

@@ -190,11 +190,18 @@ def _metrics(data: al.FunnelData) -> dict[str, pl.DataFrame]:
             leads, opps, targets, calendar=cal, quarter=QUARTER, as_of=as_of
         ),
         "coverage": al.pipeline_coverage(
-            opps, targets, calendar=cal, quarter=QUARTER.shift(1), quarters=2, as_of=as_of
+            opps,
+            targets,
+            stage_history=history,
+            calendar=cal,
+            quarter=QUARTER.shift(1),
+            quarters=2,
+            as_of=as_of,
         ),
         "needed": al.pipeline_needed(
             opps, leads, targets, calendar=cal, quarter=QUARTER.shift(2), as_of=as_of
         ),
+        "to_create": al.pipeline_to_create(opps, leads, targets, calendar=cal, as_of=as_of),
         "data_health": al.data_health(data),
     }
     out = dict(zip(lazy, pl.collect_all(list(lazy.values())), strict=True))
@@ -218,7 +225,6 @@ _SHARES = {
     "leaked_rate",
     "share",
     "sla_compliance",
-    "not_yet_created_share",
     "elapsed_share",
     "win_rate",
     "lag_share",
@@ -230,8 +236,18 @@ _SHARES = {
 _NON_NEGATIVE_ENDS = ("amount", "bookings", "deals", "leads", "mqls", "rows", "open_pipeline")
 
 
+#: not a 0-1 share: the seasonal forecast's multiplier of the creation rate, a sum over the
+#: creation quarters of share x season index x conversion x growth (docs/metrics/forecast.md),
+#: which a growing or seasonal quarter takes above 1
+_NON_NEGATIVE_NAMES = {"not_yet_created_share"}
+
+
 def _non_negative(column: str) -> bool:
-    return column.endswith(_NON_NEGATIVE_ENDS) or column.startswith("n_")
+    return (
+        column.endswith(_NON_NEGATIVE_ENDS)
+        or column.startswith("n_")
+        or column in _NON_NEGATIVE_NAMES
+    )
 
 
 _UNSAFE = r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"

@@ -18,8 +18,9 @@ Business cycles (every frame below is written out by hand in the metric's shape)
   smallest first: <25K 20, 25K-100K 60, >=100K 170.
 - By source, FY2026-Q3: marketing 133.1 -> 133, partner no wins, sales 44.9 ->
   45: marketing's clock is the longest (stated first, longest first).
-- Slipped, FY2026-Q3: 10 expected, 3 slipped ($250,000 -> $250.0K), 4 won
-  (40%), 2 lost, 1 still open.
+- Slipped, FY2026-Q3: 10 expected ($1,000,000): 4 won (40%), 2 lost, 3 pushed past the
+  quarter ($250,000 -> $250.0K), 1 still open ($50,000): 4 + 2 + 3 + 1 = 10. Slipped (did
+  not close in it) = 3 + 1 = 4 ($300,000 -> $300.0K), 30% of the expected amount.
 
 Data health: the hand-built funnel of tests/metrics/test_health.py (its
 docstring works out every count) seen as of 2026-03-31. Rows: leads 6 in the
@@ -121,19 +122,26 @@ CYCLE_BAND = pl.DataFrame(
 )
 
 
-def slipped(expected: int | None = 10) -> pl.DataFrame:
+def slipped(expected: int | None = 10, *, counts: tuple[int, int, int, int] = (4, 2, 3, 1)):
+    """The FY2026-Q3 row of slipped_deals: won, lost, pushed, still open."""
     known = expected is not None
+    won, lost, pushed, still_open = counts
+    amounts = {"won": 400_000.0, "lost": 300_000.0, "pushed": 250_000.0, "still_open": 50_000.0}
+    if pushed == 0 and still_open == 0:
+        amounts |= {"pushed": 0.0, "still_open": 0.0}
+    parts = {"won": won, "lost": lost, "pushed": pushed, "still_open": still_open}
+    row: dict[str, list] = {"fiscal_quarter": ["FY2026-Q3"], "expected_deals": [expected]}
+    for name, n in parts.items():
+        row[f"{name}_deals"] = [n if known else None]
+        row[f"{name}_amount"] = [amounts[name] if known else None]
+    row["slipped_deals"] = [pushed + still_open if known else None]
+    row["slipped_amount"] = [amounts["pushed"] + amounts["still_open"] if known else None]
+    row["slipped_share_amount"] = [row["slipped_amount"][0] / 1_000_000 if known else None]
+    ints = [c for c in row if c.endswith("_deals")]
+    floats = [c for c in row if c.endswith(("_amount", "_share_amount"))]
     return pl.DataFrame(
-        {
-            "fiscal_quarter": ["FY2026-Q3"],
-            "expected_deals": [expected],
-            "slipped_deals": [3 if known else None],
-            "slipped_amount": [250_000.0 if known else None],
-            "won_deals": [4 if known else None],
-            "lost_deals": [2 if known else None],
-            "still_open_deals": [1 if known else None],
-        },
-        schema_overrides={c: pl.Int64 for c in ("expected_deals", "slipped_deals")},
+        row,
+        schema_overrides={**dict.fromkeys(ints, pl.Int64), **dict.fromkeys(floats, pl.Float64)},
     )
 
 
@@ -167,8 +175,9 @@ def test_business_cycles_summary_worked_by_hand() -> None:
         "44% in its last two weeks.",
         "For planning: across 3 quarters a median 50% of bookings closed in month 3 (2 of 3 "
         "above the healthy 40%), so by the end of month 2 expect about 50% of the number.",
-        "3 of 10 deals expected in FY2026-Q3 slipped past the quarter ($250.0K); 4 (40%) were "
-        "won in it, 2 lost and 1 is still open.",
+        "4 of the 10 deals expected in FY2026-Q3 at its start did not close in it ($300.0K, "
+        "30% of the expected amount): 3 were pushed past the quarter ($250.0K) and 1 is still "
+        "open, the date not moved out ($50.0K); 4 (40%) were won in it and 2 lost.",
         "Over the 8 quarters shown, Q4 books 30% above an average quarter and Q1 20% below; "
         "pipeline creation peaks in Q1 and MQLs peak in Q2.",
         "Median days from creation to a win in FY2026-Q3: by segment Enterprise 150, "
@@ -200,8 +209,9 @@ def test_quarter_in_progress_is_said_and_left_out_of_the_planning_median() -> No
         "month, 44% in its last two weeks).",
         "For planning: across 2 quarters a median 40% of bookings closed in month 3 (1 of 2 "
         "above the healthy 40%), so by the end of month 2 expect about 60% of the number.",
-        "So far, 3 of 10 deals expected in FY2026-Q3 slipped past the quarter ($250.0K); "
-        "4 (40%) were won in it, 2 lost and 1 is still open.",
+        "So far, 3 of the 10 deals expected in FY2026-Q3 at its start were pushed past the "
+        "quarter ($250.0K); 4 (40%) were won in it and 2 lost; 1 is still open and can close "
+        "in it.",
         "Over the 8 quarters shown, Q4 books 30% above an average quarter and Q1 20% below; "
         "pipeline creation peaks in Q1 and MQLs peak in Q2 (the report quarter is not over "
         "and pulls its quarter of the year down).",
@@ -251,7 +261,18 @@ def test_headlines_worked_by_hand() -> None:
         "(Mid-Market 90, SMB 30)"
     )
     assert slipped_deals_headline(slipped(), quarter=Q3) == (
-        "3 of 10 deals expected in FY2026-Q3 slipped past the quarter ($250.0K)"
+        "4 of 10 deals expected in FY2026-Q3 did not close in it ($300.0K): 3 pushed past the "
+        "quarter, 1 still open"
+    )
+    assert slipped_deals_headline(slipped(), quarter=Q3, in_progress=True) == (
+        "So far 3 of 10 deals expected in FY2026-Q3 were pushed past it ($250.0K); 1 more is open"
+    )
+    closed = slipped(counts=(4, 6, 0, 0))
+    assert slipped_deals_headline(closed, quarter=Q3) == (
+        "Every one of the 10 deals expected in FY2026-Q3 closed in it"
+    )
+    assert summary(slipped=closed)[2] == (
+        "All 10 deals expected in FY2026-Q3 closed in it: 4 (40%) were won in it and 6 lost."
     )
     assert slipped_deals_headline(slipped(expected=None), quarter=Q3) == (
         "Slipped deals are unknown: the data has no stage history"
@@ -321,7 +342,7 @@ def test_data_health_summary_worked_by_hand() -> None:
         "2 MQLs (67% of MQLs) were never touched by sales: each is an SLA miss once older "
         "than the SLA.",
         "2 MQLs (67% of MQLs) are neither accepted nor rejected: pending, or leaked once "
-        "untouched past the SLA.",
+        "untouched past the SLA or touched and undecided past the stall threshold.",
         "0 of the 18 checks found no rows; the table below lists every check with its effect "
         "on the numbers.",
     ]

@@ -29,7 +29,9 @@ import polars as pl
 
 import tests.metrics.test_funnel as fn
 import tests.metrics.test_handoff as ho
+import tests.metrics.test_handoff_stall_clock as sc
 from alignment_lib import (
+    FiscalQuarter,
     funnel_cohort,
     funnel_cohort_headline,
     funnel_period,
@@ -45,6 +47,8 @@ from alignment_lib import (
     response_times_headline,
     stage_durations,
     stage_durations_headline,
+    stall_rule_sentence,
+    stall_threshold,
     weekly_sla_headline,
 )
 
@@ -59,18 +63,23 @@ def handoff_frames(leads: pl.LazyFrame = ho.LEADS_LF) -> dict[str, pl.DataFrame]
         "response": response_times(leads, **TIMED).collect(),
         "by_channel": response_times(leads, **TIMED, by=["channel"]).collect(),
         "by_owner": response_times(leads, **TIMED, by=["owner_id"]).collect(),
+        "stall": stall_threshold(leads, calendar=ho.UTC, as_of=ho.AS_OF).collect(),
     }
 
 
 def test_handoff_summary_worked_by_hand() -> None:
     assert handoff_summary(**handoff_frames(), quarter=Q1, sla_target=0.55) == [
-        "Sales accepted 33% of FY2026-Q1's 6 MQLs and rejected 33%; 1 (17%) await a decision "
-        "and 1 (17%) leaked: never touched, past the SLA.",
+        # H4 never touched, H5 touched on 03-06 and undecided 35 days later (fallback 30 days)
+        "Sales accepted 33% of FY2026-Q1's 6 MQLs and rejected 33%; none awaits a decision "
+        "and 2 (33%) leaked: 1 never touched past the SLA, 1 touched but left without a "
+        "decision for more than 30 days (stalled).",
+        "With only 4 decisions known, too few for their p99, an MQL touched but still "
+        "undecided after 30 days (the kit's fallback) counts as stalled, leaked.",
         "Half of the touched MQLs got a first touch within 15 h; 1 in 10 waited more than 41 h. "
         "50% of the MQLs due were touched within the 24 h SLA (target 55%).",
         "Paid Search MQLs waited a median 27 h for a first touch against a 24 h SLA; 33% of "
         "them were touched in time.",
-        "1 FY2026-Q1 MQL leaked untouched, from Paid Search.",
+        "2 FY2026-Q1 MQLs leaked (1 never touched, 1 stalled), 2 of them from Paid Search.",
         '"Not a fit" was the top reason for rejecting MQLs in FY2026-Q1 (50% of 2).',
     ]
 
@@ -112,7 +121,11 @@ def test_handoff_headlines_without_mqls() -> None:
 def test_handoff_headlines_worked_by_hand() -> None:
     f = handoff_frames()
     assert mql_outcomes_headline(f["outcomes"], quarter=Q1) == (
-        "Sales accepted 33% of FY2026-Q1's 6 MQLs; 1 leaked untouched"
+        "Sales accepted 33% of FY2026-Q1's 6 MQLs; 2 leaked (1 never touched, 1 stalled "
+        "without a decision)"
+    )
+    assert mql_outcomes_headline(f["outcomes"], quarter=Q2) == (
+        "Sales accepted 0% of FY2026-Q2's 3 MQLs; 1 leaked untouched"
     )
     assert response_times_headline(f["by_channel"], by="channel", quarter=Q1) == (
         "Paid Search MQLs waited a median 27 h for a first touch against a 24 h SLA"
@@ -283,4 +296,66 @@ def test_funnel_findings_without_leads() -> None:
     )
     assert stage_durations_headline(durations, quarter=fn.Q2) == (
         "No lead moved between stages in FY2026-Q2"
+    )
+
+
+def test_stall_rule_sentence_says_how_the_threshold_was_set() -> None:
+    # p99 table of tests/metrics/test_handoff_stall_clock.py: 100 decisions after 1..100 days
+    leads = sc.frame([*sc.DECIDED, *sc.UNDECIDED])
+    p99 = stall_threshold(leads, calendar=ho.UTC, as_of=sc.AS_OF_2025).collect()
+    assert stall_rule_sentence(p99) == (
+        "Decisions take a median 50.5 days; an MQL touched but still undecided after 99 days "
+        "(the p99 of the 100 decisions known) counts as stalled, leaked"
+    )
+    given = stall_threshold(leads, calendar=ho.UTC, as_of=sc.AS_OF_2025, stall_days=14).collect()
+    assert stall_rule_sentence(given) == (
+        "An MQL touched but still undecided after 14 days (set for this report) counts as "
+        "stalled, leaked"
+    )
+    none = stall_threshold(sc.frame(sc.UNDECIDED), calendar=ho.UTC, as_of=sc.AS_OF_2025)
+    assert stall_rule_sentence(none.collect()) == (
+        "With no decisions known, too few for their p99, an MQL touched but still undecided "
+        "after 30 days (the kit's fallback) counts as stalled, leaked"
+    )
+
+
+def test_only_stalled_mqls_leaked() -> None:
+    # S1 and S2 are 99 days old, touched, undecided: with 14 days both are stalled (Q1)
+    leads = sc.frame(sc.UNDECIDED)
+    kw = {**sc.SPAN_2025, "as_of": sc.AS_OF_2025, "stall_days": 14}
+    outcomes = mql_outcomes(leads, **kw).collect()
+    q = FiscalQuarter(2025, 1)
+    assert mql_outcomes_headline(outcomes, quarter=q) == (
+        "Sales accepted 0% of FY2025-Q1's 2 MQLs; 2 leaked: touched, then stalled without a "
+        "decision"
+    )
+    assert leaked_mqls_headline(outcomes, quarter=q) == (
+        "2 FY2025-Q1 MQLs leaked: touched, then stalled"
+    )
+
+
+def test_business_clock_findings_say_working_hours_and_name_the_fallback() -> None:
+    # the 4-hour SLA table of tests/metrics/test_handoff_stall_clock.py, on the business clock
+    kw = {**sc.CLOCK, "sla_clock": "business"}
+    leads = sc.CLOCK_LEADS
+    frames = {
+        "outcomes": mql_outcomes(leads, **kw, by=["channel"]).collect(),
+        "reasons": rejection_reasons(leads, **ho.KW).collect(),
+        "response": response_times(leads, **kw).collect(),
+        "by_channel": response_times(leads, **kw, by=["channel"]).collect(),
+        "by_owner": response_times(leads, **kw, by=["owner_id"]).collect(),
+    }
+    lines = handoff_summary(**frames, quarter=Q1, sla_hours=4, sla_clock="business")
+    assert lines[1:3] == [
+        "Half of the touched MQLs got a first touch within 2.0 working h; 1 in 10 waited more "
+        "than 5.2 working h. 67% of the MQLs due were touched within the 4 working-hour SLA.",
+        "1 FY2026-Q1 MQL has no region with a known time zone: its SLA is counted in "
+        "calendar hours.",
+    ]
+    # no channel here (every lead's channel is empty): the one group's median is 2 working h
+    assert response_times_headline(
+        frames["by_channel"], by="channel", quarter=Q1, sla_hours=1, sla_clock="business"
+    ) == (
+        "(not set) MQLs waited a median 2.0 working h for a first touch against a 1 "
+        "working-hour SLA"
     )

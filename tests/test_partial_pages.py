@@ -264,7 +264,7 @@ def test_count_targets_are_counts_never_money() -> None:
     lines = scorecard_summary(COUNTS)
     assert "Won deals: 150 against 386 (39%), behind." in lines
     html = text(table_scorecard(COUNTS).as_raw_html())
-    assert "Won deals 386 150 39% 78% behind 100 30 20" in html
+    assert "Won deals 386 150 39% 78% (linear) – behind 100 30 20" in html
     assert "$386" not in html and "$150" not in html
     assert "Contribution by source" in html
 
@@ -283,7 +283,7 @@ def test_scorecard_rows_the_data_cannot_measure_read_not_tracked() -> None:
         NO_CREATED,
     ]
     html = text(table_scorecard(COUNTS, tracking=NO_LEADS_NO_CREATED).as_raw_html())
-    assert "MQLs (marketing) 100 not tracked n/a n/a not tracked" in html
+    assert "MQLs (marketing) 100 not tracked n/a – – not tracked" in html
     assert "Pipeline created $900 not tracked" in html and html.endswith(NO_CREATED)
     chart = chart_scorecard(COUNTS, title="t", tracking=NO_LEADS_NO_CREATED).to_dict()
     statuses = {r["target_name"]: r["status"] for r in next(iter(chart["datasets"].values()))}
@@ -294,7 +294,7 @@ def test_scorecard_rows_the_data_cannot_measure_read_not_tracked() -> None:
 def test_coverage_without_lost_deals_needs_lost_deals() -> None:
     # the win rate of won deals alone is 100%: a required coverage of 1.0x would be false
     html = text(table_coverage(COVERAGE, tracking=Tracking(has_lost_deals=False)).as_raw_html())
-    assert "Q-next $200 $0 $100 $100 2.0x needs lost deals needs lost deals" in html
+    assert "Q-next 20 $200 $0 $100 $100 2.0x needs lost deals needs lost deals" in html
     assert "1.0x" not in html and "4.0x" not in html and html.endswith(NO_LOST)
     no_open = text(table_coverage(COVERAGE, tracking=Tracking(has_open_deals=False)).as_raw_html())
     assert no_open.endswith(

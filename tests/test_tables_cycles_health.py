@@ -47,6 +47,8 @@ SLIPPED = pl.DataFrame(
         "expected_deals": [0, 40],
         "slipped_deals": [0, 6],
         "slipped_amount": [0.0, 250_000.0],
+        "pushed_deals": [0, 4],
+        "still_open_deals": [0, 2],
         "won_deals": [0, 10],
         "slipped_share_deals": [None, 0.15],
     },
@@ -61,8 +63,11 @@ def cycles_html() -> str:
 def test_business_cycles_table_values_formatted_for_reading() -> None:
     text = cycles_html()
     # FY2026-Q3: $1,234,567 from 12 deals, 46% in month 3, 20% in the last two weeks;
-    # 6 of 40 expected deals slipped (15%, $250,000), 10 of 40 won (25%).
+    # 6 of 40 expected deals slipped (15%, $250,000): 4 pushed out, 2 still open; 10 of 40
+    # won (25%).
     for value in ("$1,234,567", ">12<", ">46%<", ">20%<", "back-loaded", ">40<", ">6<"):
+        assert value in text, value
+    for value in (">4<", ">2<", "Pushed out", "Still open"):
         assert value in text, value
     for value in (">15%<", "$250,000", ">25%<"):
         assert value in text, value

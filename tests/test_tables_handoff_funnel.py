@@ -54,20 +54,27 @@ def no_dtypes(html: str) -> bool:
 def test_mql_outcomes_table_counts_with_shares() -> None:
     frame = mql_outcomes(ho.LEADS_LF, **TIMED, by=["channel"])  # lazy is fine
     html = table_mql_outcomes(frame).as_raw_html()
+    # Q1: H5 (touched 03-06, undecided 35 days later) is stalled past the 30-day fallback,
+    # H4 never touched; Q2: H8 never touched
     assert cells(html) == [
         "FY2026-Q1",
         "6",
         "2 (33%)",
         "2 (33%)",
-        "1 (17%)",
-        "1 (17%)",
+        "0 (0%)",
+        "2 (33%)",
+        "1",
+        "1",
         "FY2026-Q2",
         "3",
         "0 (0%)",
         "0 (0%)",
         "2 (67%)",
         "1 (33%)",
+        "1",
+        "0",
     ]
+    assert "stalled: touched but still undecided more than 30 days after the MQL" in html
     assert 'id="mql-outcomes"' in html and no_dtypes(html)
     assert html == table_mql_outcomes(frame).as_raw_html()
 
@@ -78,14 +85,16 @@ def test_handoff_by_channel_worst_compliance_first() -> None:
     html = table_handoff_by_channel(outcomes, response, quarter="FY2026-Q1").as_raw_html()
     body = cells(html)
     # Events 0%, Paid Search 33%, Webinar 100%; Outbound has no MQL and is left out
-    assert body[:9] == ["Events", "1", "0%", "100%", "0%", "0 (0%)", "–", "–", "0%"]
-    assert body[9:18] == [
+    assert body[:10] == ["Events", "1", "0%", "100%", "0%", "0 (0%)", "0", "–", "–", "0%"]
+    # Paid Search: H4 never touched and H5 stalled leaked, none pending
+    assert body[10:20] == [
         "Paid Search",
         "3",
         "33%",
         "0%",
-        "33%",
-        "1 (33%)",
+        "0%",
+        "2 (67%)",
+        "1",
         "27.0 h",
         "43.8 h",
         "33%",

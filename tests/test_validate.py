@@ -232,7 +232,8 @@ def test_both_csv_and_parquet_is_ambiguous(make_data) -> None:
 def test_ragged_csv_is_a_source_error(make_data) -> None:
     folder = make_data()
     with (folder / "targets.csv").open("a") as fh:
-        fh.write("FY2026-Q2,bookings,shared,5,extra,fields\n")
+        # two fields more than the header (fiscal_quarter .. value, segment, region)
+        fh.write("FY2026-Q2,bookings,shared,5,,,extra,fields\n")
     with pytest.raises(SourceError, match=r"targets\.csv"):
         load_funnel(folder)
 

@@ -22,10 +22,17 @@ def test_describe_filters_names_segment_then_region() -> None:
 
 
 def test_filter_statement_is_escaped() -> None:
-    shown = _Filters(describe_filters({"segment": "<b>Big</b> & co"}))
-    assert repr(shown) == "Filtered report · Segment: <b>Big</b> & co"
-    assert "Filtered report · Segment: &lt;b&gt;Big&lt;/b&gt; &amp; co</p>" in shown._repr_html_()
-    assert "<b>" not in shown._repr_html_()
+    text = describe_filters({"segment": "<b>Big</b> & co"})
+    shown = _Filters(text, f"Targets: those set for {text} in the targets table.")
+    assert repr(shown) == (
+        "Filtered report · Segment: <b>Big</b> & co\n"
+        "Targets: those set for Segment: <b>Big</b> & co in the targets table."
+    )
+    html = shown._repr_html_()
+    assert "Filtered report · Segment: &lt;b&gt;Big&lt;/b&gt; &amp; co</p>" in html
+    escaped = "Segment: &lt;b&gt;Big&lt;/b&gt; &amp; co"
+    assert f"those set for {escaped} in the targets table.</p>" in html
+    assert "<b>" not in html
 
 
 @pytest.mark.parametrize(

@@ -37,16 +37,15 @@ def wb() -> al.Workbook:
 def _notebook_frames(name: str, wb: al.Workbook) -> dict[str, pl.DataFrame]:
     """The metric frames the notebook's assignments leave behind, run on ``wb``."""
     cells = json.loads((NOTEBOOK_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
-    code = [
-        "".join(c["source"])
-        for c in cells
-        if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", [])
-    ]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
     namespace: dict[str, object] = {"al": al, "pl": pl, "wb": wb}
-    for source in code:
+    for source in code:  # the parameters cell too: the notebook's defaults
         for statement in ast.parse(source).body:
-            if isinstance(statement, ast.Assign) and not (
-                isinstance(statement.targets[0], ast.Name) and statement.targets[0].id == "wb"
+            if isinstance(statement, ast.Assign | ast.AnnAssign) and not (
+                isinstance(
+                    target := getattr(statement, "target", None) or statement.targets[0], ast.Name
+                )
+                and target.id == "wb"
             ):
                 exec(compile(ast.Module([statement], []), name, "exec"), namespace)
     frames = {k: v for k, v in namespace.items() if isinstance(v, pl.DataFrame)}

@@ -34,7 +34,11 @@ from alignment_lib.charts.pipeline import (
     chart_creation_to_close_lag,
     chart_pipeline_vs_bookings,
 )
-from alignment_lib.charts.scorecard import chart_pipeline_needed, chart_scorecard
+from alignment_lib.charts.scorecard import (
+    chart_pipeline_needed,
+    chart_pipeline_to_create,
+    chart_scorecard,
+)
 
 __all__ = [
     "chart_bookings_forecast",
@@ -50,6 +54,7 @@ __all__ = [
     "chart_mql_outcomes",
     "chart_no_data",
     "chart_pipeline_needed",
+    "chart_pipeline_to_create",
     "chart_pipeline_vs_bookings",
     "chart_rejection_reasons",
     "chart_response_times",

@@ -50,9 +50,11 @@ DIMMED = 0.15  # opacity of what a legend click did not pick
 _PAST = ("#DADADA", "#8C8C8C")  # lightest (oldest) and darkest past-quarter lines
 
 STATUS_COLORS = dict(zip(LINEARITY_STATUSES, ("#56B4E9", "#CC79A7", "#D55E00"), strict=True))
+#: what became of a quarter's expected deals, bottom of the stack first: the two kinds of
+#: slipped (did not close in the quarter), then lost and won; they add up to the expected
 OUTCOME_LABELS = {
-    "slipped": "Slipped past the quarter",
-    "still_open": "Still open, not moved out",
+    "pushed": "Slipped: pushed past the quarter",
+    "still_open": "Slipped: still open",
     "lost": "Lost in the quarter",
     "won": "Won in the quarter",
 }
@@ -564,18 +566,21 @@ def chart_slipped_deals(
     title: str = "What became of the deals expected to close in each quarter",
     subtitle: str | None = (
         "Deals open at each quarter's start and expected to close in it, by what became of "
-        "them by its end. Click an outcome in the legend to pick it out."
+        "them by its end; slipped = did not close in it (pushed past it, or still open with "
+        "the date not moved out). Click an outcome in the legend to pick it out."
     ),
     report_quarter: str | None = None,
     tracking: Tracking | None = None,
 ) -> alt.HConcatChart | alt.LayerChart:
-    """Deals expected in each quarter at its start: slipped, still open, lost, won.
+    """Deals expected in each quarter at its start: slipped (pushed past the quarter, or
+    still open), lost, won; the four add up to the expected deals.
 
     ``frame`` is :func:`alignment_lib.metrics.slipped_deals` output. Two
     panels share the quarters: the number of deals and their amount as
-    recorded at the quarter's start. Slipped deals sit at the bottom of each
-    stack so their trend reads straight off the axis. Without stage history
-    (every value empty) the chart says so instead of drawing nothing.
+    recorded at the quarter's start. The two kinds of slipped deals sit at the
+    bottom of each stack so their trend reads straight off the axis. Without
+    stage history (every value empty) the chart says so instead of drawing
+    nothing.
     """
     wide = collect(frame)
     if wide.height == 0 or wide["expected_deals"].null_count() == wide.height:
@@ -609,7 +614,7 @@ def chart_slipped_deals(
         "outcome_label:N",
         sort=labels,
         scale=alt.Scale(domain=labels, range=list(OUTCOME_COLORS.values())),
-        legend=alt.Legend(title=None, columns=4),
+        legend=alt.Legend(title=None, columns=4, labelLimit=0),
     )
     tooltip = [
         alt.Tooltip("fiscal_quarter:N", title="Expected in"),

@@ -251,8 +251,8 @@ def chart_funnel_cohorts(
     default = [
         "Cohort mode: of the leads that reached a stage in the quarter, the share that has "
         "reached the next one so far.",
-        "Pale, dashed bars: cohorts still maturing (younger than the step's typical time); "
-        "their share will grow.",
+        "Pale, dashed bars: cohorts still maturing (younger than the step's p90 time: 9 in 10 "
+        "conversions come within it); their share will grow.",
     ]
     return (
         alt.layer(bars, labels)

@@ -52,20 +52,25 @@ ALL_CHANNELS = "All channels"
 HOURS_AXIS = ",d"
 HOURS_TOOLTIP = ",.1f"
 
-#: the four parts an MQL ends up in, bottom of the stack first, with their labels
+#: the outcomes an MQL ends up in (accepted, rejected, pending and leaked, which has two
+#: kinds), bottom of the stack first, with their labels
 OUTCOME_LABELS: dict[str, str] = {
     "accepted": "Accepted",
     "rejected": "Rejected",
     "pending": "Pending",
-    "leaked": "Leaked (never touched)",
+    "leaked_untouched": "Leaked: never touched",
+    "leaked_stalled": "Leaked: stalled (touched, no decision)",
 }
-#: Okabe-Ito colours other than the three team colours
+#: Okabe-Ito colours other than the three team colours; the two kinds of leaked in purples
 OUTCOME_COLORS: dict[str, str] = {
     "Accepted": "#56B4E9",
     "Rejected": "#D55E00",
     "Pending": "#BBBBBB",
-    "Leaked (never touched)": "#CC79A7",
+    "Leaked: never touched": "#CC79A7",
+    "Leaked: stalled (touched, no decision)": "#882255",
 }
+#: the two kinds of leaked MQLs, with their labels
+LEAKED_KINDS = {k: v for k, v in OUTCOME_LABELS.items() if k.startswith("leaked_")}
 _OVER_SLA = "#D55E00"
 _WITHIN_SLA = "#56B4E9"
 _INK = "#333333"
@@ -128,7 +133,8 @@ def chart_mql_outcomes(
     report_quarter: str | None = None,
     tracking: Tracking | None = None,
 ) -> alt.LayerChart:
-    """MQLs by quarter as parts of 100%: accepted, rejected, pending, leaked.
+    """MQLs by quarter as parts of 100%: accepted, rejected, pending, and leaked in its two
+    kinds (never touched past the SLA; stalled: touched, no decision past the threshold).
 
     ``frame`` is :func:`alignment_lib.metrics.mql_outcomes` output (one row
     per quarter, optionally per ``channel``). With channels, a dropdown picks
@@ -300,6 +306,7 @@ def chart_response_times(
     by: str,
     quarter: str,
     sla_hours: float = 24.0,
+    sla_clock: str = "calendar",
     sla_target: float | None = None,
     limit: int | None = None,
     min_due: int = 1,
@@ -317,7 +324,8 @@ def chart_response_times(
     for the median (vermillion when over ``sla_hours``), black ticks for the
     p90, a dashed line at the SLA. Right: SLA compliance, with ``sla_target``
     (0-1) as a dashed line when given. Clicking a legend entry highlights it.
-    By ``"owner_id"`` it also needs the lead owners (``tracking``).
+    By ``"owner_id"`` it also needs the lead owners (``tracking``). ``sla_hours``
+    and ``sla_clock`` as the metric used (``"business"``: hours are working hours).
     """
     if by == "owner_id" and (said := not_shown(tracking, "response_by_rep")):
         return chart_no_data(said, title=MEASURES["response_by_rep"].label, width=620)
@@ -326,7 +334,10 @@ def chart_response_times(
             f"frame has no column {by!r}; expected response_times output split by it: "
             f"pass response_times(..., by=[{by!r}])"
         )
-    within, over = f"Median within the {sla_hours:g} h SLA", f"Median over the {sla_hours:g} h SLA"
+    business = sla_clock == "business"
+    sla_words = f"{sla_hours:g} working-hour" if business else f"{sla_hours:g} h"
+    within, over = f"Median within the {sla_words} SLA", f"Median over the {sla_words} SLA"
+    hours_word = "Working hours" if business else "Hours"
     data = (
         collect(frame)
         .filter(
@@ -355,8 +366,14 @@ def chart_response_times(
         alt.Tooltip("label:N", title=group_title),
         alt.Tooltip("mqls:Q", title="MQLs", format=COUNT_TOOLTIP),
         alt.Tooltip("touched:Q", title="Touched", format=COUNT_TOOLTIP),
-        alt.Tooltip("median_hours:Q", title="Median hours to first touch", format=HOURS_TOOLTIP),
-        alt.Tooltip("p90_hours:Q", title="p90 hours to first touch", format=HOURS_TOOLTIP),
+        alt.Tooltip(
+            "median_hours:Q",
+            title=f"Median {hours_word.lower()} to first touch",
+            format=HOURS_TOOLTIP,
+        ),
+        alt.Tooltip(
+            "p90_hours:Q", title=f"p90 {hours_word.lower()} to first touch", format=HOURS_TOOLTIP
+        ),
         alt.Tooltip("within_sla:Q", title="Touched within the SLA", format=COUNT_TOOLTIP),
         alt.Tooltip("mqls_due:Q", title="MQLs due", format=COUNT_TOOLTIP),
         alt.Tooltip("sla_compliance:Q", title="SLA compliance", format=SHARE_TOOLTIP),
@@ -370,7 +387,7 @@ def chart_response_times(
             y=y,
             x=alt.X(
                 "median_hours:Q",
-                title="Hours from MQL to first touch",
+                title=f"{hours_word} from MQL to first touch",
                 axis=alt.Axis(format=HOURS_AXIS),
             ),
             color=alt.Color(
@@ -384,7 +401,7 @@ def chart_response_times(
         .add_params(highlight)
     )
     p90 = base.mark_tick(color=_INK, thickness=2).encode(y=y, x="p90_hours:Q", tooltip=tooltip)
-    sla = pl.DataFrame({"hours": [float(sla_hours)], "label": [f"{sla_hours:g} h SLA"]})
+    sla = pl.DataFrame({"hours": [float(sla_hours)], "label": [f"{sla_words} SLA"]})
     sla_rule = alt.Chart(sla).mark_rule(strokeDash=[4, 3], color=_INK).encode(x="hours:Q")
     sla_text = (
         alt.Chart(sla)
@@ -418,8 +435,8 @@ def chart_response_times(
     if not lines:
         note = f" and the {sla_target:.0%} target" if sla_target is not None else ""
         lines = [
-            f"{quarter} MQLs. Bars: median hours to a first touch; ticks: p90 (1 in 10 "
-            f"waited longer); dashed lines: the {sla_hours:g} h SLA{note}."
+            f"{quarter} MQLs. Bars: median {hours_word.lower()} to a first touch; ticks: p90 "
+            f"(1 in 10 waited longer); dashed lines: the {sla_words} SLA{note}."
         ]
     return alt.hconcat(left, right, spacing=12, title=alt.Title(title, subtitle=lines))
 
@@ -433,6 +450,7 @@ def chart_weekly_sla(
     quarter_start: dt.date | None = None,
     title: str = "SLA compliance by week",
     subtitle: str | Sequence[str] | None = None,
+    sla_clock: str = "calendar",
     tracking: Tracking | None = None,
 ) -> alt.LayerChart:
     """Weekly SLA compliance (share of MQLs due that were touched within the SLA).
@@ -443,7 +461,9 @@ def chart_weekly_sla(
     partial (the tooltip shows how many MQLs a point stands for).
     ``sla_target`` (0-1) draws a dashed target line; ``quarter_start`` (the
     first day of the report quarter, labelled ``quarter``) a vertical line.
+    ``sla_clock`` as the metric used (``"business"``: the hours are working hours).
     """
+    hours = "working hours" if sla_clock == "business" else "hours"
     data = (
         collect(frame)
         .filter(pl.col("mqls_due") > 0)
@@ -482,8 +502,8 @@ def chart_weekly_sla(
         alt.Tooltip("mqls_due:Q", title="MQLs due", format=COUNT_TOOLTIP),
         alt.Tooltip("within_sla:Q", title="Touched within the SLA", format=COUNT_TOOLTIP),
         alt.Tooltip("sla_compliance:Q", title="SLA compliance", format=SHARE_TOOLTIP),
-        alt.Tooltip("median_hours:Q", title="Median hours to first touch", format=HOURS_TOOLTIP),
-        alt.Tooltip("p90_hours:Q", title="p90 hours to first touch", format=HOURS_TOOLTIP),
+        alt.Tooltip("median_hours:Q", title=f"Median {hours} to first touch", format=HOURS_TOOLTIP),
+        alt.Tooltip("p90_hours:Q", title=f"p90 {hours} to first touch", format=HOURS_TOOLTIP),
     ]
     base = alt.Chart(data)
     layers: list[alt.Chart] = [
@@ -520,11 +540,13 @@ def chart_leaked_mqls(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     quarter: str,
-    title: str = "MQLs that leaked: never touched, past the SLA",
+    title: str = "MQLs that leaked: never touched, or stalled without a decision",
     subtitle: str | Sequence[str] | None = None,
     tracking: Tracking | None = None,
 ) -> alt.LayerChart:
-    """Leaked MQLs of one quarter per channel, most first, with the channel's leaked share.
+    """Leaked MQLs of one quarter per channel, most first: never touched past the SLA and
+    stalled (touched, no decision past the threshold) stacked, with the channel's leaked
+    share.
 
     ``frame`` is :func:`alignment_lib.metrics.mql_outcomes` output split by
     ``channel``; only ``quarter`` (a label) is drawn, channels with no MQLs
@@ -547,27 +569,61 @@ def chart_leaked_mqls(
             ),
         )
         .sort(["leaked", "label"], descending=[True, False])
-        .select("label", "mqls", "leaked", "leaked_rate", "text")
+        .select("label", "mqls", "leaked", "leaked_rate", "text", *LEAKED_KINDS)
     )
     if data.is_empty():
         return chart_no_data(no_data_message("MQLs", quarter=quarter), title=title)
     order = data["label"].to_list()
-    y = alt.Y("label:N", sort=order, title=None)
-    base = alt.Chart(data)
-    bars = base.mark_bar(color=OUTCOME_COLORS["Leaked (never touched)"]).encode(
-        y=y,
-        x=alt.X(
-            "leaked:Q", title="Leaked MQLs", axis=alt.Axis(format=COUNT_TOOLTIP, tickMinStep=1)
-        ),
-        tooltip=[
-            alt.Tooltip("label:N", title="Channel"),
-            alt.Tooltip("leaked:Q", title="Leaked MQLs", format=COUNT_TOOLTIP),
-            alt.Tooltip("mqls:Q", title="MQLs", format=COUNT_TOOLTIP),
-            alt.Tooltip("leaked_rate:Q", title="Share of the channel's MQLs", format=SHARE_TOOLTIP),
-        ],
+    kinds = list(LEAKED_KINDS.values())
+    long = (
+        data.unpivot(
+            on=list(LEAKED_KINDS),
+            index=["label", "mqls", "leaked", "leaked_rate", "text"],
+            variable_name="kind",
+            value_name="count",
+        )
+        .with_columns(
+            kind_order=pl.col("kind").replace_strict(
+                {k: i for i, k in enumerate(LEAKED_KINDS)}, return_dtype=pl.Int32
+            ),
+            kind=pl.col("kind").replace_strict(LEAKED_KINDS),
+        )
+        .sort("label", "kind_order")
     )
-    labels = base.mark_text(align="left", dx=4, fontSize=11, color=_INK).encode(
-        y=y, x="leaked:Q", text="text:N"
+    y = alt.Y("label:N", sort=order, title=None)
+    bars = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=y,
+            x=alt.X(
+                "sum(count):Q",
+                title="Leaked MQLs",
+                axis=alt.Axis(format=COUNT_TOOLTIP, tickMinStep=1),
+            ),
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=kinds, range=[OUTCOME_COLORS[k] for k in kinds]),
+                sort=kinds,
+                legend=alt.Legend(title=None, labelLimit=0, orient="bottom"),
+            ),
+            order=alt.Order("kind_order:Q"),
+            tooltip=[
+                alt.Tooltip("label:N", title="Channel"),
+                alt.Tooltip("kind:N", title="Leaked"),
+                alt.Tooltip("count:Q", title="MQLs of this kind", format=COUNT_TOOLTIP),
+                alt.Tooltip("leaked:Q", title="Leaked MQLs", format=COUNT_TOOLTIP),
+                alt.Tooltip("mqls:Q", title="MQLs", format=COUNT_TOOLTIP),
+                alt.Tooltip(
+                    "leaked_rate:Q", title="Share of the channel's MQLs", format=SHARE_TOOLTIP
+                ),
+            ],
+        )
+    )
+    labels = (
+        alt.Chart(data)
+        .mark_text(align="left", dx=4, fontSize=11, color=_INK)
+        .encode(y=y, x="leaked:Q", text="text:N")
     )
     return alt.layer(bars, labels).properties(
         width=440, height=alt.Step(22), title=_title(title, subtitle)

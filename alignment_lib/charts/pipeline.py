@@ -196,19 +196,25 @@ def chart_cohort_curves(
     """One line per creation cohort: cumulative share of its pipeline won, by months since.
 
     ``frame`` is :func:`alignment_lib.metrics.cohort_conversion_curve` output. Only
-    observed points are drawn; cohorts not yet mature are drawn dashed and named
-    so in the tooltip. Clicking a cohort in the legend highlights it.
+    observed points are drawn; cohorts still maturing (younger than the p90 time to a
+    win, ``maturity_months``: wins are still expected) are drawn dashed and named so in
+    the tooltip. Clicking a cohort in the legend highlights it.
     """
-    data = (
-        collect(frame)
-        .filter(pl.col("observed"))
-        .with_columns(
-            pl.when(pl.col("mature"))
-            .then(pl.lit("complete"))
-            .otherwise(pl.lit("still maturing"))
-            .alias("maturity")
-        )
+    src = collect(frame)
+    data = src.filter(pl.col("observed")).with_columns(
+        pl.when(pl.col("mature"))
+        .then(pl.lit("mature"))
+        .otherwise(pl.lit("still maturing"))
+        .alias("maturity")
     )
+    if "maturity_months" in src.columns and src.height:
+        months = src["maturity_months"][0]
+        dashed = (
+            f"dashed: still maturing, younger than {months} month{'' if months == 1 else 's'}"
+            " (9 in 10 wins come within that time): wins are still expected"
+        )
+    else:
+        dashed = "dashed: cohort still maturing"
     if data.filter(pl.col("share").is_not_null()).is_empty():
         return chart_no_data(
             no_data_message("pipeline created", quarter="the cohorts shown"), title=title
@@ -222,7 +228,8 @@ def chart_cohort_curves(
                 title,
                 subtitle=[
                     "Cumulative share of each quarter's created pipeline won, by months since"
-                    " creation; dashed: cohort still maturing"
+                    " creation",
+                    dashed,
                 ],
             ),
         )
@@ -243,7 +250,7 @@ def chart_cohort_curves(
             strokeDash=alt.StrokeDash(
                 "maturity:N",
                 title="Cohort",
-                scale=alt.Scale(domain=["complete", "still maturing"], range=[[1, 0], [5, 3]]),
+                scale=alt.Scale(domain=["mature", "still maturing"], range=[[1, 0], [5, 3]]),
             ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
             tooltip=[
@@ -273,12 +280,27 @@ _FORECAST_PARTS = {
 @shows("forecast")
 def chart_bookings_forecast(
     frame: pl.DataFrame | pl.LazyFrame, *, title: str, tracking: Tracking | None = None
-) -> alt.Chart:
-    """Forecast per quarter as stacked components, its interval, and the target.
+) -> alt.LayerChart:
+    """Per quarter: the pipeline estimate's parts stacked, the forecast as its own mark with
+    its 80% range, the same quarter last year and the target.
 
-    ``frame`` is :func:`alignment_lib.metrics.bookings_forecast` output.
+    ``frame`` is :func:`alignment_lib.metrics.forecast_overview` output (or
+    :func:`alignment_lib.metrics.bookings_forecast`'s: no baseline then). The
+    stacked parts (booked so far, open pipeline weighted, pipeline not yet
+    created) add up to the pipeline estimate, one of the estimates the forecast
+    weighs: the forecast (black diamond) is drawn apart from them, since the
+    two differ (docs/metrics/forecast.md). Open circle: the same quarter last
+    year (the seasonal-naive baseline); orange tick: the target.
     """
     wide = collect(frame)
+    if "baseline_forecast" not in wide.columns:
+        wide = wide.with_columns(
+            pl.lit(None, pl.Float64).alias("baseline_forecast"),
+            pl.lit(None, pl.String).alias("baseline_quarter"),
+        )
+    for column in ("pipeline_forecast", "naive_forecast", "curve_forecast"):
+        if column not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.Float64).alias(column))
     quarters = wide["fiscal_quarter"].to_list()
     parts = wide.unpivot(
         index=["fiscal_quarter"],
@@ -292,36 +314,51 @@ def chart_bookings_forecast(
         .alias("order"),
     )
     x = alt.X("fiscal_quarter:O", sort=quarters, title=None)
+    legend = "Pipeline estimate"
     bars = (
         alt.Chart(parts)
-        .mark_bar(size=46)
+        .mark_bar(size=46, opacity=0.85)
         .encode(
             x=x,
             y=alt.Y("sum(amount):Q", title="Bookings", axis=alt.Axis(format=AMOUNT_AXIS)),
             color=alt.Color(
                 "component:N",
-                title=None,
+                title=legend,
                 sort=list(_FORECAST_PARTS.values()),
                 scale=alt.Scale(domain=list(_FORECAST_PARTS.values()), range=_FORECAST_COLORS),
             ),
             order=alt.Order("order:Q"),
             tooltip=[
                 alt.Tooltip("fiscal_quarter:N", title="Quarter"),
-                alt.Tooltip("component:N", title="Component"),
+                alt.Tooltip("component:N", title="Pipeline estimate part"),
                 alt.Tooltip("amount:Q", title="Amount", format=AMOUNT_TOOLTIP),
             ],
         )
     )
     base = alt.Chart(wide)
+    forecast_tips = [
+        alt.Tooltip("fiscal_quarter:N", title="Quarter"),
+        alt.Tooltip("forecast:Q", title="Forecast", format=AMOUNT_TOOLTIP),
+        alt.Tooltip("forecast_low:Q", title="80% range from", format=AMOUNT_TOOLTIP),
+        alt.Tooltip("forecast_high:Q", title="80% range to", format=AMOUNT_TOOLTIP),
+        alt.Tooltip("pipeline_forecast:Q", title="Pipeline estimate", format=AMOUNT_TOOLTIP),
+        alt.Tooltip("naive_forecast:Q", title="Last year grown", format=AMOUNT_TOOLTIP),
+        alt.Tooltip("curve_forecast:Q", title="Pace so far", format=AMOUNT_TOOLTIP),
+    ]
     interval = base.mark_rule(strokeWidth=2, color="#222222").encode(
-        x=x,
-        y="forecast_low:Q",
-        y2="forecast_high:Q",
+        x=x, y="forecast_low:Q", y2="forecast_high:Q", tooltip=forecast_tips
+    )
+    point = base.mark_point(
+        shape="diamond", size=140, filled=True, color="#000000", stroke="#FFFFFF", strokeWidth=1
+    ).encode(x=x, y="forecast:Q", tooltip=forecast_tips)
+    baseline = base.mark_point(shape="circle", size=90, filled=False, strokeWidth=2).encode(
+        x=alt.X("fiscal_quarter:O", sort=quarters, title=None, bandPosition=0.8),
+        y="baseline_forecast:Q",
+        color=alt.value("#555555"),
         tooltip=[
             alt.Tooltip("fiscal_quarter:N", title="Quarter"),
-            alt.Tooltip("forecast:Q", title="Forecast", format=AMOUNT_TOOLTIP),
-            alt.Tooltip("forecast_low:Q", title="80% range from", format=AMOUNT_TOOLTIP),
-            alt.Tooltip("forecast_high:Q", title="80% range to", format=AMOUNT_TOOLTIP),
+            alt.Tooltip("baseline_quarter:N", title="Same quarter last year"),
+            alt.Tooltip("baseline_forecast:Q", title="It booked", format=AMOUNT_TOOLTIP),
         ],
     )
     target = base.mark_tick(color="#D55E00", thickness=3, size=60).encode(
@@ -335,11 +372,15 @@ def chart_bookings_forecast(
     return alt.layer(
         bars,
         interval,
+        point,
+        baseline,
         target,
         title=alt.Title(
             title,
             subtitle=[
-                "Stacked: what the forecast is made of; black line: 80% range; orange tick: target"
+                "Bars: the pipeline estimate's parts; black diamond and line: the forecast "
+                "(the estimates weighed) and its 80% range;",
+                "open circle: the same quarter last year; orange tick: target",
             ],
         ),
-    ).properties(width=620, height=240)
+    ).properties(width=620, height=260)

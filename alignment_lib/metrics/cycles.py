@@ -348,7 +348,9 @@ def seasonality(
 
 
 # -- slipped deals ---------------------------------------------------------------------------
-_SLIP_COUNTS = ("expected", "slipped", "won", "lost", "still_open")
+#: what became of a quarter's expected deals: won + lost + pushed + still_open = expected;
+#: slipped (did not close in the quarter) = pushed + still_open
+_SLIP_COUNTS = ("expected", "won", "lost", "slipped", "pushed", "still_open")
 
 
 def slipped_deals(
@@ -359,28 +361,33 @@ def slipped_deals(
     first: FiscalQuarter,
     last: FiscalQuarter,
 ) -> pl.LazyFrame:
-    """Deals expected to close in a quarter at its start, and what became of them.
+    """Slipped deals (Clari and Salesforce usage): the quarter's pipeline at its start that
+    did not close in it, pushed past the quarter or still open.
 
     Grain: one row per fiscal quarter ``first``..``last``.
 
-    *Expected* deals: open at the quarter's first instant (created before it, not
-    closed before it) whose expected close date **as recorded in stage_history**
-    at that instant (its last change strictly before the quarter began) falls
-    inside the quarter. Of those, at the quarter's last instant (or the data's
-    as-of instant if earlier):
+    *Expected* deals (the quarter's pipeline at its start): open at the quarter's
+    first instant (created before it, not closed before it) whose expected close
+    date **as recorded in stage_history** at that instant (its last change
+    strictly before the quarter began) falls inside the quarter. Of those, at
+    the quarter's last instant (or the data's as-of instant if earlier), each is
+    exactly one of:
 
-    - ``slipped``: still open, and the expected close date recorded by then is
-      after the quarter's last day;
     - ``won`` / ``lost``: closed in the quarter with that outcome;
-    - ``still_open``: still open but not moved past the quarter (date left inside
-      or before it, or cleared): stale, not slipped.
+    - ``pushed``: still open, and the expected close date recorded by then is
+      after the quarter's last day (moved out);
+    - ``still_open``: still open, the date not moved past the quarter (left
+      inside or before it, or cleared).
 
-    The four parts add up to ``expected``. Each has ``*_deals`` (Int64) and
-    ``*_amount``: the amount recorded at the quarter's start (what was expected;
-    so ``won_amount`` is not the quarter's bookings, and a deal with no amount on
-    record then counts as a deal and adds nothing). ``slipped_share_deals`` and
-    ``slipped_share_amount`` = slipped / expected (0-1, null when nothing was
-    expected).
+    won + lost + pushed + still_open = expected. ``slipped`` = pushed +
+    still_open: the deals that did not close in the quarter they were expected
+    in (counting only pushed dates, as the kit once did, understates slippage:
+    a deal whose date nobody moved slips all the same). Each has ``*_deals``
+    (Int64) and ``*_amount``: the amount recorded at the quarter's start (what
+    was expected; so ``won_amount`` is not the quarter's bookings, and a deal
+    with no amount on record then counts as a deal and adds nothing).
+    ``slipped_share_deals`` and ``slipped_share_amount`` = slipped / expected
+    (0-1, null when nothing was expected).
 
     Needs close-date history. A deal with no stage_history row before the
     quarter began is not counted (what was expected is unknown; the current
@@ -391,8 +398,10 @@ def slipped_deals(
     "At the start" is the state at the end of the previous quarter, as
     ``FunnelData.at(previous quarter end)`` shows it: a change recorded at the
     quarter's very first instant already belongs to the quarter. A quarter that
-    ends after the data's as-of instant is judged at that instant (what has
-    slipped so far); one that starts after it only lists what is expected of it.
+    ends after the data's as-of instant is judged at that instant: its
+    ``still_open`` deals have not closed *so far* and may still close in it (a
+    page says so rather than calling them slipped); one that starts after it
+    only lists what is expected of it.
     """
     lo, hi = FiscalCalendar.quarter_index(first), FiscalCalendar.quarter_index(last)
     bounds = _bounds(calendar, first, last).select(QUARTER, "_start_at", "_end_at")
@@ -440,15 +449,16 @@ def slipped_deals(
             check_sortedness=False,
         )
     )
-    closed_in_q = closed_q == pl.col(QUARTER)
+    closed_in_q = (closed_q == pl.col(QUARTER)).fill_null(False)
+    moved_out = (calendar.quarter_index_expr(pl.col("_ecd1")) > pl.col(QUARTER)).fill_null(False)
     flags = {
         "expected": pl.col(QUARTER).is_not_null(),
         "won": closed_in_q & (pl.col("outcome") == "won"),
         "lost": closed_in_q & (pl.col("outcome") == "lost"),
-        "slipped": ~closed_in_q.fill_null(False)
-        & (calendar.quarter_index_expr(pl.col("_ecd1")) > pl.col(QUARTER)).fill_null(False),
+        "slipped": ~closed_in_q,
+        "pushed": ~closed_in_q & moved_out,
+        "still_open": ~closed_in_q & ~moved_out,
     }
-    flags["still_open"] = ~(flags["won"] | flags["lost"]).fill_null(False) & ~flags["slipped"]
     counted = candidates.group_by(QUARTER).agg(
         expr
         for name, flag in flags.items()

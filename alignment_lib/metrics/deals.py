@@ -10,9 +10,10 @@ Definitions (docs/metrics/deals-lag.md, after the domain reference):
   closed) and a 90th percentile, never as a mean: a blended mean hides the
   long enterprise cycles. Split by ``segment`` or by :func:`deal_size_band`.
 - *average deal size* = won amount / won count.
-- *sales velocity* = open deals x win rate (count) x average deal size /
-  median won cycle in days: dollars per day, with the rates taken from a
-  trailing window of closed deals (:func:`closed_deal_stats`).
+- *sales velocity* = open qualified, current deals x win rate (count) of
+  qualified closes x average deal size / **mean** won cycle in days: amount
+  per day, with the rates taken from a trailing window of closed deals
+  (:func:`sales_velocity`).
 
 Quantiles use linear interpolation between the two nearest values (DuckDB's
 ``quantile_cont``; ``median`` is the 0.5 quantile), so a median of an even
@@ -44,11 +45,12 @@ from alignment_lib.metrics._quarters import (
     quarter_of,
     with_label,
 )
-from alignment_lib.metrics._sums import money_sum
+from alignment_lib.metrics._sums import money_sum, stable_mean
 from alignment_lib.schema import TABLES
 
 __all__ = [
     "DEAL_SIZE_BANDS",
+    "DEFAULT_EXCLUDED_STAGES",
     "closed_deal_stats",
     "deal_size_band",
     "sales_cycle",
@@ -62,6 +64,9 @@ DEAL_SIZE_BANDS: tuple[tuple[str, float], ...] = (
     ("25K-100K", 25_000.0),
     (">=100K", 100_000.0),
 )
+
+#: stages that are not qualified pipeline by default (not counted in coverage or velocity)
+DEFAULT_EXCLUDED_STAGES: tuple[str, ...] = ("Discovery",)
 
 _DAY_US = 86_400_000_000
 _WON = pl.col("outcome") == "won"
@@ -141,21 +146,27 @@ def _closed_in_quarters(
 
 
 def _outcome_counts() -> list[pl.Expr]:
+    missing = pl.col("amount").is_null()
     return [
         _WON.sum().cast(pl.Int64).alias("won"),
         (~_WON).sum().cast(pl.Int64).alias("lost"),
         money_sum(pl.col("amount").filter(_WON)).alias("won_amount"),
         money_sum(pl.col("amount").filter(~_WON)).alias("lost_amount"),
+        missing.sum().cast(pl.Int64).alias("closed_without_amount"),
+        (_WON & ~missing).sum().cast(pl.Int64).alias("_won_with_amount"),
     ]
 
 
 def _outcome_rates() -> list[pl.Expr]:
+    """The rates of :func:`_outcome_counts`. By amount, only the deals with an amount count
+    (docs/metrics/deals-lag.md, "Deals without an amount"): in the win rate by amount and in
+    the average deal size a deal without one is left out, never weighed 0."""
     won, lost = pl.col("won"), pl.col("lost")
     won_amount, lost_amount = pl.col("won_amount"), pl.col("lost_amount")
     return [
         _ratio(won, won + lost).alias("win_rate_count"),
         _ratio(won_amount, won_amount + lost_amount).alias("win_rate_amount"),
-        _ratio(won_amount, won).alias("avg_deal_size"),
+        _ratio(won_amount, pl.col("_won_with_amount")).alias("avg_deal_size"),
     ]
 
 
@@ -208,10 +219,16 @@ def win_rates(
     ``won_amount``, ``lost_amount`` (reporting currency), ``win_rate_count`` =
     won / (won + lost), ``win_rate_amount`` = won_amount / (won_amount +
     lost_amount) (0-1, null when the denominator is 0), ``avg_deal_size`` =
-    won_amount / won (currency, null without wins). Open deals are excluded;
-    every lost deal ("No decision" included) counts as lost; a lost deal
-    without an amount counts in the count rate but adds nothing to the amount
-    rate.
+    won_amount / won deals with an amount (currency, null without them),
+    ``closed_without_amount`` (Int64): the closed deals without an amount.
+    Open deals are excluded; every lost deal ("No decision" included) counts
+    as lost. A deal without an amount counts in the count rate and is **left
+    out** of the amount rate and the average deal size (not weighed 0 as if
+    it were worth nothing, not given a guessed amount): the win rate by amount
+    is that of the deals someone put a number on, the same population as
+    pipeline created's amount (:func:`~alignment_lib.metrics.pipeline_created`),
+    which it converts. On the sample these are deals lost in Discovery, before
+    an amount was set. ``closed_without_amount`` says how many, for the pages.
     """
     cols = _by_columns(opportunities, by, "opportunities")
     closed = _closed_in_quarters(opportunities, calendar, first, last)
@@ -219,7 +236,7 @@ def win_rates(
     return (
         _fill_grid(counted, closed, first, last, cols)
         .with_columns(
-            pl.col("won", "lost").fill_null(0),
+            pl.col("won", "lost", "closed_without_amount", "_won_with_amount").fill_null(0),
             pl.col("won_amount", "lost_amount").fill_null(0.0),
         )
         .with_columns(_outcome_rates())
@@ -232,6 +249,7 @@ def win_rates(
             "lost",
             "won_amount",
             "lost_amount",
+            "closed_without_amount",
             "win_rate_count",
             "win_rate_amount",
             "avg_deal_size",
@@ -316,11 +334,13 @@ def closed_deal_stats(
     ``as_of`` is outside). Grain: one row per ``by`` group seen in the window;
     exactly one row when ``by`` is empty (zeros and null rates when nothing
     closed). Columns: the ``by`` columns, ``won``, ``lost`` (Int64),
-    ``won_amount``, ``lost_amount`` (currency), ``win_rate_count``,
-    ``win_rate_amount`` (0-1), ``avg_deal_size`` (currency),
-    ``median_cycle_days_won``, ``median_cycle_days_closed`` (days, Float64),
-    with the definitions of :func:`win_rates` and :func:`sales_cycle`. The
-    rates that velocity and required coverage need.
+    ``won_amount``, ``lost_amount`` (currency), ``closed_without_amount``
+    (Int64), ``win_rate_count``, ``win_rate_amount`` (0-1), ``avg_deal_size``
+    (currency), ``median_cycle_days_won``, ``median_cycle_days_closed`` (days,
+    Float64), with the definitions of :func:`win_rates` and
+    :func:`sales_cycle`; ``mean_cycle_days_won`` (days: the mean, the one a
+    flow such as :func:`sales_velocity` needs). The trailing rates pipeline
+    needed uses.
     """
     cols = _by_columns(opportunities, by, "opportunities")
     as_of = _instant(as_of)
@@ -334,6 +354,7 @@ def closed_deal_stats(
             *_outcome_counts(),
             pl.col("_days").filter(_WON).median().alias("median_cycle_days_won"),
             pl.col("_days").median().alias("median_cycle_days_closed"),
+            stable_mean(pl.col("_days").filter(_WON)).alias("mean_cycle_days_won"),
         ],
     )
     return (
@@ -344,59 +365,110 @@ def closed_deal_stats(
             "lost",
             "won_amount",
             "lost_amount",
+            "closed_without_amount",
             "win_rate_count",
             "win_rate_amount",
             "avg_deal_size",
             "median_cycle_days_won",
             "median_cycle_days_closed",
+            "mean_cycle_days_won",
         )
         .pipe(_sorted, cols)
     )
 
 
+def _qualified_closes(
+    closed: pl.LazyFrame, stage_history: pl.LazyFrame | None, excluded: Sequence[str]
+) -> pl.LazyFrame:
+    """The closed deals that were qualified pipeline: ``stage_history`` records them, before
+    their close, in a stage other than the excluded ones (the closing row itself, "Closed
+    Won" / "Closed Lost" at ``closed_at``, does not count). Without a history: all of them."""
+    if stage_history is None:
+        return closed
+    visits = (
+        stage_history.select("opportunity_id", "changed_at", "stage")
+        .filter(~pl.col("stage").is_in(list(excluded)))
+        .join(closed.select("opportunity_id", "closed_at"), on="opportunity_id", how="inner")
+        .filter(pl.col("changed_at") < pl.col("closed_at"))
+        .select("opportunity_id")
+        .unique()
+    )
+    return closed.join(visits, on="opportunity_id", how="semi")
+
+
 def sales_velocity(
     opportunities: pl.LazyFrame,
     *,
+    calendar: FiscalCalendar,
     as_of: dt.datetime,
+    stage_history: pl.LazyFrame | None = None,
     window_days: int = 365,
+    exclude_stages: Sequence[str] = DEFAULT_EXCLUDED_STAGES,
     by: Sequence[str] = (),
 ) -> pl.LazyFrame:
-    """Sales velocity: the dollars per day the open pipeline is expected to turn into.
+    """Sales velocity: the amount per day the open qualified pipeline is expected to turn into.
 
-    ``velocity_per_day`` = ``open_deals`` x ``win_rate_count`` x
-    ``avg_deal_size`` / ``median_cycle_days_won`` (currency per day). The
-    win rate (by count), average deal size and median won cycle come from
-    :func:`closed_deal_stats` over the trailing ``window_days`` before
-    ``as_of``. ``open_deals`` counts every opportunity open at ``as_of``
-    (created on or before it or without a creation date, not closed by it),
-    whatever its stage: the data
-    model has no qualified flag, so restrict the input to qualified stages
-    first when the CRM's early stages are not qualified pipeline, e.g.
-    ``opps.filter(pl.col("stage") != "Discovery")``.
+    The textbook formula (DOMAIN.md): ``velocity_per_day`` = ``open_deals`` x
+    ``win_rate_count`` x ``avg_deal_size`` / ``mean_cycle_days_won`` (currency
+    per day), each factor of the same population:
+
+    - ``open_deals``: opportunities open at ``as_of`` (created on or before it
+      or without a creation date, not closed by it) that are *qualified* (stage
+      not in ``exclude_stages``) and *current*: not overdue (no expected close
+      date, or one whose local day had not ended by ``as_of``, the rule of
+      :func:`~alignment_lib.metrics.pipeline_coverage` and data health). Early
+      stages and stale close dates are not pipeline that is moving.
+    - ``win_rate_count``: won / closed over the qualified deals closed in the
+      trailing ``window_days`` before ``as_of``: with ``stage_history``, the
+      deals recorded in a stage not in ``exclude_stages`` before they closed (a
+      deal lost in Discovery is not in the rate, as it is not in the open deals);
+      without it (None), every closed deal (lower, since early losses count).
+    - ``avg_deal_size``: won amount / won deals with an amount, in the window.
+    - ``mean_cycle_days_won``: the **mean** days from creation to close of the
+      deals won in the window. A mean, not the median the cycle pages show:
+      velocity is a flow (Little's law: deals won per day = the open deals that
+      will be won / the mean time they spend open), and a median, lower than
+      the mean for right-skewed cycles, overstates it.
 
     Grain: one row when ``by`` is empty; otherwise one row per ``by`` group
-    with open deals or closes in the window. Columns: the ``by`` columns,
-    ``open_deals`` (Int64), ``win_rate_count`` (0-1), ``avg_deal_size``
-    (currency), ``median_cycle_days_won`` (days), ``velocity_per_day``
-    (currency per day; null when a factor is unknown or the cycle is 0).
+    with open qualified deals or qualified closes in the window. Columns: the
+    ``by`` columns, ``open_deals`` (Int64), ``win_rate_count`` (0-1),
+    ``avg_deal_size`` (currency), ``mean_cycle_days_won`` (days),
+    ``velocity_per_day`` (currency per day; null when a factor is unknown or
+    the cycle is 0).
     """
     cols = _by_columns(opportunities, by, "opportunities")
     as_of = _instant(as_of)
+    excluded = [exclude_stages] if isinstance(exclude_stages, str) else list(exclude_stages)
     cut = _lit_instant(as_of)
-    still_open = opportunities.filter(
+    # the first local day not yet over at as_of: an expected close before it is overdue
+    today = calendar.local_date(as_of + dt.timedelta(microseconds=1))
+    ecd = pl.col("expected_close_date")
+    moving = opportunities.filter(
         pl.col("created_at").is_null() | (pl.col("created_at") <= cut),
         pl.col("closed_at").is_null() | (pl.col("closed_at") > cut),
+        ~pl.col("stage").is_in(excluded),
+        ecd.is_null() | (ecd >= pl.lit(today)),
     )
-    open_deals = _aggregate(still_open, cols, [pl.len().cast(pl.Int64).alias("open_deals")])
-    stats = closed_deal_stats(opportunities, as_of=as_of, window_days=window_days, by=cols).select(
-        *cols, "win_rate_count", "avg_deal_size", "median_cycle_days_won"
-    )
+    open_deals = _aggregate(moving, cols, [pl.len().cast(pl.Int64).alias("open_deals")])
+    closed = _qualified_closes(
+        _closed_in_window(opportunities, as_of, window_days), stage_history, excluded
+    ).with_columns(_days("closed_at", "created_at").alias("_days"))
+    stats = _aggregate(
+        closed,
+        cols,
+        [
+            *_outcome_counts(),
+            stable_mean(pl.col("_days").filter(_WON)).alias("mean_cycle_days_won"),
+        ],
+    ).with_columns(_outcome_rates())
+    stats = stats.select(*cols, "win_rate_count", "avg_deal_size", "mean_cycle_days_won")
     joined = (
         open_deals.join(stats, how="cross")
         if not cols
         else open_deals.join(stats, on=cols, how="full", coalesce=True, nulls_equal=True)
     )
-    cycle = pl.col("median_cycle_days_won")
+    cycle = pl.col("mean_cycle_days_won")
     return (
         joined.with_columns(pl.col("open_deals").fill_null(0))
         .with_columns(
@@ -409,7 +481,7 @@ def sales_velocity(
             "open_deals",
             "win_rate_count",
             "avg_deal_size",
-            "median_cycle_days_won",
+            "mean_cycle_days_won",
             "velocity_per_day",
         )
         .pipe(_sorted, cols)

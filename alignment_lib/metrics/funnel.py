@@ -59,10 +59,20 @@ from alignment_lib.metrics._by import by_columns
 from alignment_lib.metrics._quarters import QUARTER, in_range, quarter_grid, quarter_of, with_label
 from alignment_lib.schema import LEADS
 
-__all__ = ["FUNNEL_STAGES", "funnel_cohort", "funnel_period", "stage_durations"]
+__all__ = [
+    "FUNNEL_STAGES",
+    "MATURITY_QUANTILE",
+    "funnel_cohort",
+    "funnel_period",
+    "stage_durations",
+]
 
 #: funnel stages in order
 FUNNEL_STAGES = ("inquiry", "mql", "sal", "sql", "opportunity", "won")
+#: a cohort is mature once even its last member has had this quantile of the step's
+#: conversion times (9 in 10 conversions come sooner); the median left 15-37% of the
+#: sample's wins still to come (docs/metrics/funnel-handoff.md)
+MATURITY_QUANTILE = 0.9
 #: lead columns a funnel or handoff metric can be split by
 LEAD_GROUPINGS = ("channel", "campaign", "segment", "region", "owner_id")
 #: the one quantile definition of the kit's funnel and handoff metrics
@@ -356,12 +366,14 @@ def funnel_cohort(
     ``maturity_days`` and ``mature`` (see below); ``mode`` the stage semantics.
 
     **Maturity**: a young cohort has not had time to convert. ``maturity_days``
-    is the typical A->B time: the median days A->B over every lead in the input
-    frame that reached B (all quarters); with ``within_days`` it is
-    ``within_days`` itself (the cohort's number is final once every member has
-    had its full window). ``mature`` is False when the quarter's last instant +
-    ``maturity_days`` is after ``as_of`` (when no lead ever reached B, a cohort
-    is mature once its quarter is over).
+    is the p90 (:data:`MATURITY_QUANTILE`) of the days A->B over every lead in
+    the input frame that reached B by ``as_of`` (all quarters): 9 in 10
+    conversions come sooner. With ``within_days`` it is ``within_days`` itself
+    (the cohort's number is final once every member has had its full window).
+    ``mature`` is False when the quarter's last instant + ``maturity_days`` is
+    after ``as_of``: even the quarter's last member has not had that long, and
+    conversions are still expected (when no lead ever reached B, a cohort is
+    mature once its quarter is over).
 
     In ``mode="any"`` (default) a lead reached B when B's timestamp is set,
     whatever the stages in between; ``mode="in_order"`` counts only leads that
@@ -396,11 +408,11 @@ def funnel_cohort(
         _STEP,
     )
     if window is None:
+        # conversions known at the as-of instant (the input is normally cut there already)
+        known = pl.col("_b") <= pl.lit(cutoff, _UTC)
         typical = _numbered(
             [
-                step.filter(pl.col("_b").is_not_null()).select(
-                    quantile(days, 0.5).alias("maturity_days")
-                )
+                step.filter(known).select(quantile(days, MATURITY_QUANTILE).alias("maturity_days"))
                 for step in steps
             ],
             _STEP,

@@ -81,7 +81,8 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
         "leads",
         "mql_pending",
         "MQLs neither accepted nor rejected",
-        "pending, or leaked once untouched past the SLA; never dropped",
+        "pending, or leaked once untouched past the SLA or touched and undecided past the "
+        "stall threshold; never dropped",
         needs=("mql", "sal", "rejection"),
     ),
     *(
@@ -136,8 +137,9 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
     HealthRule(
         "opportunities",
         "open_past_expected_close",
-        "open opportunities whose expected close date is before the as-of date (stale)",
-        "flagged only: still open pipeline, but expected in a day already past",
+        "open opportunities whose expected close day had ended by the as-of instant (overdue)",
+        "flagged only: still open, expected on a day already over; coverage shows the "
+        "qualified ones of earlier quarters on their own line (overdue), in no quarter's pipeline",
         needs=("expected_close", "open_deals"),
     ),
     HealthRule(
@@ -368,8 +370,14 @@ def data_health(
     cannot see. Without it those as-of rules are null when ``data`` was cut (0
     when it was not: nothing is hidden).
 
-    ``open_past_expected_close`` compares with the local date of ``data.as_of``
-    (today in the calendar's time zone when the data was not cut).
+    ``open_past_expected_close`` counts the open deals whose expected close day
+    (a local calendar date) had ended by ``data.as_of`` (now when the data was
+    not cut): expected close date < the local date of the first instant after
+    it. At a quarter's end (a report's default as-of) these are exactly the
+    deals expected in a quarter already over, the ones pipeline coverage shows
+    as overdue (its qualified ones); a strict ``<`` on the as-of day itself
+    missed every deal expected on it, e.g. all 70 of the sample's at
+    2026-09-30, whose close dates sit on the quarter's last day.
 
     A rule reading what the source does not track (``data.tracking``: an absent
     column, no leads table; :func:`rule_tracked`) is not made: its rows are null,
@@ -383,7 +391,8 @@ def data_health(
     Sorted by table, then in the order of :data:`HEALTH_RULES`.
     """
     cal = data.calendar
-    today = cal.local_date(data.as_of or dt.datetime.now(dt.UTC))
+    # the first local day not yet over at as_of: a deal expected before it is overdue
+    today = cal.local_date((data.as_of or dt.datetime.now(dt.UTC)) + dt.timedelta(microseconds=1))
     leads, opps = data.leads, data.opportunities
     is_open = pl.col("closed_at").is_null()
     mql = pl.col("mql_at").is_not_null()

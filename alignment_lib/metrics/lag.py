@@ -24,10 +24,21 @@ whole calendar months: the ``m``-th month after ``Q``'s last month is over
 Then even a member created in the quarter's last instant has had ``m``
 months, and the point will not change when the report is rendered later.
 Points past that are returned, flagged ``observed = False`` (a chart draws
-them dashed: immature cohorts stop early). A cohort is *mature* when all its
-points up to ``max_months`` are observed. So the cohort of quarter ``Q`` is
-observed through exactly ``3 n`` months at the end of quarter ``Q + n``,
-whatever the quarter's length.
+only observed points). So the cohort of quarter ``Q`` is observed through
+exactly ``3 n`` months at the end of quarter ``Q + n``, whatever the quarter's
+length.
+
+**Maturity** (the same rule as the funnel's cohorts,
+:data:`~alignment_lib.metrics.funnel.MATURITY_QUANTILE`): ``maturity_months``
+is the p90 of the whole months from creation (or MQL) to the win, over every
+won member of the input known at ``as_of`` (all cohorts, not only those in
+range), rounded up: 9 in 10 wins come within it. A cohort is *mature* once it
+is observed through ``maturity_months``: even its last member has had that
+long, and few wins are still to come. Before that it is *still maturing*: its
+share will rise, however many of its points the chart shows. Without any win
+known, ``maturity_months`` is ``max_months`` (mature once the whole curve is
+observed). ``maturity_months`` may exceed ``max_months``: the cohort is then
+still maturing after its last point, because wins keep coming past the chart.
 """
 
 from __future__ import annotations
@@ -50,6 +61,7 @@ from alignment_lib.metrics._quarters import (
 )
 from alignment_lib.metrics._sums import money_sum
 from alignment_lib.metrics.deals import _by_columns, _fill_grid, _instant, _lit_instant, _ratio
+from alignment_lib.metrics.funnel import MATURITY_QUANTILE, quantile
 
 __all__ = ["LAG_BUCKETS", "cohort_conversion_curve", "creation_to_close_lag", "mql_cohort_curve"]
 
@@ -212,11 +224,23 @@ def _curve(
         .agg(total(pl.col("_w")).alias("_won"))
     )
     months = pl.LazyFrame({_MONTHS: list(range(max_months + 1))}, schema={_MONTHS: pl.Int32})
+    # the p90 of whole months to a win over every member won by as_of (all cohorts), rounded up
+    maturity = members.filter(pl.col("_start") <= cut, pl.col("_won_at") <= cut).select(
+        quantile(
+            _months_to_win(calendar, "_start", "_won_at").cast(pl.Float64),
+            MATURITY_QUANTILE,
+        )
+        .ceil()
+        .fill_null(float(max_months))
+        .cast(pl.Int32)
+        .alias("maturity_months")
+    )
     zero = pl.lit(0, dtype=dtype)
     return (
         _fill_grid(wins, seen, first, last, cols, extra=months, extra_keys=[_MONTHS])
         .join(sizes, on=[QUARTER, *cols], how="left", nulls_equal=True)
         .join(_observed_through(calendar, first, last, as_of), on=QUARTER, how="left")
+        .join(maturity, how="cross")
         .with_columns(pl.col("cohort_size", "_won").fill_null(zero))
         .with_columns(
             pl.col("_won")
@@ -227,7 +251,7 @@ def _curve(
         .with_columns(
             _ratio(pl.col("won_cumulative"), pl.col("cohort_size")).alias("share"),
             (pl.col(_MONTHS) <= pl.col("_observed_through")).alias("observed"),
-            (pl.col("_observed_through") >= max_months).alias("mature"),
+            (pl.col("_observed_through") >= pl.col("maturity_months")).alias("mature"),
         )
         .pipe(with_label)
         .select(
@@ -239,6 +263,7 @@ def _curve(
             "won_cumulative",
             "share",
             "observed",
+            "maturity_months",
             "mature",
         )
         .sort(QUARTER, *cols, _MONTHS)
@@ -266,14 +291,17 @@ def cohort_conversion_curve(
     their creation; ``cohort_size`` = the cohort's total created amount (a deal
     without an amount adds 0) or number; ``share`` = won_cumulative /
     cohort_size (0-1, null for an empty cohort). ``observed``: the point is
-    final at ``as_of``; ``mature``: every point of the cohort up to
-    ``max_months`` is observed.
+    final at ``as_of``; ``maturity_months`` (Int32): the p90 of whole months
+    from creation to a win over every deal won by ``as_of`` (all cohorts of
+    the input), rounded up (``max_months`` when none was won); ``mature``: the
+    cohort is observed through ``maturity_months`` (module docstring), so few
+    of its wins are still to come; else it is still maturing.
 
     Grain: cohort quarter x ``months_since_creation`` (Int32) x ``by`` group,
     every combination present (empty cohorts have size 0 and null shares).
     Columns: ``quarter_index``, ``fiscal_quarter`` (the cohort), the ``by``
     columns, ``months_since_creation``, ``cohort_size``, ``won_cumulative``,
-    ``share``, ``observed``, ``mature``.
+    ``share``, ``observed``, ``maturity_months``, ``mature``.
     """
     if measure not in ("amount", "count"):
         raise ParameterError(f"measure must be 'amount' or 'count', got {measure!r}")
@@ -323,7 +351,9 @@ def mql_cohort_curve(
     before the MQL timestamp counts from month 0. Several MQLs converting into
     one opportunity each count. ``cohort_size`` = MQLs (Int64),
     ``won_cumulative`` = MQLs won (Int64); other columns, ``observed`` and
-    ``mature`` as in :func:`cohort_conversion_curve`. ``by`` names columns of
+    ``mature`` as in :func:`cohort_conversion_curve` (``maturity_months``:
+    the p90 of whole months from MQL to the win, over every MQL won by
+    ``as_of``). ``by`` names columns of
     ``leads`` (channel, campaign, segment, region, owner_id).
     """
     _check_max_months(max_months)

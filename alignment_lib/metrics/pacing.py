@@ -23,17 +23,27 @@ from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.metrics._quarters import LABEL, QUARTER, quarter_of
 from alignment_lib.metrics._sums import money_sum
 from alignment_lib.metrics.deals import _instant, _lit_instant, _ratio
-from alignment_lib.metrics.scorecard import AT_RISK_PACING
 from alignment_lib.schema import OPPORTUNITY_SOURCES
 
-__all__ = ["CURVE_BASES", "PACING_METRICS", "pacing", "pacing_curve"]
+__all__ = [
+    "AT_RISK_PACING",
+    "CURVE_BASES",
+    "PACING_METRICS",
+    "pacing",
+    "pacing_curve",
+]
 
+#: a quarter still running is "behind" when even at the slowest past pace it would end
+#: below this share of its target (cumulative targets; the shared scorecard's threshold)
+AT_RISK_PACING = 0.9
 #: the cumulative target metrics that can be paced (rates such as SLA compliance cannot)
 PACING_METRICS: tuple[str, ...] = (
     "bookings",
     "pipeline_created",
     "marketing_pipeline_created",
     "mqls",
+    "won_deals",
+    "opportunities_created",
 )
 #: where the expected share by a day comes from, in order of preference
 CURVE_BASES: tuple[str, ...] = ("same quarter", "all quarters", "linear")
@@ -46,11 +56,25 @@ def _events(opportunities: pl.LazyFrame, leads: pl.LazyFrame | None) -> pl.LazyF
 
     bookings: won deals at ``closed_at`` (amount); pipeline_created: deals at
     ``created_at`` (amount); marketing_pipeline_created: the marketing-sourced
-    ones; mqls: leads at ``mql_at`` (1 each). A missing amount adds 0.
+    ones; mqls: leads at ``mql_at`` (1 each); won_deals and
+    opportunities_created: the same deals as bookings and pipeline_created,
+    1 each (counts). A missing amount adds 0.
     """
     amount = pl.col("amount").cast(pl.Float64).fill_null(0.0).alias("_value")
+    one = pl.lit(1.0).alias("_value")
     source = pl.col("source").cast(pl.String)
+    won = opportunities.filter(pl.col("outcome") == "won", pl.col("closed_at").is_not_null())
+    created = opportunities.filter(pl.col("created_at").is_not_null())
     frames = [
+        won.select(
+            pl.lit("won_deals").alias("metric"), source, pl.col("closed_at").alias("_at"), one
+        ),
+        created.select(
+            pl.lit("opportunities_created").alias("metric"),
+            source,
+            pl.col("created_at").alias("_at"),
+            one,
+        ),
         opportunities.filter(pl.col("outcome") == "won", pl.col("closed_at").is_not_null()).select(
             pl.lit("bookings").alias("metric"), source, pl.col("closed_at").alias("_at"), amount
         ),
@@ -241,6 +265,44 @@ def _quarters(value: object) -> int:
     return value
 
 
+def _with_pace(frame: pl.LazyFrame, *, over: bool) -> pl.LazyFrame:
+    """Pacing, projected finish and status from a target, an actual and the curve's shares.
+
+    ``frame`` holds ``target``, ``actual``, ``curve_share``, ``curve_share_low``,
+    ``curve_share_high`` and ``linear_share`` (one row per target); ``over``:
+    the quarter is over at the as-of instant. Adds ``expected_to_date``,
+    ``pacing``, ``projected_finish``, ``projected_low``, ``projected_high``,
+    ``linear_pacing`` and ``status`` as :func:`pacing` defines them (the shared
+    scorecard paces its own actuals with it, so both say the same).
+    """
+    target, value = pl.col("target"), pl.col("actual")
+    projected_high = pl.col("projected_high")
+    status = (
+        pl.when(target.is_null() | (target <= 0) | value.is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.lit(over))
+        .then(pl.when(value >= target).then(pl.lit("hit")).otherwise(pl.lit("missed")))
+        .when(pl.col("pacing").is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("pacing") >= 1)
+        .then(pl.lit("on track"))
+        .when(projected_high.is_not_null() & (projected_high < AT_RISK_PACING * target))
+        .then(pl.lit("behind"))
+        .otherwise(pl.lit("at risk"))
+    )
+    return (
+        frame.with_columns(
+            (target * pl.col("curve_share")).alias("expected_to_date"),
+            _ratio(value, pl.col("curve_share")).alias("projected_finish"),
+            _ratio(value, pl.col("curve_share_high")).alias("projected_low"),
+            _ratio(value, pl.col("curve_share_low")).alias("projected_high"),
+            _ratio(value, target * pl.col("linear_share")).alias("linear_pacing"),
+        )
+        .with_columns(_ratio(value, pl.col("expected_to_date")).alias("pacing"))
+        .with_columns(status.alias("status"))
+    )
+
+
 def pacing(
     opportunities: pl.LazyFrame,
     leads: pl.LazyFrame | None,
@@ -257,7 +319,8 @@ def pacing(
     :data:`PACING_METRICS`, sorted. Actuals as the shared scorecard counts them
     (bookings: won amount closed in the quarter; pipeline_created: amount
     created; marketing_pipeline_created: marketing-sourced part; mqls: MQLs;
-    team ``shared`` the total, a source team its own part; events on or before
+    won_deals and opportunities_created: the number of those deals; team
+    ``shared`` the total, a source team its own part; events on or before
     ``as_of`` only). Columns:
 
     - ``day_of_quarter``: local day of the quarter of ``as_of`` (1 = first day;
@@ -309,22 +372,6 @@ def pacing(
         pl.lit(days_now, dtype=pl.Int32).alias("_days_now"),
     )
     curve = _curve(history, wanted)
-    target, value = pl.col("target"), pl.col("actual")
-    share = pl.col("curve_share")
-    projected_high = pl.col("projected_high")
-    status = (
-        pl.when(target.is_null() | (target <= 0))
-        .then(pl.lit(None, dtype=pl.String))
-        .when(pl.lit(over))
-        .then(pl.when(value >= target).then(pl.lit("hit")).otherwise(pl.lit("missed")))
-        .when(pl.col("pacing").is_null())
-        .then(pl.lit(None, dtype=pl.String))
-        .when(pl.col("pacing") >= 1)
-        .then(pl.lit("on track"))
-        .when(projected_high.is_not_null() & (projected_high < AT_RISK_PACING * target))
-        .then(pl.lit("behind"))
-        .otherwise(pl.lit("at risk"))
-    )
     return (
         series.join(actual, on=_SERIES, how="left")
         .join(curve, on=_SERIES, how="left")
@@ -333,16 +380,8 @@ def pacing(
             pl.lit(quarter.label).alias(LABEL),
             pl.lit(days_now, dtype=pl.Int32).alias("days_in_quarter"),
         )
-        .with_columns(
-            _ratio(value, target).alias("attainment"),
-            (target * share).alias("expected_to_date"),
-            _ratio(value, share).alias("projected_finish"),
-            _ratio(value, pl.col("curve_share_high")).alias("projected_low"),
-            _ratio(value, pl.col("curve_share_low")).alias("projected_high"),
-            _ratio(value, target * pl.col("linear_share")).alias("linear_pacing"),
-        )
-        .with_columns(_ratio(value, pl.col("expected_to_date")).alias("pacing"))
-        .with_columns(status.alias("status"))
+        .with_columns(_ratio(pl.col("actual"), pl.col("target")).alias("attainment"))
+        .pipe(_with_pace, over=over)
         .select(
             "metric",
             "team",

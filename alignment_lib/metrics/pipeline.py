@@ -43,7 +43,9 @@ def _by_quarter_and_source(
         in_range(first, last)
     )
     counted = in_quarters.group_by(QUARTER, "source", *by).agg(
-        pl.len().cast(pl.Int64).alias("deals"), money_sum(pl.col("amount")).alias("amount")
+        pl.len().cast(pl.Int64).alias("deals"),
+        money_sum(pl.col("amount")).alias("amount"),
+        pl.col("amount").is_null().sum().cast(pl.Int64).alias("deals_without_amount"),
     )
     grid = quarter_grid(first, last, keys={"source": OPPORTUNITY_SOURCES})
     if by:
@@ -51,9 +53,11 @@ def _by_quarter_and_source(
         grid = grid.join(in_quarters.select(by).unique(), how="cross")
     return (
         grid.join(counted, on=[QUARTER, "source", *by], how="left", nulls_equal=True)
-        .with_columns(pl.col("deals").fill_null(0), pl.col("amount").fill_null(0.0))
+        .with_columns(
+            pl.col("deals", "deals_without_amount").fill_null(0), pl.col("amount").fill_null(0.0)
+        )
         .pipe(with_label)
-        .select(QUARTER, LABEL, *by, "source", "deals", "amount")
+        .select(QUARTER, LABEL, *by, "source", "deals", "amount", "deals_without_amount")
         .sort(QUARTER, *by, "source", nulls_last=True)
     )
 
@@ -74,8 +78,11 @@ def pipeline_created(
 
     One row per quarter from ``first`` to ``last`` and source (marketing, sales,
     partner), zeros included. ``deals``: opportunities created in the quarter;
-    ``amount``: their summed amount in the reporting currency (deals without an
-    amount count as deals and add nothing to the amount). With ``by`` columns,
+    ``amount``: their summed amount in the reporting currency;
+    ``deals_without_amount``: those of the deals with no amount (Int64): they
+    count as deals and are **left out** of the amount (and of the win rate by
+    amount, :func:`~alignment_lib.metrics.deals.win_rates`), never given a
+    guessed one; the pages say how many (docs/metrics.md). With ``by`` columns,
     one row per quarter, group and source, for every group (a null value is a
     group) with a deal created in the quarters shown; the groups add up to
     the totals.
@@ -96,7 +103,9 @@ def bookings(
     """Bookings (closed-won) per fiscal quarter of close and source.
 
     One row per quarter from ``first`` to ``last`` and source, zeros included.
-    ``deals``: won deals closed in the quarter; ``amount``: their won amount.
+    ``deals``: won deals closed in the quarter; ``amount``: their won amount;
+    ``deals_without_amount``: won deals without one (a won deal needs an amount
+    on load; one left out as an implausible outlier has none).
     ``by`` as in :func:`pipeline_created` (groups with a won deal in the
     quarters shown).
     """
@@ -138,8 +147,9 @@ def pipeline_vs_bookings(
     """Pipeline created and bookings side by side, long format.
 
     One row per quarter, measure (``pipeline_created`` or ``bookings``) and
-    source, with ``deals`` and ``amount`` as in the two functions above; with
-    ``by`` columns also per group (each measure lists the groups it has).
+    source, with ``deals``, ``amount`` and ``deals_without_amount`` as in the
+    two functions above; with ``by`` columns also per group (each measure lists
+    the groups it has).
     """
     kw = {"calendar": calendar, "first": first, "last": last, "by": by}
     cols = _by(opportunities, by)
@@ -148,4 +158,4 @@ def pipeline_vs_bookings(
             pipeline_created(opportunities, **kw).with_columns(measure=pl.lit("pipeline_created")),
             bookings(opportunities, **kw).with_columns(measure=pl.lit("bookings")),
         ]
-    ).select(QUARTER, LABEL, "measure", *cols, "source", "deals", "amount")
+    ).select(QUARTER, LABEL, "measure", *cols, "source", "deals", "amount", "deals_without_amount")

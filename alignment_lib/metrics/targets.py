@@ -1,4 +1,4 @@
-"""Targets and attainment."""
+"""Targets and attainment, and which targets apply to a (filtered) report."""
 
 from __future__ import annotations
 
@@ -6,13 +6,20 @@ import polars as pl
 
 from alignment_lib.fiscal import FiscalQuarter
 
-__all__ = ["attainment", "target_for", "target_value"]
+# the rule lives with FunnelData.where, which applies it; shown here with the other target helpers
+from alignment_lib.load import matching_targets
+
+__all__ = ["attainment", "matching_targets", "target_for", "target_value"]
 
 
 def target_for(
     targets: pl.LazyFrame, *, quarter: FiscalQuarter, metric: str, team: str
 ) -> pl.LazyFrame:
-    """The target row(s) for one quarter, metric and team (zero or one row)."""
+    """The target row(s) for one quarter, metric and team (zero or one row).
+
+    ``targets`` holds the targets of one scope (``FunnelData.targets``: those
+    that apply to the data's filter, :func:`matching_targets`).
+    """
     return targets.filter(
         (pl.col("fiscal_quarter") == quarter.label)
         & (pl.col("metric") == metric)

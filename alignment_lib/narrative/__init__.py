@@ -2,7 +2,8 @@
 
 Each function takes collected metric frames and returns plain sentences;
 :func:`alignment_lib.show_findings` displays them with every value escaped.
-One module per workbook; shared number formatting in ``_format``.
+One module per workbook (``forecast``: the forecast's sentences, which two pages state);
+shared number formatting in ``_format``.
 """
 
 from alignment_lib.narrative._format import escape_markdown, format_money, format_share
@@ -13,6 +14,11 @@ from alignment_lib.narrative.cycles import (
     sales_cycle_headline,
     seasonality_headline,
     slipped_deals_headline,
+)
+from alignment_lib.narrative.forecast import (
+    forecast_findings,
+    forecast_headline,
+    forecast_summary,
 )
 from alignment_lib.narrative.funnel import (
     funnel_cohort_headline,
@@ -26,6 +32,7 @@ from alignment_lib.narrative.handoff import (
     mql_outcomes_headline,
     rejection_reasons_headline,
     response_times_headline,
+    stall_rule_sentence,
     weekly_sla_headline,
 )
 from alignment_lib.narrative.health import (
@@ -37,22 +44,30 @@ from alignment_lib.narrative.health import (
     tracking_summary,
 )
 from alignment_lib.narrative.pipeline import (
+    cohort_curves_headline,
     cohort_summary,
-    forecast_summary,
     lag_summary,
     pipeline_vs_bookings_headline,
     pipeline_vs_bookings_summary,
 )
-from alignment_lib.narrative.scorecard import attention_items, gate_scorecard, scorecard_summary
+from alignment_lib.narrative.scorecard import (
+    attention_items,
+    gate_scorecard,
+    pipeline_to_create_headline,
+    scorecard_summary,
+)
 
 __all__ = [
     "HEALTH_RULE_LABELS",
     "attention_items",
     "business_cycles_summary",
+    "cohort_curves_headline",
     "cohort_summary",
     "data_health_headline",
     "data_health_summary",
     "escape_markdown",
+    "forecast_findings",
+    "forecast_headline",
     "forecast_summary",
     "format_money",
     "format_share",
@@ -68,6 +83,7 @@ __all__ = [
     "linearity_headline",
     "load_notices_summary",
     "mql_outcomes_headline",
+    "pipeline_to_create_headline",
     "pipeline_vs_bookings_headline",
     "pipeline_vs_bookings_summary",
     "rejection_reasons_headline",
@@ -77,6 +93,7 @@ __all__ = [
     "seasonality_headline",
     "slipped_deals_headline",
     "stage_durations_headline",
+    "stall_rule_sentence",
     "tracking_summary",
     "weekly_sla_headline",
 ]

@@ -169,20 +169,41 @@ def sales_cycle_headline(
 # -- slipped deals ---------------------------------------------------------------------------
 @shows("slipped_deals")
 def slipped_deals_headline(
-    slipped: pl.DataFrame, *, quarter: FiscalQuarter, tracking: Tracking | None = None
+    slipped: pl.DataFrame,
+    *,
+    quarter: FiscalQuarter,
+    in_progress: bool = False,
+    tracking: Tracking | None = None,
 ) -> str:
-    """Chart title: how many of the deals expected in the quarter slipped past it.
+    """Chart title: how many of the deals expected in the quarter at its start did not close
+    in it, pushed past it or still open: '93 of 326 deals expected in FY2026-Q3 did not close
+    in it ($4.3M): 46 pushed past the quarter, 47 still open'.
 
-    ``slipped`` is :func:`alignment_lib.metrics.slipped_deals` output.
+    ``slipped`` is :func:`alignment_lib.metrics.slipped_deals` output. ``in_progress``:
+    the quarter had not ended at the as-of instant, so its open deals can still close in
+    it: only the pushed ones are counted as slipped so far.
     """
     row = _row(slipped, quarter)
     if row is None or row["expected_deals"] is None:
         return "Slipped deals are unknown: the data has no stage history"
-    if row["expected_deals"] == 0:
+    expected = row["expected_deals"]
+    if expected == 0:
         return f"No deals were expected to close in {quarter.label} at its start"
+    if in_progress:
+        return (
+            f"So far {row['pushed_deals']:,} of {_count(expected, 'deal')} expected in "
+            f"{quarter.label} were pushed past it ({format_money(row['pushed_amount'])}); "
+            f"{row['still_open_deals']:,} more {'is' if row['still_open_deals'] == 1 else 'are'} "
+            "open"
+        )
+    if row["slipped_deals"] == 0:
+        return (
+            f"Every one of the {_count(expected, 'deal')} expected in {quarter.label} closed in it"
+        )
     return (
-        f"{row['slipped_deals']:,} of {_count(row['expected_deals'], 'deal')} expected in "
-        f"{quarter.label} slipped past the quarter ({format_money(row['slipped_amount'])})"
+        f"{row['slipped_deals']:,} of {_count(expected, 'deal')} expected in {quarter.label} "
+        f"did not close in it ({format_money(row['slipped_amount'])}): "
+        f"{row['pushed_deals']:,} pushed past the quarter, {row['still_open_deals']:,} still open"
     )
 
 
@@ -230,6 +251,10 @@ def _linearity_lines(
     return lines
 
 
+def _were(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
 def _slipped_line(slipped: pl.DataFrame, quarter: FiscalQuarter, *, in_progress: bool) -> str:
     row = _row(slipped, quarter)
     if row is None or row["expected_deals"] is None:
@@ -240,14 +265,27 @@ def _slipped_line(slipped: pl.DataFrame, quarter: FiscalQuarter, *, in_progress:
     expected = row["expected_deals"]
     if expected == 0:
         return f"No open deals were expected to close in {quarter.label} at its start."
-    won_share = format_share(row["won_deals"] / expected)
+    won, lost = row["won_deals"], row["lost_deals"]
+    pushed, still_open = row["pushed_deals"], row["still_open_deals"]
+    closed = f"{won:,} ({format_share(won / expected)}) {_were(won)} won in it and {lost:,} lost"
+    if in_progress:
+        return (
+            f"So far, {pushed:,} of the {_count(expected, 'deal')} expected in {quarter.label} "
+            f"at its start {_were(pushed)} pushed past the quarter "
+            f"({format_money(row['pushed_amount'])}); {closed}; {still_open:,} "
+            f"{'is' if still_open == 1 else 'are'} still open and can close in it."
+        )
+    if row["slipped_deals"] == 0:
+        return f"All {_count(expected, 'deal')} expected in {quarter.label} closed in it: {closed}."
     return (
-        f"{'So far, ' if in_progress else ''}{row['slipped_deals']:,} of "
-        f"{_count(expected, 'deal')} expected in {quarter.label} "
-        f"slipped past the quarter ({format_money(row['slipped_amount'])}); "
-        f"{row['won_deals']:,} ({won_share}) {'was' if row['won_deals'] == 1 else 'were'} won "
-        f"in it, {row['lost_deals']:,} lost and {row['still_open_deals']:,} "
-        f"{'is' if row['still_open_deals'] == 1 else 'are'} still open."
+        f"{row['slipped_deals']:,} of the {_count(expected, 'deal')} expected in "
+        f"{quarter.label} at its start did not close in it "
+        f"({format_money(row['slipped_amount'])}, "
+        f"{format_share(row['slipped_share_amount'])} of the expected amount): "
+        f"{pushed:,} {_were(pushed)} pushed past the quarter "
+        f"({format_money(row['pushed_amount'])}) and {still_open:,} "
+        f"{'is' if still_open == 1 else 'are'} still open, the date not moved out "
+        f"({format_money(row['still_open_amount'])}); {closed}."
     )
 
 

@@ -87,7 +87,8 @@ _SENTENCES: dict[tuple[str, str], tuple[str, str]] = {
     ("leads", "mql_pending"): (
         "MQLs",
         "{n} MQL[|s] ({share} of MQLs) [is|are] neither accepted nor rejected: pending, or "
-        "leaked once untouched past the SLA.",
+        "leaked once untouched past the SLA or touched and undecided past the stall "
+        "threshold.",
     ),
     ("leads", "opportunity_not_found"): (
         "all",

@@ -15,8 +15,8 @@ from alignment_lib.narrative._format import format_money, format_share, shows
 from alignment_lib.tracking import Tracking
 
 __all__ = [
+    "cohort_curves_headline",
     "cohort_summary",
-    "forecast_summary",
     "lag_summary",
     "pipeline_vs_bookings_headline",
     "pipeline_vs_bookings_summary",
@@ -136,11 +136,25 @@ def lag_summary(
     )
 
 
+def _months(n: int) -> str:
+    return f"{n} month" if n == 1 else f"{n} months"
+
+
+def _maturing(frame: pl.DataFrame) -> list[str]:
+    """The cohorts still maturing, oldest first (none for a frame without the flag)."""
+    if "mature" not in frame.columns:
+        return []
+    rows = frame.filter(~pl.col("mature") & (pl.col("cohort_size") > 0))
+    return rows.sort("quarter_index")["fiscal_quarter"].unique(maintain_order=True).to_list()
+
+
 @shows("cohort_curves")
 def cohort_summary(
     frame: pl.DataFrame, *, months: int = 6, tracking: Tracking | None = None
 ) -> str | None:
-    """The latest creation cohort observed ``months`` after creation, and its won share.
+    """The latest creation cohort observed ``months`` after creation, and its won share;
+    whether it is still maturing (wins still expected) and, if so, the latest mature
+    cohort's share.
 
     ``frame``: :func:`alignment_lib.metrics.cohort_conversion_curve` output.
     """
@@ -152,28 +166,43 @@ def cohort_summary(
     if seen.height == 0:
         return None
     last = seen.row(-1, named=True)
-    return (
+    text = (
         f"Of the pipeline created in {last['fiscal_quarter']}, {format_share(last['share'])} "
-        f"had been won {months} months later."
+        f"had been won {_months(months)} later"
     )
-
-
-@shows("forecast")
-def forecast_summary(frame: pl.DataFrame, *, tracking: Tracking | None = None) -> str | None:
-    """The first forecast quarter in one sentence: forecast, 80% range, share of target.
-
-    ``frame``: :func:`alignment_lib.metrics.bookings_forecast` output.
-    """
-    if frame.height == 0:
-        return None
-    r = frame.sort("quarter_index").row(0, named=True)
-    if r["forecast"] is None:  # no calibrated win rate for its open deals
-        return None
-    text = f"{r['fiscal_quarter']} bookings are forecast at {format_money(r['forecast'])}"
-    if r["forecast_low"] is not None and r["forecast_high"] is not None:
-        low, high = format_money(r["forecast_low"]), format_money(r["forecast_high"])
-        text += f" (80% range {low} to {high})"
-    if r.get("target"):
-        share = format_share(r["forecast"] / r["target"])
-        text += f", {share} of the {format_money(r['target'])} target"
+    if last.get("mature", True):
+        return text + "."
+    text += (
+        f", and it is still maturing: 9 in 10 wins come within "
+        f"{_months(last['maturity_months'])} of creation"
+    )
+    mature = frame.filter(
+        pl.col("mature") & pl.col("observed") & pl.col("share").is_not_null()
+    ).sort("quarter_index", "months_since_creation")
+    if mature.height:
+        latest = mature.row(-1, named=True)
+        text += (
+            f"; {latest['fiscal_quarter']}, the latest mature cohort, had "
+            f"{format_share(latest['share'])} won after "
+            f"{_months(latest['months_since_creation'])}"
+        )
     return text + "."
+
+
+@shows("cohort_curves")
+def cohort_curves_headline(frame: pl.DataFrame, *, tracking: Tracking | None = None) -> str:
+    """The cohort chart's title: how long created pipeline keeps turning into bookings, and
+    which cohorts are still maturing: '9 in 10 wins come within 7 months of creation;
+    FY2026-Q1 to FY2026-Q3 are still maturing'.
+
+    ``frame``: :func:`alignment_lib.metrics.cohort_conversion_curve` output.
+    """
+    if frame.filter(pl.col("won_cumulative") > 0).height == 0:
+        return "No pipeline created in the quarters shown has been won yet"
+    text = f"9 in 10 wins come within {_months(frame['maturity_months'][0])} of creation"
+    maturing = _maturing(frame)
+    if not maturing:
+        return text + "; every cohort shown is mature"
+    if len(maturing) == 1:
+        return f"{text}; {maturing[0]} is still maturing"
+    return f"{text}; {maturing[0]} to {maturing[-1]} are still maturing"

@@ -23,10 +23,18 @@ from alignment_lib.tables.health import (
     table_switched_off,
     table_tracking,
 )
-from alignment_lib.tables.pipeline import table_pipeline_vs_bookings
-from alignment_lib.tables.scorecard import table_coverage, table_pipeline_needed, table_scorecard
+from alignment_lib.tables.pipeline import table_bookings_forecast, table_pipeline_vs_bookings
+from alignment_lib.tables.scorecard import (
+    table_benchmarks,
+    table_coverage,
+    table_pipeline_needed,
+    table_pipeline_to_create,
+    table_scorecard,
+)
 
 __all__ = [
+    "table_benchmarks",
+    "table_bookings_forecast",
     "table_business_cycles",
     "table_by_dimension",
     "table_coverage",
@@ -39,6 +47,7 @@ __all__ = [
     "table_mql_to_won",
     "table_no_data",
     "table_pipeline_needed",
+    "table_pipeline_to_create",
     "table_pipeline_vs_bookings",
     "table_rows_loaded",
     "table_sales_cycle",

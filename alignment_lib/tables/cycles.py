@@ -51,6 +51,8 @@ def table_business_cycles(
         "slipped_deals",
         "slipped_share_deals",
         "slipped_amount",
+        "pushed_deals",
+        "still_open_deals",
         "won_deals",
     )
     wide = (
@@ -69,6 +71,8 @@ def table_business_cycles(
         "slipped_deals",
         "slipped_share_deals",
         "slipped_amount",
+        "pushed_deals",
+        "still_open_deals",
         "won_share_deals",
     ]
     table = (
@@ -89,12 +93,16 @@ def table_business_cycles(
             slipped_deals="Slipped",
             slipped_share_deals="Slipped share",
             slipped_amount="Slipped amount",
+            pushed_deals="Pushed out",
+            still_open_deals="Still open",
             won_share_deals="Won in the quarter",
         )
         .tab_spanner(label="Bookings closed in the quarter", columns=linearity_cols)
         .tab_spanner(label="Deals expected at the quarter's start", columns=slipped_cols)
         .pipe(fmt_money, ["bookings", "slipped_amount"], currency=currency)
-        .fmt_integer(columns=["deals", "expected_deals", "slipped_deals"])
+        .fmt_integer(
+            columns=["deals", "expected_deals", "slipped_deals", "pushed_deals", "still_open_deals"]
+        )
         .fmt_percent(
             columns=[
                 "month3_share",
@@ -113,8 +121,9 @@ def table_business_cycles(
     if not said:
         return table.tab_source_note(
             "Expected: open at the quarter's start with an expected close date inside it "
-            "(from stage history). Slipped: moved past the quarter by its end. Amounts of "
-            "slipped deals as recorded at the quarter's start."
+            "(from stage history). Slipped: did not close in the quarter, either pushed out "
+            "(the date moved past the quarter by its end) or still open (the date not moved "
+            "out); the rest were won or lost in it. Amounts as recorded at the quarter's start."
         )
     # the slipped columns cannot be computed from this data: left out, and why
     table = table.cols_hide(slipped_cols).tab_header(

@@ -25,8 +25,8 @@ __all__ = [
 
 _STEP_KEYS = ["quarter_index", "fiscal_quarter", "step", "from_stage", "to_stage"]
 _MATURING_NOTE = (
-    "Grey italics: cohort still maturing (younger than the step's typical time); "
-    "its share will rise."
+    "Grey italics: cohort still maturing (younger than the step's p90 time: 9 in 10 "
+    "conversions come within it); its share will rise."
 )
 #: a stage's entrants, as a column label
 _ENTERED = {

@@ -65,22 +65,34 @@ WITH quarters AS (
     ) AS end_close
     FROM expected e
 ), judged AS (
+    -- what became of each expected deal by the quarter's end: won, lost (closed in it),
+    -- pushed (open, date moved past the quarter) or still open (open, date not moved out);
+    -- slipped = did not close in the quarter
     SELECT quarter_index, start_amount,
            outcome = 'won' AND closed_at < next_starts AS is_won,
            outcome = 'lost' AND closed_at < next_starts AS is_lost,
+           (closed_at IS NULL OR closed_at >= next_starts) AS is_slipped,
            (closed_at IS NULL OR closed_at >= next_starts)
-             AND year(end_close) * 4 + (month(end_close) - 1) // 3 > quarter_index AS is_slipped
+             AND year(end_close) * 4 + (month(end_close) - 1) // 3 > quarter_index AS is_pushed,
+           (closed_at IS NULL OR closed_at >= next_starts)
+             AND (end_close IS NULL
+                  OR year(end_close) * 4 + (month(end_close) - 1) // 3 <= quarter_index)
+             AS is_still_open
     FROM at_end
 )
 SELECT quarter_index::INTEGER AS quarter_index,
        count(*) AS expected_deals,
        coalesce(sum(start_amount), 0) AS expected_amount,
-       count(*) FILTER (WHERE is_slipped) AS slipped_deals,
-       coalesce(sum(start_amount) FILTER (WHERE is_slipped), 0) AS slipped_amount,
        count(*) FILTER (WHERE is_won) AS won_deals,
        coalesce(sum(start_amount) FILTER (WHERE is_won), 0) AS won_amount,
        count(*) FILTER (WHERE is_lost) AS lost_deals,
-       coalesce(sum(start_amount) FILTER (WHERE is_lost), 0) AS lost_amount
+       coalesce(sum(start_amount) FILTER (WHERE is_lost), 0) AS lost_amount,
+       count(*) FILTER (WHERE is_slipped) AS slipped_deals,
+       coalesce(sum(start_amount) FILTER (WHERE is_slipped), 0) AS slipped_amount,
+       count(*) FILTER (WHERE is_pushed) AS pushed_deals,
+       coalesce(sum(start_amount) FILTER (WHERE is_pushed), 0) AS pushed_amount,
+       count(*) FILTER (WHERE is_still_open) AS still_open_deals,
+       coalesce(sum(start_amount) FILTER (WHERE is_still_open), 0) AS still_open_amount
 FROM judged
 GROUP BY quarter_index
 """
@@ -115,7 +127,7 @@ def test_slipped_deals_agree_with_sql(sample, duck) -> None:
             "quarter_index",
             *(
                 f"{p}_{u}"
-                for p in ("expected", "slipped", "won", "lost")
+                for p in ("expected", "won", "lost", "slipped", "pushed", "still_open")
                 for u in ("deals", "amount")
             ),
         )
@@ -125,6 +137,11 @@ def test_slipped_deals_agree_with_sql(sample, duck) -> None:
         "quarter_index"
     )
     assert got["expected_deals"].min() > 50 and got["slipped_deals"].sum() > 100
+    # the sample, FY2026-Q3: 93 of 326 expected deals did not close in it, 46 pushed past it
+    # and 47 still open (counting only pushed dates said 46)
+    q3 = got.filter(pl.col("quarter_index") == quarter_number(QUARTER)).row(0, named=True)
+    assert (q3["expected_deals"], q3["slipped_deals"], q3["pushed_deals"]) == (326, 93, 46)
+    assert q3["still_open_deals"] == 47
     assert_frame_equal(got, want.cast(got.schema), check_exact=False, rel_tol=1e-9)
     shares = got.select(pl.col("slipped_deals") / pl.col("expected_deals"))
     assert shares.to_series().is_between(0, 1).all()

@@ -39,10 +39,12 @@ SELECT quarter_index::INTEGER AS quarter_index,
        count(*) FILTER (WHERE NOT is_won)::BIGINT AS lost,
        coalesce(sum(amount) FILTER (WHERE is_won), 0)::DOUBLE AS won_amount,
        coalesce(sum(amount) FILTER (WHERE NOT is_won), 0)::DOUBLE AS lost_amount,
+       count(*) FILTER (WHERE amount IS NULL)::BIGINT AS closed_without_amount,
        (count(*) FILTER (WHERE is_won) / count(*))::DOUBLE AS win_rate_count,
+       -- by amount: only the deals with an amount (SQL's sum skips the others)
        (sum(amount) FILTER (WHERE is_won) / nullif(sum(amount), 0))::DOUBLE AS win_rate_amount,
-       (sum(amount) FILTER (WHERE is_won) / count(*) FILTER (WHERE is_won))::DOUBLE
-           AS avg_deal_size
+       (sum(amount) FILTER (WHERE is_won)
+           / count(amount) FILTER (WHERE is_won))::DOUBLE AS avg_deal_size
 FROM closed WHERE quarter_index BETWEEN $first AND $last
 GROUP BY ALL ORDER BY quarter_index
 """
@@ -86,25 +88,57 @@ WITH closed AS (
            (epoch_us(closed_at) - epoch_us(created_at)) / 86400e6 AS days
     FROM opportunities
     WHERE closed_at > $as_of - INTERVAL 365 DAY AND closed_at <= $as_of
+)
+SELECT segment,
+       count(*) FILTER (WHERE is_won)::BIGINT AS won,
+       count(*) FILTER (WHERE NOT is_won)::BIGINT AS lost,
+       coalesce(sum(amount) FILTER (WHERE is_won), 0)::DOUBLE AS won_amount,
+       coalesce(sum(amount) FILTER (WHERE NOT is_won), 0)::DOUBLE AS lost_amount,
+       count(*) FILTER (WHERE amount IS NULL)::BIGINT AS closed_without_amount,
+       (count(*) FILTER (WHERE is_won) / count(*))::DOUBLE AS win_rate_count,
+       (sum(amount) FILTER (WHERE is_won) / nullif(sum(amount), 0))::DOUBLE AS win_rate_amount,
+       (sum(amount) FILTER (WHERE is_won) / count(amount) FILTER (WHERE is_won))::DOUBLE
+           AS avg_deal_size,
+       quantile_cont(days, 0.5) FILTER (WHERE is_won) AS median_cycle_days_won,
+       quantile_cont(days, 0.5) AS median_cycle_days_closed,
+       avg(days) FILTER (WHERE is_won) AS mean_cycle_days_won
+FROM closed GROUP BY ALL ORDER BY segment
+"""
+
+# Velocity (docs/metrics/deals-lag.md): open deals at as-of in a stage other than Discovery
+# whose expected close day is not over (the sample's calendar is UTC) x the win rate by count
+# of the closes in the 365 days that stage_history shows in a stage other than Discovery
+# before they closed x won amount / won deals with an amount x 1 / the MEAN won cycle.
+VELOCITY = """
+WITH closed AS (
+    SELECT o.opportunity_id, o.segment, o.amount, o.outcome = 'won' AS is_won,
+           (epoch_us(o.closed_at) - epoch_us(o.created_at)) / 86400e6 AS days
+    FROM opportunities o
+    WHERE o.closed_at > $as_of - INTERVAL 365 DAY AND o.closed_at <= $as_of
+      AND EXISTS (
+          SELECT 1 FROM stage_history h
+          WHERE h.opportunity_id = o.opportunity_id AND h.stage <> 'Discovery'
+            AND h.changed_at < o.closed_at
+      )
 ), stats AS (
     SELECT segment,
-           count(*) FILTER (WHERE is_won)::BIGINT AS won,
-           count(*) FILTER (WHERE NOT is_won)::BIGINT AS lost,
            (count(*) FILTER (WHERE is_won) / count(*))::DOUBLE AS win_rate_count,
-           (sum(amount) FILTER (WHERE is_won) / count(*) FILTER (WHERE is_won))::DOUBLE
+           (sum(amount) FILTER (WHERE is_won) / count(amount) FILTER (WHERE is_won))::DOUBLE
                AS avg_deal_size,
-           quantile_cont(days, 0.5) FILTER (WHERE is_won) AS median_cycle_days_won,
-           quantile_cont(days, 0.5) AS median_cycle_days_closed
+           avg(days) FILTER (WHERE is_won) AS mean_cycle_days_won
     FROM closed GROUP BY ALL
-), open_now AS (
+), moving AS (
     SELECT segment, count(*)::BIGINT AS open_deals FROM opportunities
     WHERE created_at <= $as_of AND (closed_at IS NULL OR closed_at > $as_of)
+      AND stage <> 'Discovery'
+      AND (expected_close_date IS NULL
+           OR expected_close_date >= CAST($as_of + INTERVAL 1 MICROSECOND AS DATE))
     GROUP BY ALL
 )
-SELECT s.*, o.open_deals,
-       o.open_deals * s.win_rate_count * s.avg_deal_size / s.median_cycle_days_won
+SELECT segment, m.open_deals, s.win_rate_count, s.avg_deal_size, s.mean_cycle_days_won,
+       m.open_deals * s.win_rate_count * s.avg_deal_size / s.mean_cycle_days_won
            AS velocity_per_day
-FROM stats s JOIN open_now o USING (segment)
+FROM stats s JOIN moving m USING (segment)
 ORDER BY segment
 """
 
@@ -143,6 +177,29 @@ SELECT g.quarter_index::INTEGER AS quarter_index,
            <= date_trunc('month', $as_of + INTERVAL 1 MICROSECOND) AS observed
 FROM grid g LEFT JOIN sizes s USING (quarter_index)
 ORDER BY quarter_index, months_since_creation
+"""
+
+
+MATURITY = """
+-- maturity: the p90 of whole months from creation to a win over every deal won by the
+-- as-of (all cohorts), rounded up; a cohort is mature once that many whole months after
+-- its quarter are over
+WITH won AS (
+    SELECT created_at, closed_at AS won_at, datediff('month', created_at, closed_at) AS k0
+    FROM opportunities
+    WHERE outcome = 'won' AND created_at <= $as_of AND closed_at <= $as_of
+), p AS (
+    SELECT ceil(quantile_cont(
+        greatest(k0 + CASE WHEN won_at > created_at + to_months(k0::INTEGER) THEN 1 ELSE 0 END,
+                 0), 0.9))::INTEGER AS maturity_months
+    FROM won
+)
+SELECT q.quarter_index::INTEGER AS quarter_index, p.maturity_months,
+       make_date((q.quarter_index + 1) // 4, ((q.quarter_index + 1) % 4) * 3 + 1, 1)
+           + to_months(p.maturity_months)
+           <= date_trunc('month', $as_of + INTERVAL 1 MICROSECOND) AS mature
+FROM range($first, $last + 1) q(quarter_index), p
+ORDER BY quarter_index
 """
 
 
@@ -188,29 +245,22 @@ def test_creation_to_close_lag_agrees_with_sql(sample, duck) -> None:
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)
 
 
-def test_trailing_stats_and_velocity_agree_with_sql(sample, duck) -> None:
-    by = ("segment",)
-    stats = closed_deal_stats(sample.opportunities, as_of=AS_OF, by=by)
-    velocity = sales_velocity(sample.opportunities, as_of=AS_OF, by=by).select(
-        "segment", "open_deals", "velocity_per_day"
-    )
-    got = (
-        stats.join(velocity, on="segment")
-        .select(
-            "segment",
-            "won",
-            "lost",
-            "win_rate_count",
-            "avg_deal_size",
-            "median_cycle_days_won",
-            "median_cycle_days_closed",
-            "open_deals",
-            "velocity_per_day",
-        )
-        .sort("segment")
-        .collect()
-    )
+def test_trailing_stats_agree_with_sql(sample, duck) -> None:
+    got = closed_deal_stats(sample.opportunities, as_of=AS_OF, by=("segment",)).collect()
     want = sql(duck, TRAILING, as_of=AS_OF)
+    assert got.height == 3 and got["closed_without_amount"].sum() > 0
+    assert_frame_equal(got, want.select(got.columns), check_exact=False, rel_tol=1e-9)
+
+
+def test_velocity_agrees_with_sql(sample, duck) -> None:
+    got = sales_velocity(
+        sample.opportunities,
+        calendar=sample.calendar,
+        as_of=AS_OF,
+        stage_history=sample.stage_history,
+        by=("segment",),
+    ).collect()
+    want = sql(duck, VELOCITY, as_of=AS_OF)
     assert got.height == 3
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)
 
@@ -247,3 +297,14 @@ def test_cohort_curves_agree_with_sql(sample, duck) -> None:
     assert got.height == 9 * 25
     assert got["observed"].any() and not got["observed"].all()
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)
+    maturity = by_amount.select("quarter_index", "maturity_months", "mature").unique(
+        maintain_order=True
+    )
+    want_maturity = sql(
+        duck, MATURITY, first=quarter_number(first), last=quarter_number(QUARTER), as_of=AS_OF
+    )
+    assert_frame_equal(maturity, want_maturity)
+    # the sample: 9 in 10 wins come within 7 months of creation; the three newest cohorts
+    # (FY2026-Q1 to Q3) are still maturing
+    assert maturity["maturity_months"][0] == 7
+    assert maturity["mature"].to_list() == [True] * 6 + [False] * 3

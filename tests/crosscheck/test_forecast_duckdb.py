@@ -49,17 +49,28 @@ FROM visits v JOIN closed c ON v.opportunity_id = c.opportunity_id
 GROUP BY v.stage ORDER BY v.stage
 """
 
+# Coverage: qualified (not Discovery), in-period open pipeline against 1 / the in-quarter
+# conversion by amount of qualified pipeline expected in each of the 8 calibration quarters at
+# its start (AT_STARTS, below); qualified deals expected before the first quarter (the current
+# one here) are the overdue line. The targets that apply are the company's (no segment, no
+# region).
 COVERAGE = """
 WITH quarters AS (
     SELECT range::INTEGER AS quarter_index FROM range($first, $last + 1)
-), pipeline AS (
+), qualified AS (
     SELECT year(expected_close_date) * 4 + (month(expected_close_date) - 1) // 3
-               AS quarter_index,
-           count(*) AS open_deals, coalesce(sum(amount), 0) AS open_pipeline
+               AS quarter_index, amount
     FROM opportunities
     WHERE created_at <= $as_of AND (closed_at IS NULL OR closed_at > $as_of)
       AND expected_close_date IS NOT NULL AND stage <> 'Discovery'
-    GROUP BY 1
+), pipeline AS (
+    SELECT quarter_index, count(*) AS open_deals, coalesce(sum(amount), 0) AS open_pipeline,
+           count(*) FILTER (WHERE amount IS NULL) AS open_deals_without_amount
+    FROM qualified GROUP BY 1
+), overdue AS (
+    SELECT count(*)::BIGINT AS overdue_deals,
+           coalesce(sum(amount), 0)::DOUBLE AS overdue_pipeline
+    FROM qualified WHERE quarter_index < $first
 ), booked AS (
     SELECT year(closed_at) * 4 + (month(closed_at) - 1) // 3 AS quarter_index,
            sum(amount) AS booked
@@ -69,27 +80,29 @@ WITH quarters AS (
     SELECT substr(fiscal_quarter, 3, 4)::INTEGER * 4 + substr(fiscal_quarter, 9, 1)::INTEGER - 1
                AS quarter_index,
            value AS target
-    FROM targets WHERE metric = 'bookings' AND team = 'shared'
-), rate AS (
-    SELECT sum(amount) FILTER (WHERE outcome = 'won') / nullif(sum(amount), 0) AS win_rate
-    FROM opportunities
-    WHERE closed_at > $as_of - INTERVAL 365 DAY AND closed_at <= $as_of
+    FROM targets
+    WHERE metric = 'bookings' AND team = 'shared' AND segment IS NULL AND region IS NULL
+), calibration AS (AT_STARTS), rate AS (
+    SELECT (coalesce(sum(amount) FILTER (WHERE won), 0) / nullif(sum(amount), 0))::DOUBLE
+               AS conversion
+    FROM calibration WHERE NOT overdue AND stage <> 'Discovery'
 ), joined AS (
     SELECT q.quarter_index,
            coalesce(p.open_deals, 0)::BIGINT AS open_deals,
            coalesce(p.open_pipeline, 0)::DOUBLE AS open_pipeline,
+           coalesce(p.open_deals_without_amount, 0)::BIGINT AS open_deals_without_amount,
            coalesce(b.booked, 0)::DOUBLE AS bookings_to_date,
            g.target,
            greatest(g.target - coalesce(b.booked, 0), 0)::DOUBLE AS remaining,
-           r.win_rate
+           r.conversion, o.overdue_deals, o.overdue_pipeline
     FROM quarters q
     LEFT JOIN pipeline p ON p.quarter_index = q.quarter_index
     LEFT JOIN booked b ON b.quarter_index = q.quarter_index
     LEFT JOIN goal g ON g.quarter_index = q.quarter_index
-    CROSS JOIN rate r
+    CROSS JOIN rate r CROSS JOIN overdue o
 ), ratios AS (
     SELECT *, open_pipeline / nullif(remaining, 0) AS coverage,
-           1 / nullif(win_rate, 0) AS required_coverage
+           1 / nullif(conversion, 0) AS required_coverage
     FROM joined
 )
 SELECT *, coverage - required_coverage AS coverage_gap,
@@ -191,6 +204,8 @@ SELECT quarter_index, stage, amount, expected_q < quarter_index AS overdue,
        coalesce(outcome = 'won' AND closed_at < next_starts, false) AS won
 FROM at_start WHERE expected_q <= quarter_index
 """
+
+COVERAGE = COVERAGE.replace("AT_STARTS", AT_STARTS)
 
 IN_QUARTER = f"""
 WITH calibration AS ({AT_STARTS})
@@ -310,7 +325,12 @@ def test_stage_win_probabilities_agree_with_sql(sample, duck) -> None:
 
 def test_pipeline_coverage_agrees_with_sql(sample, duck) -> None:
     got = pipeline_coverage(
-        sample.opportunities, sample.targets, calendar=sample.calendar, quarter=NEXT, as_of=AS_OF
+        sample.opportunities,
+        sample.targets,
+        stage_history=sample.stage_history,
+        calendar=sample.calendar,
+        quarter=NEXT,
+        as_of=AS_OF,
     ).collect()
     want = sql(
         duck,
@@ -318,8 +338,11 @@ def test_pipeline_coverage_agrees_with_sql(sample, duck) -> None:
         as_of=AS_OF,
         first=quarter_number(NEXT),
         last=quarter_number(NEXT.shift(2)),
+        current=quarter_number(NEXT),
     )
-    assert got["open_pipeline"][0] > 0
+    # the sample's overdue line: the 53 qualified deals expected in FY2026-Q3 or before
+    assert got["open_pipeline"][0] > 0 and got["overdue_deals"][0] == 53
+    assert got["required_coverage"][0] > 1
     assert_frame_equal(
         got.drop("fiscal_quarter"),
         want.select(got.drop("fiscal_quarter").columns).with_columns(
@@ -372,3 +395,35 @@ def test_in_quarter_forecast_open_part_agrees_with_sql(sample, duck) -> None:
         check_exact=False,
         rel_tol=1e-9,
     )
+
+
+# Data health's overdue rule, with the same day rule as coverage's overdue line: an open deal
+# whose expected close day had ended by the as-of instant (the sample's calendar is UTC).
+OPEN_PAST_EXPECTED_CLOSE = """
+SELECT count(*)::BIGINT AS all_stages,
+       count(*) FILTER (WHERE stage <> 'Discovery')::BIGINT AS qualified
+FROM opportunities
+WHERE closed_at IS NULL
+  AND expected_close_date < CAST($as_of + INTERVAL 1 MICROSECOND AS DATE)
+"""
+
+
+def test_open_past_expected_close_agrees_with_sql_and_with_coverage(sample, duck) -> None:
+    from alignment_lib.metrics.health import data_health
+
+    health = data_health(sample).collect()
+    rows = health.filter(pl.col("rule") == "open_past_expected_close")["rows"].item()
+    want = sql(duck, OPEN_PAST_EXPECTED_CLOSE, as_of=AS_OF).row(0, named=True)
+    # 70 open deals, all expected on the quarter's last day (a strict < on it counted 0)
+    assert rows == want["all_stages"] == 70
+    coverage = pipeline_coverage(
+        sample.opportunities,
+        sample.targets,
+        stage_history=sample.stage_history,
+        calendar=sample.calendar,
+        quarter=NEXT,
+        as_of=AS_OF,
+        quarters=1,
+    ).collect()
+    # at a quarter's end the two rules pick the same deals; coverage keeps the qualified ones
+    assert coverage["overdue_deals"][0] == want["qualified"] == 53

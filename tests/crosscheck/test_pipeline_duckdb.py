@@ -19,7 +19,8 @@ WITH q AS (
     FROM opportunities WHERE outcome = 'won'
 )
 SELECT quarter_index::INTEGER AS quarter_index, measure, source,
-       count(*)::BIGINT AS deals, coalesce(sum(amount), 0)::DOUBLE AS amount
+       count(*)::BIGINT AS deals, coalesce(sum(amount), 0)::DOUBLE AS amount,
+       count(*) FILTER (WHERE amount IS NULL)::BIGINT AS deals_without_amount
 FROM q WHERE quarter_index BETWEEN $first AND $last
 GROUP BY ALL
 """
@@ -32,7 +33,7 @@ def test_pipeline_and_bookings_agree_with_sql(sample, duck) -> None:
             sample.opportunities, calendar=sample.calendar, first=first, last=QUARTER
         )
         .filter(pl.col("deals") > 0)
-        .select("quarter_index", "measure", "source", "deals", "amount")
+        .select("quarter_index", "measure", "source", "deals", "amount", "deals_without_amount")
         .collect()
         .sort("quarter_index", "measure", "source")
     )
@@ -40,4 +41,6 @@ def test_pipeline_and_bookings_agree_with_sql(sample, duck) -> None:
         "quarter_index", "measure", "source"
     )
     assert got.height > 50
+    # deals without an amount are counted (left out of the amount), never silently 0
+    assert got.filter(pl.col("measure") == "pipeline_created")["deals_without_amount"].sum() > 0
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)

@@ -3,7 +3,8 @@
 The leads are tests/metrics/test_handoff.py's table with a dimension ``lead_type``
 added: H1-H3 "Inbound", H4-H6 "Event", H7-H10 without one. Worked by hand from that
 module's table: Q1 MQLs are H1-H6, so Inbound 3 (accepted H1 H3 = 2, rejected H2 = 1) and
-Event 3 (accepted 0, rejected H6 = 1, leaked H4 = 1, pending H5 = 1); Q2 MQLs H7-H9 have
+Event 3 (accepted 0, rejected H6 = 1, leaked H4 = 1 never touched and H5 = 1 stalled: touched,
+undecided 35 days later, past the 30-day fallback of that table); Q2 MQLs H7-H9 have
 no lead type: 3 MQLs in the null group (leaked H8 = 1, pending H7 H9), Inbound and Event 0;
 the null group has no Q1 MQL (H10 never became one).
 """
@@ -38,7 +39,7 @@ def test_lead_metrics_split_by_a_dimension() -> None:
     cells = got.select("fiscal_quarter", "lead_type", "mqls", "accepted", "rejected", "leaked")
     assert cells.rows() == [
         ("FY2026-Q1", None, 0, 0, 0, 0),
-        ("FY2026-Q1", "Event", 3, 0, 1, 1),
+        ("FY2026-Q1", "Event", 3, 0, 1, 2),
         ("FY2026-Q1", "Inbound", 3, 2, 1, 0),
         ("FY2026-Q2", None, 3, 0, 0, 1),
         ("FY2026-Q2", "Event", 0, 0, 0, 0),

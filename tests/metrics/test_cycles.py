@@ -95,19 +95,22 @@ B's expected close date moved twice: within Q1 (to 20 March), then on 31 March
 
 FY2026-Q1 expected (open at 1 Jan, date on record then inside Q1): A (100), B
 (200), C (300), D (no amount) = 4 deals, 600. A won; D lost (adds 0); B
-slipped (15 May by the quarter end: 1 deal, 200); C moved out and back in
-(31 March at the end): still open, not slipped (300). E was created in the
+pushed (15 May by the quarter end: 1 deal, 200); C moved out and back in
+(31 March at the end): still open, not pushed (300). Slipped (did not close in
+the quarter) = pushed + still open = B + C = 2 deals, 500. E was created in the
 quarter, F has no history row before it, G was expected in Q2, J had closed.
-Shares: 1/4 = 0.25 by count, 200/600 = 1/3 by amount.
+Won + lost + pushed + still open = 1 + 1 + 1 + 1 = 4. Shares slipped: 2/4 = 0.5
+by count, 500/600 = 5/6 by amount.
 FY2026-Q2 expected: B (15 May on record at 1 April, 200 as recorded then), E
 (30 June, 500), G (15 April, 700) = 3 deals, 1400; C's date (31 March) is not
-in Q2. B won (slipped, then won the next quarter); G slipped (31 August; 700);
-E still open (30 June). Shares 1/3 and 700/1400 = 0.5.
+in Q2. B won (pushed out of Q1, then won in Q2); G pushed (31 August; 700); E
+still open (30 June): slipped 2 deals, 1200. Shares 2/3 and 1200/1400 = 6/7.
 
 In UTC, B's last push (1 April 02:00) is after Q1's end: at the end of Q1 its
-date is still 20 March, so B is still open, not slipped (Q1: slipped 0, still
-open 2 = 500); at the start of Q2 its date (20 March) is not in Q2, so Q2
-expects only E and G (2, 1200), of which G slipped (700/1200 = 0.5833).
+date is still 20 March, so B is still open, not pushed (Q1: pushed 0, still
+open 2 = 500, slipped 2 = 500); at the start of Q2 its date (20 March) is not in
+Q2, so Q2 expects only E and G (2, 1200), of which G was pushed (700) and E is
+still open (500): slipped 2, 1200 = all of it.
 """
 
 from __future__ import annotations
@@ -460,7 +463,7 @@ SLIP_HISTORY = frame(
     ],
 )
 
-_PARTS = ("expected", "slipped", "won", "lost", "still_open")
+_PARTS = ("expected", "won", "lost", "slipped", "pushed", "still_open")
 SLIP_SCHEMA = {
     "quarter_index": pl.Int32,
     "fiscal_quarter": pl.String,
@@ -478,9 +481,43 @@ def test_slipped_deals_in_new_york() -> None:
     got = slipped_deals(SLIP_OPPS, SLIP_HISTORY, calendar=NY, first=Q[1], last=Q[2]).collect()
     want = pl.DataFrame(
         [
-            # expected  slipped   won       lost     still open
-            (qi(Q[1]), "FY2026-Q1", 4, 600.0, 1, 200.0, 1, 100.0, 1, 0.0, 1, 300.0, 0.25, 1 / 3),
-            (qi(Q[2]), "FY2026-Q2", 3, 1400.0, 1, 700.0, 1, 200.0, 0, 0.0, 1, 500.0, 1 / 3, 0.5),
+            # expected  won       lost    slipped   pushed    still open  shares
+            (
+                qi(Q[1]),
+                "FY2026-Q1",
+                4,
+                600.0,
+                1,
+                100.0,
+                1,
+                0.0,
+                2,
+                500.0,
+                1,
+                200.0,
+                1,
+                300.0,
+                0.5,
+                5 / 6,
+            ),
+            (
+                qi(Q[2]),
+                "FY2026-Q2",
+                3,
+                1400.0,
+                1,
+                200.0,
+                0,
+                0.0,
+                2,
+                1200.0,
+                1,
+                700.0,
+                1,
+                500.0,
+                2 / 3,
+                6 / 7,
+            ),
         ],
         schema=SLIP_SCHEMA,
         orient="row",
@@ -492,10 +529,10 @@ def test_a_push_late_on_the_last_day_in_new_york_is_after_the_quarter_in_utc() -
     got = slipped_deals(SLIP_OPPS, SLIP_HISTORY, calendar=UTC, first=Q[1], last=Q[2]).collect()
     cols = [f"{p}_{u}" for p in _PARTS for u in ("deals", "amount")]
     assert got.select(cols).rows() == [
-        (4, 600.0, 0, 0.0, 1, 100.0, 1, 0.0, 2, 500.0),
-        (2, 1200.0, 1, 700.0, 0, 0.0, 0, 0.0, 1, 500.0),
+        (4, 600.0, 1, 100.0, 1, 0.0, 2, 500.0, 0, 0.0, 2, 500.0),
+        (2, 1200.0, 0, 0.0, 0, 0.0, 2, 1200.0, 1, 700.0, 1, 500.0),
     ]
-    assert got["slipped_share_amount"].to_list() == pytest.approx([0.0, 700 / 1200])
+    assert got["slipped_share_amount"].to_list() == pytest.approx([5 / 6, 1.0])
 
 
 def test_quarter_with_nothing_expected_has_zero_counts_and_null_shares() -> None:

@@ -25,8 +25,8 @@ no lead and counts like any deal; B's "No decision" is a loss; E, H, K are open.
 - Q1: A, B, C, D closed. won 3, lost 1, won_amount 60,000, lost_amount 30,000:
   win_rate_count 3/4 = 0.75, win_rate_amount 60/90 = 2/3, avg_deal_size 60,000/3 = 20,000.
 - Q2: F won 120,000, G lost without an amount: won 1, lost 1, 120,000 / 0: rate by
-  count 0.5, by amount 120/120 = 1.0 (a lost deal without amount weighs nothing),
-  avg 120,000.
+  count 0.5, by amount 120/120 = 1.0 (G is left out of the amount rate: it has no amount,
+  as it has none in pipeline created), avg 120,000; closed_without_amount 1 (G).
 - Q3: no closes (J closes in Q4): zeros, null rates (a quarter with no bookings).
 By segment (grid: Enterprise, Mid-Market, SMB, every quarter):
 - Q1 Enterprise: zeros, nulls. Q1 Mid-Market: C won 50k, B lost 30k: 0.5, 50/80 =
@@ -48,17 +48,27 @@ Sales cycle (median with linear interpolation; p90 at position 0.9 * (n - 1)):
 
 Closed-deal stats, as of 2026-06-30 23:59:59.999999, 365 days: A, B, C, D, F, G (J
 closes after as-of): won 4, lost 2, won 180,000, lost 30,000: 4/6 = 2/3, 180/210 =
-6/7, avg 45,000; cycle won [0.25, 30, 90, 90] median 60; closed [0.25, 10, 30, 60,
-90, 90] median 45. By segment: Enterprise F: 1, 0, 1.0, 1.0, 120,000, 90, 90;
+6/7, avg 45,000; cycle won [0.25, 30, 90, 90] median 60, mean 210.25 / 4 = 52.5625;
+closed [0.25, 10, 30, 60, 90, 90] median 45; closed without an amount: G = 1.
+By segment: Enterprise F: 1, 0, 1.0, 1.0, 120,000, 90, 90;
 Mid-Market B, C: 1, 1, 0.5, 0.625, 50,000, 90, 75; SMB A, D, G: 2, 1, 2/3, 1.0,
 5,000, 15.125, 10. Window of 60 days (from 2026-05-01 23:59:59.999999): F only.
 Window edges, as of 2026-05-16 00:00 (F's close, included): 66 days starts exactly at
 B's close (excluded): C, F won, G lost; 67 days adds B: 2 won, 2 lost.
 
-Velocity, as of 2026-06-30 end: open deals E, H and J (closed later, so open then); K
-is created later: 3 x 2/3 x 45,000 / 60 = 1,500 per day. By segment: Enterprise E:
-1 x 1.0 x 120,000 / 90 = 1,333.33; Mid-Market J: 1 x 0.5 x 50,000 / 90 = 277.78; SMB
-H: 1 x 2/3 x 5,000 / 15.125 = 220.39.
+Velocity, as of 2026-06-30 end (open qualified deals x win rate of qualified closes x
+average deal size / MEAN won cycle): open deals E, H and J (closed later, so open then;
+stage Proposal, no expected close date: qualified and not overdue); K is created later.
+Without stage history every close counts: 3 x 2/3 x 45,000 / 52.5625 = 90,000 / 52.5625
+= 1,712.25 per day (the median cycle, 60, gave 1,500). By segment (two won deals at
+most: mean = median): Enterprise E: 1 x 1.0 x 120,000 / 90 = 1,333.33; Mid-Market J:
+1 x 0.5 x 50,000 / 90 = 277.78; SMB H: 1 x 2/3 x 5,000 / 15.125 = 220.39.
+With a stage history that has A, B, C, F in Qualification and D in Proposal before they
+closed, and G only in Discovery (lost there): the qualified closes are A, B, C, D, F, 4
+won of 5: 3 x 0.8 x 45,000 / 52.5625 = 108,000 / 52.5625 = 2,054.70 per day.
+Four more open deals: P in Discovery (not qualified), Q expected 2026-06-15 and R
+expected 2026-06-30 (overdue: their day is over at the end of 30 June), S expected
+2026-07-01 (counted): 4 open deals, 4 x 2/3 x 45,000 / 52.5625 = 2,283.00.
 """
 
 from __future__ import annotations
@@ -147,9 +157,9 @@ def test_win_rates_by_close_quarter() -> None:
     got = win_rates(DEALS, calendar=UTC, first=Q1, last=Q3).collect()
     want = pl.DataFrame(
         [
-            (Q1I, "FY2026-Q1", 3, 1, 60_000.0, 30_000.0, 0.75, 2 / 3, 20_000.0),
-            (Q1I + 1, "FY2026-Q2", 1, 1, 120_000.0, 0.0, 0.5, 1.0, 120_000.0),
-            (Q1I + 2, "FY2026-Q3", 0, 0, 0.0, 0.0, None, None, None),
+            (Q1I, "FY2026-Q1", 3, 1, 60_000.0, 30_000.0, 0, 0.75, 2 / 3, 20_000.0),
+            (Q1I + 1, "FY2026-Q2", 1, 1, 120_000.0, 0.0, 1, 0.5, 1.0, 120_000.0),
+            (Q1I + 2, "FY2026-Q3", 0, 0, 0.0, 0.0, 0, None, None, None),
         ],
         schema={
             "quarter_index": pl.Int32,
@@ -158,6 +168,7 @@ def test_win_rates_by_close_quarter() -> None:
             "lost": pl.Int64,
             "won_amount": pl.Float64,
             "lost_amount": pl.Float64,
+            "closed_without_amount": pl.Int64,
             "win_rate_count": pl.Float64,
             "win_rate_amount": pl.Float64,
             "avg_deal_size": pl.Float64,
@@ -299,6 +310,11 @@ def test_closed_deal_stats_over_the_trailing_year() -> None:
     ]
 
 
+def test_closed_deal_stats_count_deals_without_amount_and_the_mean_cycle() -> None:
+    got = closed_deal_stats(DEALS, as_of=JUNE_END)
+    assert rows(got, "closed_without_amount", "mean_cycle_days_won") == [(1, 52.5625)]
+
+
 def test_closed_deal_stats_by_segment() -> None:
     got = closed_deal_stats(DEALS, as_of=JUNE_END, by=("segment",))
     assert rows(got, "segment", *STAT_COLUMNS) == [
@@ -325,20 +341,80 @@ VELOCITY_COLUMNS = [
     "open_deals",
     "win_rate_count",
     "avg_deal_size",
-    "median_cycle_days_won",
+    "mean_cycle_days_won",
     "velocity_per_day",
 ]
 
 
+def velocity(opps: pl.LazyFrame = DEALS, **kw) -> pl.LazyFrame:
+    return sales_velocity(opps, **({"calendar": UTC, "as_of": JUNE_END} | kw))
+
+
+def history(oid: str, day: str, stage: str) -> dict:
+    return {"opportunity_id": oid, "changed_at": t(day), "stage": stage}
+
+
+#: A, B, C, F in Qualification and D in Proposal before they closed; G only in Discovery
+HISTORY = pl.DataFrame(
+    [
+        history("A", "2026-01-05", "Qualification"),
+        history("B", "2026-01-10", "Qualification"),
+        history("C", "2025-12-31", "Qualification"),
+        history("D", "2026-02-01T09:00", "Proposal"),
+        history("F", "2026-02-15", "Qualification"),
+        history("G", "2026-04-01", "Discovery"),
+        history("G", "2026-04-11", "Closed Lost"),
+    ],
+    schema={
+        "opportunity_id": pl.String,
+        "changed_at": pl.Datetime("us", "UTC"),
+        "stage": pl.String,
+    },
+).lazy()
+
+
 def test_sales_velocity() -> None:
-    got = sales_velocity(DEALS, as_of=JUNE_END)
-    assert rows(got, *VELOCITY_COLUMNS) == [
-        (3, pytest.approx(2 / 3), 45_000.0, 60.0, pytest.approx(1_500.0))
+    assert rows(velocity(), *VELOCITY_COLUMNS) == [
+        (3, pytest.approx(2 / 3), 45_000.0, 52.5625, pytest.approx(90_000 / 52.5625))
     ]
 
 
+def test_sales_velocity_takes_the_win_rate_of_qualified_closes() -> None:
+    # G, lost in Discovery, is not in the rate, as a Discovery deal is not in the open deals
+    assert rows(velocity(stage_history=HISTORY), *VELOCITY_COLUMNS) == [
+        (3, pytest.approx(0.8), 45_000.0, 52.5625, pytest.approx(108_000 / 52.5625))
+    ]
+
+
+def test_sales_velocity_counts_open_qualified_deals_not_overdue() -> None:
+    more = pl.concat(
+        [
+            DEALS,
+            opportunities(
+                [
+                    deal("P", "2026-06-01", None, None, 1.0, "SMB") | {"stage": "Discovery"},
+                    *(
+                        deal(oid, "2026-06-01", None, None, 1.0, "SMB")
+                        | {"expected_close_date": dt.date.fromisoformat(day)}
+                        for oid, day in (
+                            ("Q", "2026-06-15"),
+                            ("R", "2026-06-30"),
+                            ("S", "2026-07-01"),
+                        )
+                    ),
+                ]
+            ),
+        ]
+    )
+    got = velocity(more)
+    assert rows(got, "open_deals", "velocity_per_day") == [(4, pytest.approx(120_000 / 52.5625))]
+    # at noon of 30 June R's day is not over yet: it still counts
+    noon = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
+    assert rows(velocity(more, as_of=noon), "open_deals") == [(5,)]
+
+
 def test_sales_velocity_by_segment() -> None:
-    got = sales_velocity(DEALS, as_of=JUNE_END, by=("segment",))
+    got = velocity(by=("segment",))
     assert rows(got, "segment", "open_deals", "velocity_per_day") == [
         ("Enterprise", 1, pytest.approx(120_000 / 90)),
         ("Mid-Market", 1, pytest.approx(0.5 * 50_000 / 90)),
@@ -354,9 +430,9 @@ def test_sales_velocity_is_null_without_a_cycle() -> None:
             deal("Y", "2026-05-02", None, None, 500.0, "SMB"),
         ]
     )
-    got = sales_velocity(instant, as_of=JUNE_END)
+    got = velocity(instant)
     assert rows(got, *VELOCITY_COLUMNS) == [(1, 1.0, 500.0, 0.0, None)]
-    empty = sales_velocity(DEALS.clear(), as_of=JUNE_END)
+    empty = velocity(DEALS.clear())
     assert rows(empty, *VELOCITY_COLUMNS) == [(0, None, None, None, None)]
 
 
@@ -367,7 +443,7 @@ def test_bad_parameters_are_parameter_errors() -> None:
     with pytest.raises(ParameterError, match="time-zone aware"):
         closed_deal_stats(DEALS, as_of=dt.datetime(2026, 6, 30))
     with pytest.raises(ParameterError, match="window_days"):
-        sales_velocity(DEALS, as_of=JUNE_END, window_days=0)
+        velocity(window_days=0)
 
 
 def test_a_single_column_name_is_accepted_as_by() -> None:
@@ -384,6 +460,6 @@ def test_row_order_does_not_matter(seed: int) -> None:
     assert_frame_equal(win_rates(shuffled, **kw).collect(), win_rates(DEALS, **kw).collect())
     assert_frame_equal(sales_cycle(shuffled, **kw).collect(), sales_cycle(DEALS, **kw).collect())
     assert_frame_equal(
-        sales_velocity(shuffled, as_of=JUNE_END, by=("segment",)).collect(),
-        sales_velocity(DEALS, as_of=JUNE_END, by=("segment",)).collect(),
+        velocity(shuffled, by=("segment",), stage_history=HISTORY).collect(),
+        velocity(DEALS, by=("segment",), stage_history=HISTORY).collect(),
     )

@@ -39,14 +39,17 @@ Stage win probabilities (window 730 days: closes after 2024-08-16; Z is outside)
 With 1000 days Z counts too: Discovery 5/9, Proposal 4/6.
 
 Trailing 365 days (closes after 2025-08-16): won A C D G I R S = 700, lost B F T = 700
-(P has no amount): win rate by amount 0.5, required coverage 2.0.
+(P has no amount): win rate by amount 0.5.
 
 Pipeline coverage (targets bookings/shared: Q3 200, Q4 600, FY2027-Q1 390, none for Q2)
-| quarter   | qualified open in it     | pipeline | booked | remaining | coverage | gap  | status  |
-| FY2026-Q3 | E, K, M (J is Discovery) | 400      | I 100  | 100       | 4.0      | 2.0  | covered |
-| FY2026-Q4 | H                        | 300      | 0      | 600       | 0.5      | -1.5 | short   |
-| FY2027-Q1 | none                     | 0        | 0      | 390       | 0.0      | -2.0 | short   |
+| quarter   | qualified open in it     | pipeline | booked | remaining | coverage |
+| FY2026-Q3 | E, K, M (J is Discovery) | 400      | I 100  | 100       | 4.0      |
+| FY2026-Q4 | H                        | 300      | 0      | 600       | 0.5      |
+| FY2027-Q1 | none                     | 0        | 0      | 390       | 0.0      |
 | FY2027-Q2 | none                     | 0        | 0      | no target: the rest is null     |
+The required coverage (1 / the in-quarter conversion) is worked on the second table in
+tests/metrics/test_coverage.py: this table's closed deals have no expected close dates in
+their history, so no past quarter's pipeline can be seen (the conversion is unknown).
 
 Bookings forecast (FY2026-Q3 and Q4; window 730, creation_quarters 2, z 1.2816)
 Open, p by count of the current stage, variance amount^2 p (1 - p):
@@ -78,6 +81,15 @@ Pipeline needed for FY2027-Q1 (target 390), lag from the last 8 complete quarter
   marketing opportunity) -> 1 / 4 = 0.25; L5 is older, L7's MQL comes after as-of.
   Marketing required 130, 130, 65, 65; gaps 130, 130, 0, 0; MQLs = required / (130 x 0.25
   = 32.5): 4, 4, 2, 2.
+
+Pipeline to create in the current quarter FY2026-Q3 (in progress) for every target it feeds:
+  lag shares k = 0, 1, 2, 3+: 1/3, 1/3, 1/6, 1/6; slices = target x share / 0.5:
+  FY2026-Q3 200 -> 133.33, FY2026-Q4 600 -> 400, FY2027-Q1 390 -> 130, FY2027-Q2 no
+  target (left out). Total 663.33 over 3 targets; created so far in Q3 800: gap 0.
+  Marketing (x 0.5): 66.67 + 200 + 65 = 331.67, created 200 (I + M): gap 131.67.
+  MQLs (/ 32.5): 2.0513 + 6.1538 + 2 = 10.2051; MQLs so far in Q3: L4 (L7 comes after
+  as-of): 1, gap 9.2051. For FY2026-Q4 (not started): 400 (Q4) + 260 (FY2027-Q1), two
+  targets, total 660, nothing created yet: gap 660.
 
 In-quarter win probabilities and the in-quarter forecast: a second table (times 10:00 UTC
 unless said otherwise; every history row has an expected close date).
@@ -166,6 +178,7 @@ from alignment_lib.metrics.forecast import (
     in_quarter_win_probabilities,
     pipeline_coverage,
     pipeline_needed,
+    pipeline_to_create,
     stage_win_probabilities,
 )
 from alignment_lib.schema import LEADS, OPPORTUNITIES, STAGE_HISTORY, TARGETS
@@ -391,55 +404,63 @@ def test_stage_win_probabilities_without_history_or_closes_is_empty() -> None:
 
 
 # -- pipeline coverage ---------------------------------------------------------------------------
+def coverage_of(opportunities: pl.LazyFrame = DATA.opportunities, **kw) -> pl.LazyFrame:
+    options = {"calendar": UTC, "quarter": Q3, "as_of": AS_OF} | kw
+    return pipeline_coverage(
+        opportunities, DATA.targets, stage_history=DATA.stage_history, **options
+    )
+
+
 def test_pipeline_coverage_by_hand() -> None:
-    got = pipeline_coverage(
-        DATA.opportunities, DATA.targets, calendar=UTC, quarter=Q3, as_of=AS_OF, quarters=4
-    ).collect()
+    got = coverage_of(quarters=4).collect()
     want = pl.DataFrame(
         {
             "quarter_index": [8106, 8107, 8108, 8109],
             "fiscal_quarter": ["FY2026-Q3", "FY2026-Q4", "FY2027-Q1", "FY2027-Q2"],
             "open_deals": [3, 1, 0, 0],
             "open_pipeline": [400.0, 300.0, 0.0, 0.0],
+            "open_deals_without_amount": [0, 0, 0, 0],
             "bookings_to_date": [100.0, 0.0, 0.0, 0.0],
             "target": [200.0, 600.0, 390.0, None],
             "remaining": [100.0, 600.0, 390.0, None],
             "coverage": [4.0, 0.5, 0.0, None],
-            "win_rate": [0.5] * 4,
-            "required_coverage": [2.0] * 4,
-            "coverage_gap": [2.0, -1.5, -2.0, None],
-            "status": ["covered", "short", "short", None],
         },
-        schema_overrides={"quarter_index": pl.Int32, "open_deals": pl.Int64},
+        schema_overrides={
+            "quarter_index": pl.Int32,
+            "open_deals": pl.Int64,
+            "open_deals_without_amount": pl.Int64,
+        },
     )
-    assert_frame_equal(got, want)
+    assert_frame_equal(got.select(want.columns), want)
+    # K (expected 2026-08-10) is past its date but in the current quarter: not overdue
+    assert got.select("overdue_deals", "overdue_pipeline").unique().rows() == [(0, 0.0)]
+    # no past quarter's pipeline is visible here (see the docstring): no required coverage
+    assert got["conversion"].is_null().all() and got["status"].is_null().all()
 
 
 def test_coverage_counts_every_stage_when_nothing_is_excluded() -> None:
-    got = pipeline_coverage(
-        DATA.opportunities,
-        DATA.targets,
-        calendar=UTC,
-        quarter=Q3,
-        as_of=AS_OF,
-        quarters=1,
-        exclude_stages=(),
-    )
+    got = coverage_of(quarters=1, exclude_stages=())
     assert rows(got, "open_deals", "open_pipeline", "coverage") == [(4, 900.0, 9.0)]
 
 
 def test_target_already_met_is_covered_without_a_coverage_ratio() -> None:
     met = DATA.targets.with_columns(value=pl.lit(80.0))  # below the 100 booked in Q3
     got = pipeline_coverage(
-        DATA.opportunities, met, calendar=UTC, quarter=Q3, as_of=AS_OF, quarters=1
+        DATA.opportunities,
+        met,
+        stage_history=DATA.stage_history,
+        calendar=UTC,
+        quarter=Q3,
+        as_of=AS_OF,
+        quarters=1,
     )
     assert rows(got, "remaining", "coverage", "status") == [(0.0, None, "covered")]
 
 
 def test_no_closed_deals_in_window_gives_null_rates_not_errors() -> None:
     only_open = DATA.opportunities.filter(pl.col("closed_at").is_null())
-    cov = pipeline_coverage(only_open, DATA.targets, calendar=UTC, quarter=Q3, as_of=AS_OF)
-    assert rows(cov, "win_rate", "required_coverage", "coverage_gap", "status")[0] == (
+    cov = coverage_of(only_open)
+    assert rows(cov, "conversion", "required_coverage", "coverage_gap", "status")[0] == (
         None,
         None,
         None,
@@ -464,12 +485,10 @@ def test_no_closed_deals_in_window_gives_null_rates_not_errors() -> None:
     assert rows(fc, "open_expected", "forecast") == [(0.0, 0.0)]
 
 
-def test_win_rate_zero_has_no_required_coverage() -> None:
+def test_win_rate_zero_gives_zeros_and_no_pipeline_needed() -> None:
     all_lost = DATA.opportunities.with_columns(
         outcome=pl.when(pl.col("outcome").is_not_null()).then(pl.lit("lost"))
     )
-    cov = pipeline_coverage(all_lost, DATA.targets, calendar=UTC, quarter=Q4, as_of=AS_OF)
-    assert rows(cov, "win_rate", "required_coverage", "status")[0] == (0.0, None, None)
     fc = bookings_forecast(
         all_lost, DATA.stage_history, calendar=UTC, quarter=Q4, as_of=AS_OF, quarters=1
     ).collect()
@@ -636,6 +655,97 @@ def test_pipeline_needed_without_target_is_null() -> None:
     assert got["lag_share"].sum() == pytest.approx(1.0)
 
 
+def test_pipeline_to_create_by_hand() -> None:
+    got = pipeline_to_create(
+        DATA.opportunities, DATA.leads, DATA.targets, calendar=UTC, as_of=AS_OF
+    ).collect()
+    assert got.select(
+        "creation_quarter_index",
+        "creation_fiscal_quarter",
+        "creation_status",
+        "quarter_index",
+        "fiscal_quarter",
+        "lag_quarters",
+        "lag_bucket",
+    ).rows() == [
+        (8106, "FY2026-Q3", "in progress", 8106, "FY2026-Q3", 0, "same quarter"),
+        (8106, "FY2026-Q3", "in progress", 8107, "FY2026-Q4", 1, "1 quarter before"),
+        (8106, "FY2026-Q3", "in progress", 8108, "FY2027-Q1", 2, "2 quarters before"),
+        (8106, "FY2026-Q3", "in progress", 8109, "FY2027-Q2", 3, "3+ quarters before"),
+    ]
+    slices = {
+        "target": [200.0, 600.0, 390.0, None],
+        "lag_share": [1 / 3, 1 / 3, 1 / 6, 1 / 6],
+        "pipeline_required": [400 / 3, 400.0, 130.0, None],
+        "marketing_pipeline_required": [200 / 3, 200.0, 65.0, None],
+        "mqls_required": [200 / 3 / 32.5, 200 / 32.5, 2.0, None],
+    }
+    for column, values in slices.items():
+        assert got[column].to_list()[:3] == pytest.approx(values[:3], rel=1e-12), column
+        assert (
+            got[column][3] == pytest.approx(values[3], rel=1e-12)
+            if values[3]
+            else (got[column][3] is None)
+        ), column
+    totals = {
+        "targets_counted": 3,
+        "total_pipeline_required": 400 / 3 + 530,
+        "total_marketing_pipeline_required": 200 / 3 + 265,
+        "total_mqls_required": (200 / 3 + 265) / 32.5,
+        "pipeline_created_so_far": 800.0,
+        "marketing_pipeline_created_so_far": 200.0,
+        "mqls_so_far": 1.0,
+        "gap": 0.0,
+        "marketing_gap": 200 / 3 + 65,
+        "mqls_gap": (200 / 3 + 265) / 32.5 - 1,
+    }
+    for column, value in totals.items():
+        assert got[column].to_list() == pytest.approx([value] * 4, rel=1e-12), column
+    # each slice is pipeline_needed's row of the creation quarter, for its target quarter
+    for r in got.head(3).iter_rows(named=True):
+        needed = pipeline_needed(
+            DATA.opportunities,
+            DATA.leads,
+            DATA.targets,
+            calendar=UTC,
+            quarter=FiscalQuarter.parse(r["fiscal_quarter"]),
+            as_of=AS_OF,
+        ).collect()
+        row = needed.filter(pl.col("fiscal_quarter") == "FY2026-Q3").row(0, named=True)
+        assert row["pipeline_required"] == pytest.approx(r["pipeline_required"], rel=1e-12)
+        assert row["mqls_required"] == pytest.approx(r["mqls_required"], rel=1e-12)
+
+
+def test_pipeline_to_create_for_a_later_quarter_and_without_targets() -> None:
+    later = pipeline_to_create(
+        DATA.opportunities, DATA.leads, DATA.targets, calendar=UTC, as_of=AS_OF, quarter=Q4
+    ).collect()
+    assert later["creation_status"].unique().to_list() == ["not started"]
+    assert later["pipeline_required"].to_list()[:2] == pytest.approx([400.0, 260.0])
+    assert later["pipeline_required"].to_list()[2:] == [None, None]
+    first = later.row(0, named=True)
+    assert (first["targets_counted"], first["pipeline_created_so_far"]) == (2, 0.0)
+    assert first["total_pipeline_required"] == pytest.approx(660.0)
+    assert (first["gap"], first["mqls_so_far"]) == (pytest.approx(660.0), 0.0)
+    none = pipeline_to_create(
+        DATA.opportunities, DATA.leads, DATA.targets.clear(), calendar=UTC, as_of=AS_OF
+    ).collect()
+    assert none["targets_counted"].to_list() == [0] * 4
+    for column in ("total_pipeline_required", "total_mqls_required", "gap", "mqls_gap"):
+        assert none[column].is_null().all(), column
+    assert none["pipeline_created_so_far"].to_list() == [800.0] * 4
+    empty = pipeline_to_create(
+        DATA.opportunities.clear(),
+        DATA.leads.clear(),
+        DATA.targets,
+        calendar=UTC,
+        as_of=AS_OF,
+    ).collect()
+    assert empty.height == 4 and empty["total_pipeline_required"].is_null().all()
+    assert empty["pipeline_created_so_far"].to_list() == [0.0] * 4
+    assert empty["mqls_so_far"].to_list() == [0.0] * 4
+
+
 # -- calendars and time zones --------------------------------------------------------------------
 def test_close_late_on_the_quarter_end_counts_in_the_local_quarter() -> None:
     # W won 2026-10-01 02:00 UTC = 2026-09-30 22:00 in New York: FY2026-Q3 there, Q4 in UTC.
@@ -653,7 +763,13 @@ def test_close_late_on_the_quarter_end_counts_in_the_local_quarter() -> None:
     ny = FiscalCalendar(1, "America/New_York")
     for calendar, booked in ((ny, [50.0, 0.0]), (UTC, [0.0, 50.0])):
         cov = pipeline_coverage(
-            opps, DATA.targets, calendar=calendar, quarter=Q3, as_of=as_of, quarters=2
+            opps,
+            DATA.targets,
+            stage_history=DATA.stage_history.clear(),
+            calendar=calendar,
+            quarter=Q3,
+            as_of=as_of,
+            quarters=2,
         )
         assert rows(cov, "bookings_to_date") == [(b,) for b in booked]
         fc = bookings_forecast(
@@ -679,7 +795,13 @@ def test_fiscal_year_starting_in_february() -> None:
     )
     as_of = dt.datetime(2026, 1, 15, tzinfo=dt.UTC)
     got = pipeline_coverage(
-        opps, targets, calendar=feb, quarter=FiscalQuarter(2027, 1), as_of=as_of, quarters=2
+        opps,
+        targets,
+        stage_history=DATA.stage_history.clear(),
+        calendar=feb,
+        quarter=FiscalQuarter(2027, 1),
+        as_of=as_of,
+        quarters=2,
     )
     assert rows(got, "quarter_index", "fiscal_quarter", "open_pipeline", "coverage") == [
         (8108, "FY2027-Q1", 20.0, 0.25),
@@ -701,7 +823,9 @@ def test_empty_input_gives_rows_of_zeros_and_nulls() -> None:
     opps, history = DATA.opportunities.clear(), DATA.stage_history.clear()
     leads, targets = DATA.leads.clear(), DATA.targets.clear()
     assert stage_win_probabilities(opps, history, as_of=AS_OF).collect().height == 0
-    cov = pipeline_coverage(opps, targets, calendar=UTC, quarter=Q3, as_of=AS_OF).collect()
+    cov = pipeline_coverage(
+        opps, targets, stage_history=history, calendar=UTC, quarter=Q3, as_of=AS_OF
+    ).collect()
     assert cov.height == 3
     assert cov["open_pipeline"].to_list() == [0.0] * 3
     assert cov["coverage"].is_null().all() and cov["status"].is_null().all()

@@ -147,7 +147,9 @@ def compute(
     return pl.collect_all(
         [
             stage_win_probabilities(seen.opportunities, seen.stage_history, as_of=as_of),
-            pipeline_coverage(seen.opportunities, seen.targets, **kw),
+            pipeline_coverage(
+                seen.opportunities, seen.targets, stage_history=seen.stage_history, **kw
+            ),
             bookings_forecast(
                 seen.opportunities,
                 seen.stage_history,
@@ -184,8 +186,15 @@ def test_rates_amounts_and_interval_are_in_range(data, as_of, offset, calibratio
         assert in_unit_interval(in_quarter[column]), column
     assert (in_quarter["won_in_quarter"] <= in_quarter["deals"]).all()
     assert (in_quarter["won_amount"] <= in_quarter["amount"] + 1e-9).all()
-    assert in_unit_interval(coverage["win_rate"])
-    for column in ("open_pipeline", "remaining", "coverage", "required_coverage"):
+    assert in_unit_interval(coverage["conversion"])
+    assert (coverage["open_deals_without_amount"] <= coverage["open_deals"]).all()
+    for column in (
+        "open_pipeline",
+        "remaining",
+        "coverage",
+        "required_coverage",
+        "overdue_pipeline",
+    ):
         assert nonnegative(coverage[column]), column
     for column in (
         "open_variance",

@@ -31,15 +31,23 @@ L6 1; sal->sql L1 10, L6 6; sql->opportunity L1 2, L3 1, L6 1; opportunity->won 
 | 4    | sql->opportunity | 2/2 (L1 L3), 1.0, 1.5            | 1/1 (L6), 1.0, 1                 |
 | 5    | opportunity->won | 2/1 (O1 O3), 0.5, 40             | 1/0 (O6), 0.0, null              |
 
-Typical A->B days (median over every lead that reached B): step 1 median of 1,2,2,4,7,13 =
-(2+4)/2 = 3; step 2 median of 2,1,1 = 1; step 3 (10+6)/2 = 8; step 4 median of 2,1,1 = 1;
-step 5 40. Q1 ends 2026-03-31 end of day, 91 days before the as-of: every Q1 cohort is
-mature. Q2 ends at the as-of instant itself (age 0): every Q2 cohort is immature.
+Maturity days (the p90 of A->B days over every lead that reached B; linear interpolation
+at position 0.9 * (n - 1) of the sorted values): step 1, sorted 1,2,2,4,7,13: position 4.5:
+7 + 0.5 * (13 - 7) = 10; step 2, sorted 1,1,2: position 1.8: 1 + 0.8 * 1 = 1.8; step 3,
+sorted 6,10: position 0.9: 6 + 0.9 * 4 = 9.6; step 4, sorted 1,1,2: 1.8; step 5, 40 alone:
+40. Q1 ends 2026-03-31 end of day, 91 days before the as-of: every Q1 cohort is mature. Q2
+ends at the as-of instant itself (age 0): every Q2 cohort is immature.
+
+**As of 2026-07-05** (end of day, the same rows): Q2 is 5 days old. Step 1: 5 < 10, still
+maturing (the old rule, the median (2 + 4) / 2 = 3, called it mature while 2 of the 6
+conversions took 7 and 13 days); step 2 1.8 and step 4 1.8: mature; step 3 9.6 and step 5
+40: still maturing.
 
 **As of 2026-04-30** (end of day UTC; L6 and O6 do not exist yet): the Q1 cohort of step 5
-(opportunity->won) is 30 days old, younger than its typical 40 days: immature. The other
-typical times: step 1 median of 1,2,4,13,7 = 4; step 2 (2+1)/2 = 1.5; step 3 L1's 10 days
-alone; step 4 (2+1)/2 = 1.5: all below 30 days, so those Q1 cohorts are mature.
+(opportunity->won) is 30 days old, younger than its 40 days: immature. The other maturity
+days: step 1, sorted 1,2,4,7,13: position 3.6: 7 + 0.6 * 6 = 10.6; step 2, sorted 1,2:
+position 0.9: 1.9; step 3 L1's 10 days alone; step 4, sorted 1,2: 1.9: all below 30 days, so
+those Q1 cohorts are mature.
 
 **"All stages in order"**: L3 skipped SAL, so it stops at MQL. Q1 step 4 (sql->opportunity)
 is L1 only: 1/1; Q1 step 5 is O1 only: 1/1, conversion 1.0. Steps 1-3 are unchanged.
@@ -200,7 +208,7 @@ def test_cohort_conversion_any_stage() -> None:
         (Q2I, 4, 1, 1, 1.0, 1.0, False),
         (Q2I, 5, 1, 0, 0.0, None, False),
     ]
-    assert got["maturity_days"].to_list()[:5] == [3.0, 1.0, 8.0, 1.0, 40.0]
+    assert got["maturity_days"].to_list()[:5] == pytest.approx([10.0, 1.8, 9.6, 1.8, 40.0])
     assert got.select("from_stage", "to_stage").rows()[:5] == [
         ("inquiry", "mql"),
         ("mql", "sal"),
@@ -216,12 +224,18 @@ def test_young_cohort_is_flagged_immature() -> None:
     seen = data().at("2026-04-30")
     got = cohort(leads=seen.leads, opps=seen.opportunities, as_of=seen.as_of, last=Q1)
     assert got.select("step", "maturity_days", "mature").rows() == [
-        (1, 4.0, True),
-        (2, 1.5, True),
+        (1, pytest.approx(10.6), True),
+        (2, pytest.approx(1.9), True),
         (3, 10.0, True),
-        (4, 1.5, True),
+        (4, pytest.approx(1.9), True),
         (5, 40.0, False),
     ]
+
+
+def test_cohort_is_mature_only_after_the_p90_of_conversion_times() -> None:
+    later = dt.datetime(2026, 7, 5, 23, 59, 59, 999999, tzinfo=dt.UTC)
+    got = cohort(as_of=later).filter(pl.col("quarter_index") == Q2I)
+    assert got["mature"].to_list() == [False, True, False, True, False]
 
 
 def test_lead_that_skips_a_stage_any_vs_in_order() -> None:

@@ -10,12 +10,12 @@ Worked by hand from that table (its docstring has the dates), as of 2026-06-30 e
 | 2    | mql->opportunity | 3/2 (L1 14 days, L3 11), 2/3, 12.5    | 3/1 (L6 8 days), 1/3, 8 |
 | 3    | opportunity->won | 2/1 (O1 40 days), 0.5, 40             | 1/0, 0.0, null          |
 
-Typical days of step 2: median of 14, 11, 8 = 11; Q1 is 91 days old at the as-of instant:
-mature; Q2 is 0 days old: still maturing.
+Maturity days of step 2: the p90 of 8, 11, 14 (position 1.8): 11 + 0.8 * 3 = 13.4; Q1 is
+91 days old at the as-of instant: mature; Q2 is 0 days old: still maturing.
 
 **stages = mql, won** (MQL -> Won, whatever between): Q1 MQLs L1, L2, L3, of which L1 won
-(06 Jan -> 01 Mar = 54 days): 1/3; Q2 MQLs L4, L7, L6: none won, 0/3. Typical 54 days: Q1
-mature.
+(06 Jan -> 01 Mar = 54 days): 1/3; Q2 MQLs L4, L7, L6: none won, 0/3. Maturity 54 days (the
+one conversion): Q1 mature.
 
 **Period mode, inquiry, mql, opportunity, won**: Q1 inquiry 5, mql 3 (3/5 = 0.6),
 opportunity 2 (previous stage mql: 2/3), won 1 (1/2 = 0.5); Q2 inquiry 2, mql 3 (1.5),
@@ -51,7 +51,7 @@ def test_cohort_skips_the_stages_not_given() -> None:
         ("FY2026-Q2", 3, "opportunity", "won", 1, 0, None),
     ]
     step2 = got.filter(pl.col("step") == 2).collect()
-    assert step2["maturity_days"].to_list() == [11.0, 11.0]
+    assert step2["maturity_days"].to_list() == pytest.approx([13.4, 13.4])
     assert step2["mature"].to_list() == [True, False]
     assert step2["conversion"].to_list() == pytest.approx([2 / 3, 1 / 3])
 

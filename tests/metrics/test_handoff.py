@@ -20,16 +20,26 @@ created one hour before its MQL.
 
 2026-03-02 is a Monday, so H1-H5 are in the week of 03-02 and H6 in the week of 03-09.
 
-**MQL outcomes, by quarter**:
-Q1: 6 MQLs (H1-H6); accepted H1 H3 = 2; rejected H2 H6 = 2; leaked H4 = 1 (untouched,
-weeks old); pending H5 = 1 (touched, undecided). 2+2+1+1 = 6. Rates 1/3, 1/3, 1/6, 1/6.
-Q2: 3 MQLs (H7-H9); accepted 0, rejected 0; leaked H8 = 1 (30 h > 24 h); pending H7
-(exactly 24 h: the window has not passed yet) and H9 (touched) = 2. Rates 0, 0, 2/3, 1/3.
+**Stall threshold**: the decisions known at the as-of are H1 (1 day after its MQL), H2
+(2 days), H3 (3 days) and H6 (11 days): 4 decisions, fewer than 100, so the p99 is not
+trusted and a touched MQL without a decision is stalled after the fallback, 30 days
+(``stall_rule`` "fallback"); median decision (2 + 3) / 2 = 2.5 days, p99 at position
+0.99 * 3 = 2.97: 3 + 0.97 * (11 - 3) = 10.76 days.
+
+**MQL outcomes, by quarter** (stall threshold 30 days):
+Q1: 6 MQLs (H1-H6); accepted H1 H3 = 2; rejected H2 H6 = 2; leaked 2: H4 (untouched,
+weeks old) and H5 (touched 03-06, undecided, 35 days 3 hours = 35.125 days old > 30:
+stalled); pending 0. 2+2+0+2 = 6. Rates 1/3, 1/3, 0, 1/3.
+Q2: 3 MQLs (H7-H9); accepted 0, rejected 0; leaked H8 = 1 (untouched, 30 h > 24 h); pending
+H7 (exactly 24 h: the window has not passed yet) and H9 (touched 2 h ago) = 2. Rates 0, 0,
+2/3, 1/3.
 By channel, Q1: Events 1 MQL, rejected 1; Outbound 0 MQLs, every rate null; Paid Search
-3 = 1 accepted + 1 pending + 1 leaked; Webinar 2 = 1 accepted + 1 rejected.
+3 = 1 accepted + 2 leaked (H4 untouched, H5 stalled); Webinar 2 = 1 accepted + 1 rejected.
 Q2: Events 0; Outbound 0; Paid Search 1 pending (H9); Webinar 2 = H7 pending + H8 leaked.
 With ``channel_sla_hours={"Webinar": 4}``: H7 is 24 h > 4 h old: Q2 leaked 2, pending 1.
 One microsecond after the as-of (SLA 24 h), H7 is past its window: Q2 leaked 2, pending 1.
+With ``stall_days=35.125`` H5 is exactly at the threshold: pending (stalled only once
+strictly older); one microsecond later it is stalled. With ``stall_days=40`` it is pending.
 
 **Response times, by quarter**:
 Q1: touched H1 H2 H3 H5 = 4, hours 2, 24, 48, 6 -> sorted 2, 6, 24, 48: median (6+24)/2 = 15,
@@ -64,7 +74,12 @@ import polars as pl
 import pytest
 
 from alignment_lib import FiscalCalendar, FiscalQuarter, ParameterError
-from alignment_lib.metrics.handoff import mql_outcomes, rejection_reasons, response_times
+from alignment_lib.metrics.handoff import (
+    mql_outcomes,
+    rejection_reasons,
+    response_times,
+    stall_threshold,
+)
 from alignment_lib.schema import LEADS
 
 Q1, Q2 = FiscalQuarter(2026, 1), FiscalQuarter(2026, 2)
@@ -118,21 +133,30 @@ LEADS_LF = frame(ROWS)
 KW = {"calendar": UTC, "first": Q1, "last": Q2}
 
 OUTCOMES = ["mqls", "accepted", "rejected", "pending", "leaked"]
+KINDS = ["leaked_untouched", "leaked_stalled"]
 RATES = ["acceptance_rate", "rejection_rate", "pending_rate", "leaked_rate"]
 RESPONSE = ["mqls", "mqls_due", "touched", "median_hours", "p90_hours", "within_sla"]
 
 
 def test_mql_outcomes_by_quarter() -> None:
     got = mql_outcomes(LEADS_LF, **KW, as_of=AS_OF).collect()
-    assert got.columns == ["quarter_index", "fiscal_quarter", *OUTCOMES, *RATES]
-    assert got.select("quarter_index", *OUTCOMES).rows() == [
-        (Q1I, 6, 2, 2, 1, 1),
-        (Q2I, 3, 0, 0, 2, 1),
+    assert got.columns == [
+        "quarter_index",
+        "fiscal_quarter",
+        *OUTCOMES,
+        *KINDS,
+        *RATES,
+        "stall_days",
+    ]
+    assert got.select("quarter_index", *OUTCOMES, *KINDS).rows() == [
+        (Q1I, 6, 2, 2, 0, 2, 1, 1),
+        (Q2I, 3, 0, 0, 2, 1, 1, 0),
     ]
     assert got.select(RATES).rows() == [
-        pytest.approx((1 / 3, 1 / 3, 1 / 6, 1 / 6)),
+        pytest.approx((1 / 3, 1 / 3, 0.0, 1 / 3)),
         pytest.approx((0.0, 0.0, 2 / 3, 1 / 3)),
     ]
+    assert got["stall_days"].to_list() == [30.0, 30.0]
     assert got["fiscal_quarter"].to_list() == ["FY2026-Q1", "FY2026-Q2"]
 
 
@@ -141,7 +165,7 @@ def test_mql_outcomes_by_channel_keeps_a_channel_with_no_mqls() -> None:
     assert got.select("quarter_index", "channel", *OUTCOMES).rows() == [
         (Q1I, "Events", 1, 0, 1, 0, 0),
         (Q1I, "Outbound", 0, 0, 0, 0, 0),
-        (Q1I, "Paid Search", 3, 1, 0, 1, 1),
+        (Q1I, "Paid Search", 3, 1, 0, 0, 2),
         (Q1I, "Webinar", 2, 1, 1, 0, 0),
         (Q2I, "Events", 0, 0, 0, 0, 0),
         (Q2I, "Outbound", 0, 0, 0, 0, 0),
@@ -165,10 +189,35 @@ def test_mql_exactly_at_the_sla_boundary() -> None:
     assert response_times(LEADS_LF, **KW, as_of=AS_OF).collect()["within_sla"][0] == 3
 
 
+def test_stall_threshold_falls_back_with_few_decisions() -> None:
+    got = stall_threshold(LEADS_LF, calendar=UTC, as_of=AS_OF).collect()
+    assert got.columns == [
+        "decisions",
+        "median_decision_days",
+        "p99_decision_days",
+        "stall_days",
+        "stall_rule",
+    ]
+    assert got.row(0) == (4, 2.5, pytest.approx(10.76), 30.0, "fallback")
+    given = stall_threshold(LEADS_LF, calendar=UTC, as_of=AS_OF, stall_days=7).collect()
+    assert given.select("decisions", "stall_days", "stall_rule").row(0) == (4, 7.0, "set")
+
+
+def test_touched_mql_exactly_at_the_stall_threshold() -> None:
+    # H5 is 35.125 days old at the as-of: at the threshold it is pending, past it stalled
+    later = AS_OF + dt.timedelta(microseconds=1)
+    q1 = {"calendar": UTC, "first": Q1, "last": Q1}
+    at = mql_outcomes(LEADS_LF, **q1, as_of=AS_OF, stall_days=35.125).collect()
+    after = mql_outcomes(LEADS_LF, **q1, as_of=later, stall_days=35.125).collect()
+    assert at.select("pending", *KINDS).row(0) == (1, 1, 0)
+    assert after.select("pending", *KINDS).row(0) == (0, 1, 1)
+    assert mql_outcomes(LEADS_LF, **q1, as_of=AS_OF, stall_days=40).collect()["pending"][0] == 1
+
+
 def test_channel_sla_overrides_the_default() -> None:
     sla = {"Webinar": 4}
     out = mql_outcomes(LEADS_LF, **KW, as_of=AS_OF, channel_sla_hours=sla).collect()
-    assert out.select("pending", "leaked").rows() == [(1, 1), (1, 2)]
+    assert out.select("pending", "leaked").rows() == [(0, 2), (1, 2)]
     got = response_times(LEADS_LF, **KW, as_of=AS_OF, channel_sla_hours=sla).collect()
     assert got.select("mqls_due", "within_sla", "sla_compliance").rows() == [
         (6, 2, pytest.approx(1 / 3)),
@@ -186,10 +235,11 @@ def test_response_times_by_quarter() -> None:
         "fiscal_quarter",
         *RESPONSE,
         "sla_compliance",
+        "calendar_clock_mqls",
     ]
-    assert got.select(*RESPONSE, "sla_compliance").rows() == [
-        (6, 6, 4, 15.0, pytest.approx(40.8), 3, 0.5),
-        (3, 2, 1, 1.0, 1.0, 1, 0.5),
+    assert got.select(*RESPONSE, "sla_compliance", "calendar_clock_mqls").rows() == [
+        (6, 6, 4, 15.0, pytest.approx(40.8), 3, 0.5, 6),
+        (3, 2, 1, 1.0, 1.0, 1, 0.5, 3),
     ]
 
 
@@ -301,3 +351,5 @@ def test_bad_parameters_are_parameter_errors() -> None:
         response_times(LEADS_LF, **KW, as_of=AS_OF, channel_sla_hours={"Webinar": -4})
     with pytest.raises(ParameterError, match="team"):
         response_times(LEADS_LF, **KW, as_of=AS_OF, by=["team"])
+    with pytest.raises(ParameterError, match="stall_days"):
+        mql_outcomes(LEADS_LF, **KW, as_of=AS_OF, stall_days=0)

@@ -264,6 +264,29 @@ def test_uncut_data_hides_nothing() -> None:
     assert found[("opportunities", "closed_after_as_of")] == (0, 0.0)
 
 
+def test_a_deal_expected_on_the_as_of_day_is_overdue_once_that_day_is_over() -> None:
+    """O2 expected on 31 March instead of 15 March, O5 as before (20 March at 31 March).
+
+    As of the end of 31 March, O2's expected day is over: 2 overdue, as coverage counts
+    deals expected in a quarter already over (a strict < on the as-of date said 1: on the
+    sample, every overdue deal sits on the quarter's last day, and it said 0 of 70). As of
+    noon on 31 March, O2 can still close on its day: 1 overdue (O5).
+    """
+    moved = replace(
+        FULL,
+        opportunities=FULL.opportunities.with_columns(
+            pl.when(pl.col("opportunity_id") == "O2")
+            .then(pl.lit(ecd("03-31")))
+            .otherwise(pl.col("expected_close_date"))
+            .alias("expected_close_date")
+        ),
+    )
+    rule = ("opportunities", "open_past_expected_close")
+    assert counts(data_health(moved.at("2026-03-31")).collect())[rule] == (2, 2 / 5)
+    noon = dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC)
+    assert counts(data_health(moved.at(noon)).collect())[rule][0] == 1
+
+
 def test_without_the_stage_history_table_every_deal_lacks_history() -> None:
     bare = replace(AS_OF, stage_history=AS_OF.stage_history.clear(), has_stage_history=False)
     found = counts(data_health(bare).collect())

@@ -54,11 +54,22 @@ the creation instant).
 - Count, FY2026-Q1: size 6; cumulative 0, 2, 2, 2, 3, 3, 3; shares 0, 1/3, 1/3, 1/3,
   1/2, 1/2, 1/2.
 - Observed: FY2026-Q1 ends with March; by the end of September six whole months
-  (April-September) are over: months 0..6 observed, mature (max 6). FY2025-Q4: nine
-  months, mature. With max 7 months, FY2026-Q1's month 7 is not observed and the
-  cohort is not mature. As of 2026-06-30 23:59:59.999999: three months over, so months
-  0..3 observed, 4..6 not (values unchanged: c's win on Jun 29 is seen). As of
-  2026-06-15: two months over; c is not won yet, so month 4 stays at 30.
+  (April-September) are over: months 0..6 observed. FY2025-Q4: nine months. As of
+  2026-06-30 23:59:59.999999: three months over, so months 0..3 observed, 4..6 not
+  (values unchanged: c's win on Jun 29 is seen). As of 2026-06-15: two months over; c
+  is not won yet, so month 4 stays at 30.
+- Maturity: the wins known at the end of September (f's comes later) took 1 (a), 1 (b),
+  4 (c) and 1 (g) months; sorted 1, 1, 1, 4, the p90 at position 0.9 * 3 = 2.7 is
+  1 + 0.7 * 3 = 3.1 months, rounded up: maturity_months = 4. Both cohorts are observed
+  through 4 months or more: mature (the count curve's too). With max 7 months,
+  FY2026-Q1's month 7 is not observed yet, but the cohort is mature all the same (the
+  old rule, every point up to max_months observed, called it immature). As of the end
+  of June (the same four wins known, maturity 4) FY2026-Q1 is observed through 3 months:
+  still maturing, even with max 2 months, whose points are all observed (the old rule
+  called it mature while c's win was still to come). As of 2026-06-15 only a, b and g
+  (1 month each) are known: maturity 1, and the cohort, observed through 2 months, is
+  called mature: the p90 is measured on the wins known so far, which lean fast.
+- Empty input: no win, so maturity_months = max_months.
 - Asia/Tokyo: g is created 2026-01-01 08:00 local, in FY2026-Q1. FY2025-Q4 is empty
   (size 0, shares null). FY2026-Q1: size 210, cumulative 0, 90 (g, a, b), 90, 90,
   120, 120, 120: shares 0, 3/7, 3/7, 3/7, 4/7, 4/7, 4/7.
@@ -79,7 +90,9 @@ the creation instant).
 
 Cohort of 8 MQLs; cumulative won 1, 4, 4, 4, 4, 5, 5: shares 1/8, 1/2, 1/2, 1/2, 1/2,
 5/8, 5/8. By channel: Webinar (2): 0, 1/2, 1/2, 1/2, 1/2, 1, 1; Paid Search (6): 1/6,
-1/2, 1/2, ... 1/2.
+1/2, 1/2, ... 1/2. Maturity: months from MQL to the win 0 (L8), 1 (L1, L6, L7), 5 (L2);
+sorted 0, 1, 1, 1, 5, the p90 at 3.6 is 1 + 0.6 * 4 = 3.4, rounded up 4: observed through
+6 months, mature.
 """
 
 from __future__ import annotations
@@ -318,7 +331,14 @@ def test_cohort_curve_by_count() -> None:
 def test_cohort_curve_observed_and_mature_flags() -> None:
     kw = {"calendar": UTC, "first": Q1, "last": Q1}
     longer = cohort_conversion_curve(COHORT_DEALS, **kw, as_of=SEPT_END, max_months=7)
-    assert rows(longer, "observed", "mature")[-2:] == [(True, False), (False, False)]
+    assert rows(longer, "observed", "mature")[-2:] == [(True, True), (False, True)]
+    assert set(longer.collect()["maturity_months"]) == {4}
+    short = cohort_conversion_curve(COHORT_DEALS, **kw, as_of=JUNE_END, max_months=2)
+    assert rows(short, "observed", "maturity_months", "mature") == [(True, 4, False)] * 3
+    early = cohort_conversion_curve(
+        COHORT_DEALS, **kw, as_of=dt.datetime(2026, 6, 15, tzinfo=dt.UTC), max_months=6
+    )
+    assert set(rows(early, "maturity_months", "mature")) == {(1, True)}
     june = cohort_conversion_curve(COHORT_DEALS, **kw, as_of=JUNE_END, max_months=6)
     assert rows(june, "won_cumulative", "observed", "mature") == [
         (0.0, True, False),
@@ -361,6 +381,7 @@ def test_cohort_curve_of_empty_input() -> None:
     ).collect()
     assert got.height == 2 * 4
     assert got["share"].null_count() == got.height
+    assert set(got["maturity_months"]) == {3}
     assert got["cohort_size"].sum() == 0.0
 
 
@@ -413,6 +434,7 @@ def test_mql_cohort_curve() -> None:
         [True] * 7,
         True,
     )
+    assert set(got.collect()["maturity_months"]) == {4}
 
 
 def test_mql_cohort_curve_by_channel() -> None:

@@ -13,7 +13,8 @@ Calendar: fiscal year = calendar year, UTC. Quarters FY2026-Q1 (Jan-Mar), FY2026
 
 Pipeline created (by created quarter, all statuses): Q1 marketing A+C = 2 deals, 160;
 Q1 sales B = 1, 40; Q2 marketing E = 1, 25; Q2 partner D = 1 deal, amount 0 (none
-recorded); F was created in FY2025-Q4, outside the range.
+recorded: left out of the amount, counted in deals_without_amount = 1); F was created in
+FY2025-Q4, outside the range.
 Bookings (won, by close quarter): Q1 sales B+F = 2, 110; Q2 marketing A+E = 2, 125.
 Marketing share of bookings: Q1 0/110 = 0; Q2 125/125 = 1.
 """
@@ -74,6 +75,7 @@ def expected(rows: list[tuple]) -> pl.DataFrame:
             "source": pl.String,
             "deals": pl.Int64,
             "amount": pl.Float64,
+            "deals_without_amount": pl.Int64,
         },
         orient="row",
     )
@@ -88,12 +90,12 @@ def test_pipeline_created_counts_every_status_by_created_quarter() -> None:
         got,
         expected(
             [
-                (Q1I, "FY2026-Q1", "marketing", 2, 160.0),
-                (Q1I, "FY2026-Q1", "partner", 0, 0.0),
-                (Q1I, "FY2026-Q1", "sales", 1, 40.0),
-                (Q2I, "FY2026-Q2", "marketing", 1, 25.0),
-                (Q2I, "FY2026-Q2", "partner", 1, 0.0),
-                (Q2I, "FY2026-Q2", "sales", 0, 0.0),
+                (Q1I, "FY2026-Q1", "marketing", 2, 160.0, 0),
+                (Q1I, "FY2026-Q1", "partner", 0, 0.0, 0),
+                (Q1I, "FY2026-Q1", "sales", 1, 40.0, 0),
+                (Q2I, "FY2026-Q2", "marketing", 1, 25.0, 0),
+                (Q2I, "FY2026-Q2", "partner", 1, 0.0, 1),
+                (Q2I, "FY2026-Q2", "sales", 0, 0.0, 0),
             ]
         ),
     )
@@ -105,12 +107,12 @@ def test_bookings_are_won_amount_by_close_quarter() -> None:
         got,
         expected(
             [
-                (Q1I, "FY2026-Q1", "marketing", 0, 0.0),
-                (Q1I, "FY2026-Q1", "partner", 0, 0.0),
-                (Q1I, "FY2026-Q1", "sales", 2, 110.0),
-                (Q2I, "FY2026-Q2", "marketing", 2, 125.0),
-                (Q2I, "FY2026-Q2", "partner", 0, 0.0),
-                (Q2I, "FY2026-Q2", "sales", 0, 0.0),
+                (Q1I, "FY2026-Q1", "marketing", 0, 0.0, 0),
+                (Q1I, "FY2026-Q1", "partner", 0, 0.0, 0),
+                (Q1I, "FY2026-Q1", "sales", 2, 110.0, 0),
+                (Q2I, "FY2026-Q2", "marketing", 2, 125.0, 0),
+                (Q2I, "FY2026-Q2", "partner", 0, 0.0, 0),
+                (Q2I, "FY2026-Q2", "sales", 0, 0.0, 0),
             ]
         ),
     )
@@ -231,6 +233,7 @@ def test_pipeline_vs_bookings_by_a_dimension_keeps_its_column() -> None:
         "source",
         "deals",
         "amount",
+        "deals_without_amount",
     ]
 
 

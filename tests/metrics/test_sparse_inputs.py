@@ -45,7 +45,7 @@ def metric_set(wb: al.Workbook) -> dict[str, pl.DataFrame]:
         ),
         "shared_scorecard": al.shared_scorecard(leads, opps, targets, quarter=wb.quarter, **at),
         "pipeline_coverage": al.pipeline_coverage(
-            opps, targets, quarter=wb.quarter.shift(1), quarters=2, **at
+            opps, targets, stage_history=history, quarter=wb.quarter.shift(1), quarters=2, **at
         ),
         "pipeline_needed": al.pipeline_needed(
             opps, leads, targets, quarter=wb.quarter.shift(2), **at

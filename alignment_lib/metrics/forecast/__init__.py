@@ -48,7 +48,8 @@ Modules: ``probabilities`` (stage and in-quarter win probabilities), ``coverage`
 ``seasonal`` (the season-aware rates and point forecasts, last year's quarter grown),
 ``track`` (the weights of the estimates and the interval, from past errors),
 ``bookings`` (the forecast), ``backtest`` (track record, accuracy, the seasonal-naive
-baseline), ``needed`` (pipeline needed); shared pieces in ``_common``, Student's t
+baseline), ``overview`` (what a page states: each displayed quarter with its record),
+``needed`` (pipeline needed, pipeline to create); shared pieces in ``_common``, Student's t
 quantiles in ``_student``.
 """
 
@@ -60,8 +61,13 @@ from alignment_lib.metrics.forecast.backtest import (
     seasonal_naive_forecast,
 )
 from alignment_lib.metrics.forecast.bookings import CALIBRATIONS, Z_80, bookings_forecast
-from alignment_lib.metrics.forecast.coverage import DEFAULT_EXCLUDED_STAGES, pipeline_coverage
-from alignment_lib.metrics.forecast.needed import pipeline_needed
+from alignment_lib.metrics.forecast.coverage import (
+    DEFAULT_EXCLUDED_STAGES,
+    in_quarter_conversion,
+    pipeline_coverage,
+)
+from alignment_lib.metrics.forecast.needed import pipeline_needed, pipeline_to_create
+from alignment_lib.metrics.forecast.overview import forecast_overview
 from alignment_lib.metrics.forecast.probabilities import (
     in_quarter_win_probabilities,
     stage_win_probabilities,
@@ -82,10 +88,13 @@ __all__ = [
     "bookings_forecast",
     "forecast_accuracy",
     "forecast_backtest",
+    "forecast_overview",
     "forecast_track_record",
+    "in_quarter_conversion",
     "in_quarter_win_probabilities",
     "pipeline_coverage",
     "pipeline_needed",
+    "pipeline_to_create",
     "seasonal_naive_forecast",
     "seasonal_win_probabilities",
     "stage_win_probabilities",

@@ -131,7 +131,8 @@ def _at_snapshots(
     The snapshots of quarter Q are its instants ``points`` of the way through
     (:func:`_snapshots`; at 0 its start, seen at the previous quarter's last
     microsecond). One row per (deal, Q, snapshot) for the deals created by the snapshot
-    and not closed by it (at 0: created before Q, not closed before it, as
+    (without a creation date: recorded in the history by then) and not closed by it (at 0:
+    created before Q, not closed before it, as
     :func:`~alignment_lib.metrics.cycles.slipped_deals` counts them), with the
     last stage_history row recorded by then (what ``FunnelData.at`` shows):
     ``stage``, ``_amount`` (recorded then, a missing one adds 0),
@@ -174,7 +175,9 @@ def _at_snapshots(
             _snapshots(calendar, lo, hi, points) if grid is None else grid, on=QUARTER, how="inner"
         )
         .filter(
-            pl.col("created_at") <= cut,
+            # without a creation date (not tracked) a deal is known from its first history
+            # row, as FunnelData.at has it: the join below keeps it only if one is by the cut
+            pl.col("created_at").is_null() | (pl.col("created_at") <= cut),
             pl.col("closed_at").is_null() | (pl.col("closed_at") > cut),
         )
         .sort("_cut")
