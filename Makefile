@@ -71,7 +71,7 @@ $(VENV)/.bench: $(VENV)/.dev
 	$(BIN)/python -m pip install --quiet 'pandas>=2.2' 'psutil>=5.9'
 	@touch $@
 
-bench: bench-render bench-metrics bench-product bench-profile ## every benchmark (SIZES=30k,1M,10M, PRODUCT_SIZES=30k,300k,3M, REPEAT=3): about 30 min
+bench: bench-render bench-metrics bench-product bench-profile ## every benchmark (SIZES=30k,1M,10M, PRODUCT_SIZES=30k,300k,3M, REPEAT=3): about an hour (the full set at 10M takes minutes a run)
 bench-quick: ## every benchmark on small data, one round, tables in benchmarks/.data/quick-results/: a check that they run (about 5 min)
 	$(MAKE) bench REPEAT=1 SIZES=30k,300k PRODUCT_SIZES=30k RENDER_REPEAT=1 PROFILE_SIZE=30k \
 	  BENCH_RESULTS=benchmarks/.data/quick-results
