@@ -35,11 +35,11 @@ from _notebooks import (
 )
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from alignment_lib._chart_snippet import script_json
 from alignment_lib.exceptions import ParameterError, RenderError
 from alignment_lib.export import (
     RENDERER_NAME,
     VEGALITE_JSON_MIME,
-    _script_json,
     enable_renderer,
     export_html,
 )
@@ -198,7 +198,7 @@ def test_hostile_values_cannot_leave_the_script_element(renderer: None) -> None:
     values = next(iter(spec["datasets"].values()))
     assert [v["campaign"] for v in values] == [HOSTILE, HOSTILE_2.replace("\u2028", " ")]
     # and the escaping itself still covers the line separators
-    assert _script_json("a\u2028b\u2029") == '"a\\u2028b\\u2029"'
+    assert script_json("a\u2028b\u2029") == '"a\\u2028b\\u2029"'
 
 
 def test_snippet_needs_no_network_and_degrades_without_vega_embed(renderer: None) -> None:
