@@ -239,6 +239,7 @@ _CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_control_characters_in_a_spec_never_abort_the_process(tmp_path: Path) -> None:
     """vl-convert aborts the process (exit 134, a Rust panic) on BEL and its kind;
     the notebook's picture and the slide images clean the spec first."""

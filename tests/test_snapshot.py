@@ -63,6 +63,7 @@ def rich(tmp_path: Path) -> DirectorySource:
     return DirectorySource(folder, options=options)
 
 
+@pytest.mark.slow
 def test_round_trip_equals_the_validated_data(rich: DirectorySource, tmp_path: Path) -> None:
     calendar = FiscalCalendar(2, "America/New_York")
     window = Window(until=dt.datetime(2026, 9, 30, 23, 59, tzinfo=dt.UTC))
@@ -129,6 +130,7 @@ def test_snapshot_errors(rich: DirectorySource, tmp_path: Path) -> None:
         load_funnel(folder)
 
 
+@pytest.mark.slow
 def test_load_uncut_reads_the_snapshot_again(tmp_path: Path) -> None:
     data = load_funnel(SAMPLE)
     folder = write_snapshot(data, tmp_path / "snap")
