@@ -42,18 +42,21 @@ $(VENV)/.lab: pyproject.toml $(VENV)/.runtime
 report: $(VENV)/.runtime ## render the sample's latest complete quarter into reports/ (QUARTER=, DATA=, OUT= to change)
 	$(BIN)/alignment report --quarter $(QUARTER) --data $(DATA) --out $(OUT)
 
-check: $(VENV)/.dev ## while working: lint, format check and the fast unit tests (under two minutes)
+check: $(VENV)/.dev ## while working: lint, format check, types and the fast unit tests (under two minutes)
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -m "$(FAST)"
 
-test: $(VENV)/.dev ## run the whole suite: unit, notebook (nbval), browser and JupyterLab tests, lint
+test: $(VENV)/.dev ## run the whole suite: unit, notebook (nbval), browser and JupyterLab tests, lint, types
 	$(BIN)/ruff check $(CODE)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.dev ## ruff lint and format check
+lint: $(VENV)/.dev ## ruff lint and format check, mypy type check
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
 
 format: $(VENV)/.dev ## format the code with ruff
 	$(BIN)/ruff format $(CODE)

@@ -180,7 +180,9 @@ def bundle_script() -> str:
     import vl_convert
 
     # Pin the bundle to the Vega-Lite minor version altair writes specs for.
-    bundle = vl_convert.javascript_bundle(vl_version=vl_version())
+    # vl-convert's stub marks ``snippet`` required; the function defaults it to None
+    # (its signature: (snippet=None, vl_version=None)), the bare library
+    bundle = vl_convert.javascript_bundle(vl_version=vl_version())  # type: ignore[call-arg]
     # HTML normalises line ends before a CSP hash is checked; do it first.
     bundle = bundle.replace("\r\n", "\n").replace("\r", "\n")
     lowered = bundle.lower()
