@@ -479,6 +479,7 @@ def test_embed_options_pass_through_but_keep_the_csp_safe_interpreter(renderer: 
     assert options == {"actions": False, "renderer": "svg", "ast": True, "theme": "dark"}
 
 
+@pytest.mark.slow
 def test_chart_from_altairs_own_renderer_is_refused(tmp_path: Path) -> None:
     with alt.renderers.enable("default"):
         data = _chart(["a"])._repr_mimebundle_()

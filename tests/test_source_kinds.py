@@ -108,6 +108,7 @@ def test_a_missing_duckdb_file_or_folder_is_named(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- same data from every kind
 
 
+@pytest.mark.slow
 def test_duckdb_file_loads_the_same_data(sample: FunnelData, duckdb_file: Path) -> None:
     got = load_funnel(duckdb_file).materialize()
     assert got.source == "crm.duckdb"
@@ -385,6 +386,7 @@ def test_a_calendar_zone_is_used_for_naive_timestamps_in_the_window(tmp_path: Pa
 # ---------------------------------------------------------------- the command line
 
 
+@pytest.mark.slow
 def test_command_line_reads_every_kind(
     duckdb_file: Path, hive_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -747,6 +747,7 @@ def test_pipeline_to_create_for_a_later_quarter_and_without_targets() -> None:
 
 
 # -- calendars and time zones --------------------------------------------------------------------
+@pytest.mark.slow
 def test_close_late_on_the_quarter_end_counts_in_the_local_quarter() -> None:
     # W won 2026-10-01 02:00 UTC = 2026-09-30 22:00 in New York: FY2026-Q3 there, Q4 in UTC.
     won = {
