@@ -10,7 +10,13 @@ OUT    ?= reports
 QUARTER ?= latest
 
 .DEFAULT_GOAL := help
-.PHONY: help report test lint format lab sample clean nbval-refresh bench
+.PHONY: help report check test lint format lab sample clean nbval-refresh bench
+
+# what ruff lints and formats
+CODE := alignment_lib tests notebooks benchmarks
+# the fast tier: no report render, kernel, nbval notebook or browser (tests/conftest.py
+# fails an unmarked test that starts a kernel)
+FAST := not slow and not browser and not notebook
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,16 +42,24 @@ $(VENV)/.lab: pyproject.toml $(VENV)/.runtime
 report: $(VENV)/.runtime ## render the sample's latest complete quarter into reports/ (QUARTER=, DATA=, OUT= to change)
 	$(BIN)/alignment report --quarter $(QUARTER) --data $(DATA) --out $(OUT)
 
-test: $(VENV)/.dev ## run the whole suite: unit, notebook (nbval), browser and JupyterLab tests, lint
-	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
+check: $(VENV)/.dev ## while working: lint, format check, types and the fast unit tests (under two minutes)
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "$(FAST)"
+
+test: $(VENV)/.dev ## run the whole suite: unit, notebook (nbval), browser and JupyterLab tests, lint, types
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.dev ## ruff lint and format check
-	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
-	$(BIN)/ruff format --check alignment_lib tests notebooks benchmarks
+lint: $(VENV)/.dev ## ruff lint and format check, mypy type check
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
 
 format: $(VENV)/.dev ## format the code with ruff
-	$(BIN)/ruff format alignment_lib tests notebooks benchmarks
+	$(BIN)/ruff format $(CODE)
 
 lab: $(VENV)/.lab ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
