@@ -134,9 +134,14 @@ def make_data(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def sample_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled sample's report rendered once per test run (the out folder)."""
+    """The bundled sample's report rendered once per test run (the out folder), in full:
+    with the notebooks' static pictures, whichever test first asks for it (a module that
+    switches the pictures off for its own renders must not switch them off here: the lab
+    and hostile-text tests compare with this report's pictures)."""
     from alignment_lib.cli import main
 
     out = tmp_path_factory.mktemp("reports")
-    assert main(["report", "--out", str(out)]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("ALIGNMENT_STATIC_PICTURES", raising=False)
+        assert main(["report", "--out", str(out)]) == 0
     return out
