@@ -10,7 +10,7 @@ OUT    ?= reports
 QUARTER ?= latest
 
 .DEFAULT_GOAL := help
-.PHONY: help report check test lint format lab sample clean nbval-refresh bench
+.PHONY: help report check test lint format lab sample clean nbval-refresh snapshot-refresh bench
 
 # what ruff lints and formats
 CODE := alignment_lib tests notebooks benchmarks
@@ -19,7 +19,7 @@ CODE := alignment_lib tests notebooks benchmarks
 FAST := not slow and not browser and not notebook
 
 help: ## list the commands
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11 (or newer)")'
@@ -72,6 +72,11 @@ bench: $(VENV)/.dev ## benchmarks: bundle render time against the naive papermil
 
 nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
 	$(BIN)/python tests/refresh_notebooks.py
+
+# renders the sample once (about a minute); rewrites tests/__snapshots__/ and drops
+# snapshots of pages that no longer exist (docs/development.md)
+snapshot-refresh: $(VENV)/.dev ## re-record the page-text snapshots of the sample report (review the diff!)
+	$(BIN)/python -m pytest -q tests/test_page_text_snapshot.py --snapshot-update
 
 # Only what the kit wrote: links to and folders with its marker (.alignment-report), and
 # its lock files; a folder of yours under $(OUT) stays (docs/rendering.md).
