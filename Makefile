@@ -10,11 +10,17 @@ OUT    ?= reports
 QUARTER ?= latest
 
 .DEFAULT_GOAL := help
-.PHONY: help report test lint format lab sample clean nbval-refresh bench bench-quick bench-render \
-	bench-metrics bench-product bench-profile bench-100m
+.PHONY: help report check test lint format lab sample clean nbval-refresh snapshot-refresh bench \
+	bench-quick bench-render bench-metrics bench-product bench-profile bench-100m
+
+# what ruff lints and formats
+CODE := alignment_lib tests notebooks benchmarks
+# the fast tier: no report render, kernel, nbval notebook or browser (tests/conftest.py
+# fails an unmarked test that starts a kernel)
+FAST := not slow and not browser and not notebook
 
 help: ## list the commands
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11 (or newer)")'
@@ -37,16 +43,24 @@ $(VENV)/.lab: pyproject.toml $(VENV)/.runtime
 report: $(VENV)/.runtime ## render the sample's latest complete quarter into reports/ (QUARTER=, DATA=, OUT= to change)
 	$(BIN)/alignment report --quarter $(QUARTER) --data $(DATA) --out $(OUT)
 
-test: $(VENV)/.dev ## run the whole suite: unit, notebook (nbval), browser and JupyterLab tests, lint
-	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
+check: $(VENV)/.dev ## while working: lint, format check, types and the fast unit tests (under two minutes)
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "$(FAST)"
+
+test: $(VENV)/.dev ## run the whole suite: unit, notebook (nbval), browser and JupyterLab tests, lint, types
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.dev ## ruff lint and format check
-	$(BIN)/ruff check alignment_lib tests notebooks benchmarks
-	$(BIN)/ruff format --check alignment_lib tests notebooks benchmarks
+lint: $(VENV)/.dev ## ruff lint and format check, mypy type check
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
 
 format: $(VENV)/.dev ## format the code with ruff
-	$(BIN)/ruff format alignment_lib tests notebooks benchmarks
+	$(BIN)/ruff format $(CODE)
 
 lab: $(VENV)/.lab ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
@@ -99,6 +113,11 @@ bench-100m: $(VENV)/.bench ## the metrics at 100M leads, one round, without pand
 
 nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
 	$(BIN)/python tests/refresh_notebooks.py
+
+# renders the sample once (about a minute); rewrites tests/__snapshots__/ and drops
+# snapshots of pages that no longer exist (docs/development.md)
+snapshot-refresh: $(VENV)/.dev ## re-record the page-text snapshots of the sample report (review the diff!)
+	$(BIN)/python -m pytest -q tests/test_page_text_snapshot.py --snapshot-update
 
 # Only what the kit wrote: links to and folders with its marker (.alignment-report), and
 # its lock files; a folder of yours under $(OUT) stays (docs/rendering.md).

@@ -207,7 +207,7 @@ if TYPE_CHECKING:
 # charts, tables and notebook helpers import. ``from alignment_lib import x`` and
 # ``al.x`` work as before. Every public name is listed three times: imported above
 # for type checkers, mapped to its module here, and in ``__all__``
-# (tests/test_imports.py keeps them in step).
+# (tests/test_lazy_imports.py keeps them in step).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "alignment_lib.asof": ("cut_at",),
     "alignment_lib.charts": (

@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from great_tables._locations import Loc
 
 __all__ = [
     "ELLIPSIS",
@@ -254,7 +257,7 @@ def shorten_table(table: Any) -> Any:
         )
     # without a stub, the first shown column holds the row labels
     first = shown[0] if stub is None and shown else None
-    labels = [gt.loc.body(columns=first)] if first is not None else []
+    labels: list[Loc] = [gt.loc.body(columns=first)] if first is not None else []
     others = [c for c in shown if c != first]
     out = table
     if stub is not None:

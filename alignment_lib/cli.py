@@ -343,13 +343,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
         else FiscalQuarter.parse(values["quarter"])
     )
     values.update(quarter=quarter.label)
-    seen = data.where(segment=values.get("segment"), region=values.get("region")).at(
+    as_of = (
         parse_as_of(values["as_of"], calendar)
         if values.get("as_of")
         else parse_as_of(calendar.quarter_end(quarter), calendar)
     )
+    seen = data.where(segment=values.get("segment"), region=values.get("region")).at(as_of)
     headline = Headline(
-        seen.as_of,
+        as_of,
         # a target the data cannot measure reads "not tracked" on the index too
         gate_scorecard(
             shared_scorecard(
@@ -358,7 +359,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 seen.targets,
                 calendar=calendar,
                 quarter=quarter,
-                as_of=seen.as_of,
+                as_of=as_of,
                 # the SLA on the clock the handoff page and the scorecard count it on
                 sla_clock=values.get("sla_clock") or "calendar",
             ).collect(),

@@ -46,7 +46,7 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import altair as alt
 import great_tables as gt
@@ -55,6 +55,7 @@ from IPython.display import display
 
 from alignment_lib._text import LABEL_LIMIT, shorten, shorten_words
 from alignment_lib.charts.dimensions import chart_by_dimension
+from alignment_lib.fiscal import Span
 from alignment_lib.load import FunnelData
 from alignment_lib.metrics import (
     bookings,
@@ -68,6 +69,7 @@ from alignment_lib.metrics import (
     sales_cycle,
     win_rates,
 )
+from alignment_lib.metrics.handoff import SlaClock
 from alignment_lib.tables.dimensions import table_by_dimension
 from alignment_lib.tables.funnel import table_funnel_by
 from alignment_lib.theme import NOT_SET, STAGE_LABELS
@@ -354,6 +356,15 @@ def _section(
     )
 
 
+def _span(workbook: Workbook) -> Span:
+    """The page's quarters as metric keyword arguments.
+
+    ``Workbook.span`` is typed ``dict[str, object]`` until workbook.py types it as
+    :class:`alignment_lib.fiscal.Span` (then this cast is redundant and mypy says so).
+    """
+    return cast(Span, workbook.span)
+
+
 def _and(names: list[str]) -> str:
     """'Pipeline created and bookings' from the measures' names."""
     return names[0] + "".join(f" and {n[:1].lower()}{n[1:]}" for n in names[1:])
@@ -394,7 +405,9 @@ def pipeline_sections(workbook: Workbook) -> list[Section]:
         columns["won"] = ("Won deals", "count")
         if t.tracks("lost_deals"):
             columns["win_rate_count"] = ("Win rate (deals)", "share")
-    measures = {k: columns[k][0] for k in ("pipeline_created", "bookings") if k in columns}
+    measures: dict[str, str] = {
+        k: columns[k][0] for k in ("pipeline_created", "bookings") if k in columns
+    }
     quarter = workbook.quarter.label
     sections = []
     for dim in dimensions_of(workbook.data, tables=("opportunities",)) if columns else []:
@@ -402,9 +415,9 @@ def pipeline_sections(workbook: Workbook) -> list[Section]:
 
         def figures(by: list[str], opps: pl.LazyFrame = opps) -> pl.DataFrame:
             keys = [*_QUARTER_KEYS, *by]
-            created = marketing_share(pipeline_created(opps, **workbook.span, by=by), by=by)
-            booked = marketing_share(bookings(opps, **workbook.span, by=by), by=by)
-            wins = win_rates(opps, **workbook.span, by=by)
+            created = marketing_share(pipeline_created(opps, **_span(workbook), by=by), by=by)
+            booked = marketing_share(bookings(opps, **_span(workbook), by=by), by=by)
+            wins = win_rates(opps, **_span(workbook), by=by)
             return _joined(
                 [
                     created.select(*keys, pl.col("total").alias("pipeline_created")),
@@ -422,6 +435,20 @@ def pipeline_sections(workbook: Workbook) -> list[Section]:
         rows = _split(
             dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
         ).with_columns(pl.col("pipeline_created", "bookings", "won").fill_null(0))
+
+        def draw(data: pl.DataFrame, dim: Dimension = dim) -> alt.TopLevelMixin:
+            return chart_by_dimension(
+                data,
+                dimension=dim.label,
+                kind="amount",
+                title=f"{_and(list(measures.values()))} by quarter, one {dim.phrase} at a time",
+                subtitle=[
+                    "Pipeline by the quarter a deal was created, bookings by the quarter it "
+                    f"closed. Pick a {dim.phrase} in the list; {ALL} is every deal."
+                ],
+                y_title="Amount",
+            )
+
         sections.append(
             _section(
                 dim,
@@ -440,17 +467,7 @@ def pipeline_sections(workbook: Workbook) -> list[Section]:
                     if measures
                     else None
                 ),
-                chart=lambda data, dim=dim: chart_by_dimension(
-                    data,
-                    dimension=dim.label,
-                    kind="amount",
-                    title=f"{_and(list(measures.values()))} by quarter, one {dim.phrase} at a time",
-                    subtitle=[
-                        "Pipeline by the quarter a deal was created, bookings by the quarter it "
-                        f"closed. Pick a {dim.phrase} in the list; {ALL} is every deal."
-                    ],
-                    y_title="Amount",
-                ),
+                chart=draw,
             )
         )
     return sections
@@ -487,10 +504,10 @@ def cycles_sections(workbook: Workbook) -> list[Section]:
             keys = [*_QUARTER_KEYS, *by]
             return _joined(
                 [
-                    sales_cycle(opps, **workbook.span, by=by).select(
+                    sales_cycle(opps, **_span(workbook), by=by).select(
                         *keys, "won", "median_days_won", "median_days_closed"
                     ),
-                    bookings_linearity(opps, **workbook.span, by=by).select(
+                    bookings_linearity(opps, **_span(workbook), by=by).select(
                         *keys, "bookings", "month3_share"
                     ),
                 ],
@@ -501,6 +518,20 @@ def cycles_sections(workbook: Workbook) -> list[Section]:
         rows = _split(
             dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
         ).with_columns(pl.col("won", "bookings").fill_null(0))
+
+        def draw(data: pl.DataFrame, dim: Dimension = dim) -> alt.TopLevelMixin:
+            return chart_by_dimension(
+                data,
+                dimension=dim.label,
+                kind="days",
+                title=f"Median sales cycle by quarter closed, one {dim.phrase} at a time",
+                subtitle=[
+                    "Days from a deal's creation to its close, median of the deals closed "
+                    f"in each quarter. Pick a {dim.phrase} in the list; {ALL} is every deal."
+                ],
+                y_title="Days",
+            )
+
         sections.append(
             _section(
                 dim,
@@ -519,17 +550,7 @@ def cycles_sections(workbook: Workbook) -> list[Section]:
                     if measures
                     else None
                 ),
-                chart=lambda data, dim=dim: chart_by_dimension(
-                    data,
-                    dimension=dim.label,
-                    kind="days",
-                    title=f"Median sales cycle by quarter closed, one {dim.phrase} at a time",
-                    subtitle=[
-                        "Days from a deal's creation to its close, median of the deals closed "
-                        f"in each quarter. Pick a {dim.phrase} in the list; {ALL} is every deal."
-                    ],
-                    y_title="Days",
-                ),
+                chart=draw,
             )
         )
     return sections
@@ -539,7 +560,7 @@ def handoff_sections(
     workbook: Workbook,
     *,
     sla_hours: float = 24.0,
-    sla_clock: str = "calendar",
+    sla_clock: SlaClock = "calendar",
     stall_days: float | None = None,
 ) -> list[Section]:
     """'The handoff', by each dimension of the leads.
@@ -571,12 +592,7 @@ def handoff_sections(
     }
     measures = {k: v for k, v in labels.items() if k in columns}
     quarter = workbook.quarter.label
-    timing = {
-        "as_of": workbook.as_of,
-        "sla_hours": sla_hours,
-        "sla_clock": sla_clock,
-        **workbook.span,
-    }
+    span = _span(workbook)
     sections = []
     for dim in dimensions_of(workbook.data, tables=("leads",)):
         leads = dim.grouped(workbook.data.leads)
@@ -585,12 +601,23 @@ def handoff_sections(
             keys = [*_QUARTER_KEYS, *by]
             return _joined(
                 [
-                    mql_outcomes(leads, **timing, stall_days=stall_days, by=by).select(
-                        *keys, "mqls", "acceptance_rate", "rejection_rate", "leaked_rate"
-                    ),
-                    response_times(leads, **timing, by=by).select(
-                        *keys, "median_hours", "sla_compliance"
-                    ),
+                    mql_outcomes(
+                        leads,
+                        **span,
+                        as_of=workbook.as_of,
+                        sla_hours=sla_hours,
+                        sla_clock=sla_clock,
+                        stall_days=stall_days,
+                        by=by,
+                    ).select(*keys, "mqls", "acceptance_rate", "rejection_rate", "leaked_rate"),
+                    response_times(
+                        leads,
+                        **span,
+                        as_of=workbook.as_of,
+                        sla_hours=sla_hours,
+                        sla_clock=sla_clock,
+                        by=by,
+                    ).select(*keys, "median_hours", "sla_compliance"),
                 ],
                 keys,
             )
@@ -599,6 +626,20 @@ def handoff_sections(
         rows = _split(
             dim, _in_quarter(per_group, quarter), _in_quarter(total, quarter), complete=True
         ).with_columns(pl.col("mqls").fill_null(0))
+
+        def draw(data: pl.DataFrame, dim: Dimension = dim) -> alt.TopLevelMixin:
+            return chart_by_dimension(
+                data,
+                dimension=dim.label,
+                kind="share",
+                title=f"The handoff by MQL quarter, one {dim.phrase} at a time",
+                subtitle=[
+                    "Shares of each quarter's MQLs. "
+                    f"Pick a {dim.phrase} in the list; {ALL} is every MQL."
+                ],
+                y_title="Share of MQLs",
+            )
+
         sections.append(
             _section(
                 dim,
@@ -617,17 +658,7 @@ def handoff_sections(
                     if measures
                     else None
                 ),
-                chart=lambda data, dim=dim: chart_by_dimension(
-                    data,
-                    dimension=dim.label,
-                    kind="share",
-                    title=f"The handoff by MQL quarter, one {dim.phrase} at a time",
-                    subtitle=[
-                        "Shares of each quarter's MQLs. "
-                        f"Pick a {dim.phrase} in the list; {ALL} is every MQL."
-                    ],
-                    y_title="Share of MQLs",
-                ),
+                chart=draw,
             )
         )
     return sections
@@ -653,12 +684,12 @@ def funnel_sections(workbook: Workbook) -> list[Section]:
     for dim in dimensions_of(workbook.data, tables=("leads",)):
         leads = dim.grouped(workbook.data.leads)
         cohorts = funnel_cohort(
-            leads, opps, **workbook.span, as_of=workbook.as_of, by=[KEY], stages=stages
+            leads, opps, **_span(workbook), as_of=workbook.as_of, by=[KEY], stages=stages
         ).collect()
 
         def flows(by: list[str], leads: pl.LazyFrame = leads) -> pl.DataFrame:
             return (
-                funnel_period(leads, opps, **workbook.span, by=by, stages=stages)
+                funnel_period(leads, opps, **_span(workbook), by=by, stages=stages)
                 .filter(pl.col("fiscal_quarter") == quarter)
                 .with_columns(
                     pl.col("stage").replace_strict(STAGE_LABELS).alias("stage_label"),
@@ -667,6 +698,22 @@ def funnel_sections(workbook: Workbook) -> list[Section]:
                 .sort("stage_order", *by, nulls_last=True)
                 .select(*_QUARTER_KEYS, "stage_label", *by, "leads")
                 .collect()
+            )
+
+        def draw(data: pl.DataFrame, dim: Dimension = dim) -> alt.TopLevelMixin:
+            return chart_by_dimension(
+                data,
+                dimension=dim.label,
+                kind="count",
+                title=f"Leads entering each stage in {quarter}, one {dim.phrase} at a time",
+                subtitle=[
+                    "Period mode: leads whose stage date falls in the quarter (different "
+                    f"leads at each stage). Pick a {dim.phrase} in the list; {ALL} is every "
+                    "lead."
+                ],
+                x="stage_label",
+                x_title="Stage",
+                y_title="Leads",
             )
 
         sections.append(
@@ -686,20 +733,7 @@ def funnel_sections(workbook: Workbook) -> list[Section]:
                     {"leads": "Leads entering"},
                     x="stage_label",
                 ),
-                chart=lambda data, dim=dim: chart_by_dimension(
-                    data,
-                    dimension=dim.label,
-                    kind="count",
-                    title=f"Leads entering each stage in {quarter}, one {dim.phrase} at a time",
-                    subtitle=[
-                        "Period mode: leads whose stage date falls in the quarter (different "
-                        f"leads at each stage). Pick a {dim.phrase} in the list; {ALL} is every "
-                        "lead."
-                    ],
-                    x="stage_label",
-                    x_title="Stage",
-                    y_title="Leads",
-                ),
+                chart=draw,
             )
         )
     return sections
@@ -718,7 +752,7 @@ def scorecard_sections(workbook: Workbook) -> list[Section]:
     created = amount and t.tracks("opportunity_created")
     mqls = t.tracks("leads") and t.tracks("mql")
     quarter = workbook.quarter.label
-    span = {**workbook.span, "first": workbook.quarter}
+    span: Span = {**_span(workbook), "first": workbook.quarter}
     keys = list(_QUARTER_KEYS)
     sections = []
     for dim in dimensions_of(workbook.data):
@@ -800,7 +834,7 @@ def show_cycles_by_dimension(workbook: Workbook) -> None:
 
 
 def show_handoff_by_dimension(
-    workbook: Workbook, *, sla_clock: str = "calendar", stall_days: float | None = None
+    workbook: Workbook, *, sla_clock: SlaClock = "calendar", stall_days: float | None = None
 ) -> None:
     """The 'By <dimension>' section of 'The handoff' (:func:`handoff_sections`), on the
     page's SLA clock and stall threshold."""

@@ -14,12 +14,13 @@ import datetime as dt
 import re
 import zoneinfo
 from dataclasses import dataclass
+from typing import TypedDict
 
 import polars as pl
 
 from alignment_lib.exceptions import ParameterError
 
-__all__ = ["FiscalCalendar", "FiscalQuarter"]
+__all__ = ["FiscalCalendar", "FiscalQuarter", "Span"]
 
 _LABEL = re.compile(r"^FY(\d{4})-Q([1-4])$")
 
@@ -133,3 +134,13 @@ class FiscalCalendar:
     @staticmethod
     def quarter_from_index(index: int) -> FiscalQuarter:
         return FiscalQuarter(index // 4, index % 4 + 1)
+
+
+class Span(TypedDict):
+    """The quarters a page shows, as the keyword arguments every quarter-ranged
+    metric function takes (``bookings(opportunities, **span)``): the fiscal
+    ``calendar`` and the ``first`` and ``last`` quarter, both included."""
+
+    calendar: FiscalCalendar
+    first: FiscalQuarter
+    last: FiscalQuarter

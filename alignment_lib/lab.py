@@ -2,10 +2,10 @@
 
 JupyterLab 4 renders Vega-Lite only up to v5 (its own vega 5 extension) and
 has no global ``vegaEmbed``, so the HTML snippet of
-:func:`alignment_lib.export.enable_renderer` cannot draw there by itself.
+`alignment_lib.renderer.enable_renderer` cannot draw there by itself.
 Three things make the charts visible anyway:
 
-- **A static picture in every chart output** (``export.enable_renderer``,
+- **A static picture in every chart output** (``renderer.enable_renderer``,
   on by default): a PNG drawn by vl-convert, carried as base64 in a CSS
   background because that is what JupyterLab's sanitizer keeps in an
   untrusted notebook (it strips ``<svg>`` and ``data:`` image sources).
@@ -78,14 +78,14 @@ def load_chart_library() -> bool:
     from IPython import get_ipython
     from IPython.display import display, update_display
 
-    from alignment_lib.export import _bundle_script
+    from alignment_lib._chart_snippet import bundle_script
 
     shell = get_ipython()
     if shell is None or not hasattr(shell, "kernel"):
         return False
     script = (
         '\nif (typeof window.vegaEmbed !== "function") {\n'
-        + _bundle_script()
+        + bundle_script()
         + '\n}\nwindow.alignmentChartLibrary = "loaded";\n'
     )
     display_id = f"alignment-chart-library-{uuid.uuid4().hex}"  # transient, never saved

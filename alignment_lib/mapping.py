@@ -35,9 +35,12 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars._typing import EpochTimeUnit
 
 from alignment_lib.exceptions import DataValidationError, MappingError, Problem, SourceError
 from alignment_lib.schema import TABLES, Table
@@ -72,7 +75,7 @@ PRESET_DIR = Path(__file__).parent / "presets"
 Outcome = Literal["open", "won", "lost"]
 _OUTCOMES: tuple[Outcome, ...] = ("open", "won", "lost")
 #: time format tokens besides strftime patterns
-_EPOCHS = {"epoch_ms": "ms", "epoch_s": "s"}
+_EPOCHS: dict[str, EpochTimeUnit] = {"epoch_ms": "ms", "epoch_s": "s"}
 _FORMAT_WORDS = {
     "iso": "ISO 8601",
     "epoch_ms": "epoch_ms (milliseconds since 1970-01-01 UTC)",
@@ -583,7 +586,9 @@ def _build(
         },
     )
     for spec in mapping.tables.values():
-        for column in (spec.columns or {}).values() if spec else ():
+        if not spec:
+            continue
+        for column in (spec.columns or {}).values():
             if column is not None and column.when and not _has_outcome(mapping, spec):
                 raise MappingError(
                     f"{label}: {column.key}: when = {column.when!r} needs each deal's outcome; "
@@ -1482,7 +1487,7 @@ def _times(text: pl.Expr, formats: tuple[str, ...], kind: str) -> tuple[pl.Expr,
     Epoch values become UTC instants (``...Z``); strftime patterns without an
     offset stay wall-clock times, read later in the source's time zone.
     """
-    candidates = []
+    candidates: list[pl.Expr] = []
     for f in formats:
         if f == "iso":
             candidates.append(pl.when(text.str.contains(_ISO)).then(text))

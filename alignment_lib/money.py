@@ -44,6 +44,7 @@ from alignment_lib.exceptions import ParameterError
 
 if TYPE_CHECKING:
     import great_tables as gt
+    from altair.theme import NumberLocaleKwds
 
 __all__ = [
     "DEFAULT_CURRENCY",
@@ -193,7 +194,7 @@ def fmt_money(table: gt.GT, columns: str | Sequence[str], *, currency: str | Non
     return table.fmt(write, columns=list(columns) if not isinstance(columns, str) else columns)
 
 
-def vega_number_locale(currency: str | None = None) -> dict[str, Any] | None:
+def vega_number_locale(currency: str | None = None) -> NumberLocaleKwds | None:
     """The Vega number locale (d3-format) that writes ``currency``; None for USD.
 
     English separators ("1,234.5"); ``currency`` is the prefix of

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -183,7 +184,7 @@ def segment_norm(segment: str | None) -> str | None:
     return _SEGMENTS.get(key)
 
 
-def _row(norm: str, measure: str, value: float | None, shown: str, compared: str) -> dict:
+def _row(norm: str, measure: str, value: float | None, shown: str, compared: str) -> dict[str, Any]:
     n = NORMS[norm]
     return {
         "norm": norm,
@@ -196,7 +197,7 @@ def _row(norm: str, measure: str, value: float | None, shown: str, compared: str
     }
 
 
-def _placed(norm: str, measure: str, value: float | None, shown: str) -> dict:
+def _placed(norm: str, measure: str, value: float | None, shown: str) -> dict[str, Any]:
     if value is None:
         return _row(norm, measure, None, "–", "nothing to compare yet")
     return _row(norm, measure, value, shown, NORMS[norm].place(value))
@@ -211,7 +212,7 @@ def _needs(tracking: Tracking | None, *needs: str) -> str | None:
     return next((SHORT[n] for n in needs if not tracking.tracks(n)), None)
 
 
-def _untracked(norm: str, measure: str, reason: str) -> dict:
+def _untracked(norm: str, measure: str, reason: str) -> dict[str, Any]:
     return _row(norm, measure, None, reason, "–")
 
 
@@ -222,7 +223,7 @@ def _mql_to_sql(
     calendar: FiscalCalendar,
     quarter: FiscalQuarter,
     as_of: dt.datetime,
-) -> dict:
+) -> dict[str, Any]:
     cohorts = funnel_cohort(
         leads,
         opportunities,
@@ -286,7 +287,7 @@ def compare_with_norms(
     ``tracking``: a norm whose number the data cannot support reads what it
     needs. ``coverage`` or ``forecast`` None leaves their rows out.
     """
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     off = _needs(tracking, "leads", "mql", "sql")
     if off:
         rows.append(_untracked("mql_to_sql", "MQL → SQL", off))

@@ -886,9 +886,9 @@ def _render_into(
         os.chdir(caller_cwd)
     if errors:
         # a full disk explains every other failure: say that first
-        for exc in errors.values():
-            if isinstance(exc, OSError) and exc.errno in _FULL:
-                raise exc
+        for err in errors.values():
+            if isinstance(err, OSError) and err.errno in _FULL:
+                raise err
         failed = [name for name, exc in errors.items() if isinstance(exc, RenderError)]
         if failed:
             message = "\n".join(str(errors[name]) for name in failed)
@@ -960,7 +960,7 @@ class _LocalKernelManager(AsyncKernelManager):
     interrupted.
     """
 
-    transport = "ipc"  # type: ignore[assignment]
+    transport = "ipc"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -745,11 +745,11 @@ def _run_lead_funnel(rng: _Rng, lead: _Lead, reps: Sequence[_Rep], extract: int)
             return None
         lead.accepted = decided
         if rng.even("sql", ch) < _SQL_RATE[ch] * _SEGMENT_FUNNEL[seg]:
-            days = rng.exponential(12.0) + 0.5
-            sql = _next_office_time(rng, decided + int(days * _MINUTES_PER_DAY), lead.region)
+            delay = rng.exponential(12.0) + 0.5  # days
+            sql = _next_office_time(rng, decided + int(delay * _MINUTES_PER_DAY), lead.region)
     elif outcome == "pending" and touch is not None and rng.chance(_SKIP_ACCEPTANCE):
-        days = rng.exponential(10.0) + 0.5
-        sql = _next_office_time(rng, touch + int(days * _MINUTES_PER_DAY), lead.region)
+        delay = rng.exponential(10.0) + 0.5  # days
+        sql = _next_office_time(rng, touch + int(delay * _MINUTES_PER_DAY), lead.region)
     if sql is None or sql >= extract:
         return None
     lead.sql = sql

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from alignment_lib import FiscalQuarter, chart_pipeline_vs_bookings, pipeline_vs_bookings
 from alignment_lib.theme import SOURCE_COLORS
@@ -76,6 +77,7 @@ def test_no_pipeline_and_no_bookings_says_so() -> None:
     assert d["title"] == "Nothing"
 
 
+@pytest.mark.slow
 def test_no_data_placeholder_has_a_fixed_size_and_draws() -> None:
     import vl_convert
 

@@ -8,6 +8,7 @@ tests/metrics/test_health.py (calendar year, UTC): O1 won 100 on 15 February
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from alignment_lib import (
     FiscalQuarter,
@@ -337,6 +338,7 @@ def test_group_palette_is_colour_blind_safe_and_never_a_team_colour() -> None:
 
 
 # -- no bookings at all: the charts say so and stay drawable -----------------------------------
+@pytest.mark.slow
 def test_cycle_charts_without_deals_say_so() -> None:
     import vl_convert
 

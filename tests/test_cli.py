@@ -60,6 +60,7 @@ def test_missing_table_exits_2(make_data, tmp_path: Path, capsys) -> None:
     )
 
 
+@pytest.mark.slow
 def test_bad_quarter_and_unknown_parameter_exit_4(tmp_path: Path, capsys) -> None:
     assert main(["report", "--quarter", "2026Q3", "--out", str(tmp_path)]) == 4
     assert "FY2026-Q3" in capsys.readouterr().err
@@ -74,6 +75,7 @@ def test_bad_quarter_and_unknown_parameter_exit_4(tmp_path: Path, capsys) -> Non
     assert not any(tmp_path.glob("FY*"))
 
 
+@pytest.mark.slow
 def test_console_script_exit_code(make_data) -> None:
     folder = make_data(opportunities=[opp(amount="-1")])
     done = subprocess.run(
@@ -139,6 +141,7 @@ def test_unknown_workbook_exits_4(tmp_path: Path, capsys) -> None:
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_filter_value_no_row_has_exits_4_before_rendering(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     code = main(["report", "--segment", "Nope", "--out", str(out), "--no-images"])

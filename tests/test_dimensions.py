@@ -55,10 +55,10 @@ import pytest
 
 from alignment_lib import dimensions as dims
 from alignment_lib.charts.dimensions import DROPDOWN
-from alignment_lib.export import _renderer, _table_html
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.load import load_funnel
 from alignment_lib.money import use_currency
+from alignment_lib.renderer import _renderer, _table_html
 from alignment_lib.sources import DirectorySource, SourceOptions
 from alignment_lib.workbook import Workbook
 

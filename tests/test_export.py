@@ -35,11 +35,11 @@ from _notebooks import (
 )
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from alignment_lib._chart_snippet import script_json
 from alignment_lib.exceptions import ParameterError, RenderError
 from alignment_lib.export import (
     RENDERER_NAME,
     VEGALITE_JSON_MIME,
-    _script_json,
     enable_renderer,
     export_html,
 )
@@ -198,7 +198,7 @@ def test_hostile_values_cannot_leave_the_script_element(renderer: None) -> None:
     values = next(iter(spec["datasets"].values()))
     assert [v["campaign"] for v in values] == [HOSTILE, HOSTILE_2.replace("\u2028", " ")]
     # and the escaping itself still covers the line separators
-    assert _script_json("a\u2028b\u2029") == '"a\\u2028b\\u2029"'
+    assert script_json("a\u2028b\u2029") == '"a\\u2028b\\u2029"'
 
 
 def test_snippet_needs_no_network_and_degrades_without_vega_embed(renderer: None) -> None:
@@ -227,6 +227,7 @@ def _chart_outputs(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     ]
 
 
+@pytest.mark.slow
 def test_kernel_renders_display_and_last_expression_through_the_renderer(
     executed: dict[str, nbformat.NotebookNode],
 ) -> None:
@@ -242,6 +243,7 @@ def test_kernel_renders_display_and_last_expression_through_the_renderer(
         assert "altair-viz-" not in o.data["text/html"]
 
 
+@pytest.mark.slow
 def test_chart_ids_do_not_change_between_runs(executed: dict[str, nbformat.NotebookNode]) -> None:
     def ids(nb: nbformat.NotebookNode) -> list[str]:
         return [CHART_ID.search(o.data["text/html"]).group(1) for o in _chart_outputs(nb)]  # type: ignore[union-attr]
@@ -260,6 +262,7 @@ def _body(html: str) -> str:
     return html.split("<main>", 1)[1]
 
 
+@pytest.mark.slow
 def test_executive_page_has_no_code_prompts_or_parameters(pages: dict[str, str]) -> None:
     html = _body(pages["report-executive"])
 
@@ -282,6 +285,7 @@ def test_executive_page_has_no_code_prompts_or_parameters(pages: dict[str, str])
         assert shown in html, shown
 
 
+@pytest.mark.slow
 def test_analyst_page_keeps_the_code(pages: dict[str, str]) -> None:
     html = pages["report-analyst"]
 
@@ -290,6 +294,7 @@ def test_analyst_page_keeps_the_code(pages: dict[str, str]) -> None:
     assert STDERR_MARKER in html
 
 
+@pytest.mark.slow
 def test_executive_page_has_no_papermill_error_banner_or_traceback(pages: dict[str, str]) -> None:
     executive, analyst = _body(pages["failed-executive"]), _body(pages["failed-analyst"])
 
@@ -305,6 +310,7 @@ def test_executive_page_has_no_papermill_error_banner_or_traceback(pages: dict[s
     assert len(PAGE_CHART_ID.findall(executive)) == 1  # what ran before the error stays
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "page", ["report-executive", "report-analyst", "failed-executive", "failed-analyst"]
 )
@@ -322,6 +328,7 @@ def test_page_loads_nothing_from_the_network(pages: dict[str, str], page: str) -
     assert found.csp.startswith("default-src 'none';")
 
 
+@pytest.mark.slow
 def test_bundle_is_inlined_once_for_three_charts(pages: dict[str, str]) -> None:
     html = pages["report-executive"]
     # a long piece of the library's own text identifies the bundle
@@ -334,6 +341,7 @@ def test_bundle_is_inlined_once_for_three_charts(pages: dict[str, str]) -> None:
     assert html.index(marker) < html.index('class="alignment-chart"')
 
 
+@pytest.mark.slow
 def test_every_script_is_allowed_by_the_csp_and_nothing_else(pages: dict[str, str]) -> None:
     found = _elements(pages["report-executive"])
     assert found.csp is not None
@@ -349,6 +357,7 @@ def test_every_script_is_allowed_by_the_csp_and_nothing_else(pages: dict[str, st
     assert "unsafe-eval" not in found.csp
 
 
+@pytest.mark.slow
 def test_hostile_values_stay_inert_in_the_page(pages: dict[str, str]) -> None:
     html = _body(pages["report-executive"])
 
@@ -358,6 +367,7 @@ def test_hostile_values_stay_inert_in_the_page(pages: dict[str, str]) -> None:
     assert "&lt;/script&gt;&lt;img src=x" in html
 
 
+@pytest.mark.slow
 def test_re_export_is_byte_identical(
     executed: dict[str, nbformat.NotebookNode], tmp_path: Path
 ) -> None:
@@ -367,6 +377,7 @@ def test_re_export_is_byte_identical(
         assert a.read_bytes() == b.read_bytes(), variant
 
 
+@pytest.mark.slow
 def test_executive_page_of_a_re_run_is_byte_identical(
     executed: dict[str, nbformat.NotebookNode], tmp_path: Path
 ) -> None:
@@ -379,6 +390,7 @@ def test_executive_page_of_a_re_run_is_byte_identical(
     assert a.read_bytes() == b.read_bytes()
 
 
+@pytest.mark.slow
 def test_export_from_a_path_equals_export_from_the_node(
     executed: dict[str, nbformat.NotebookNode], tmp_path: Path
 ) -> None:
@@ -392,6 +404,7 @@ def test_export_from_a_path_equals_export_from_the_node(
     assert from_path.read_bytes() == from_node.read_bytes()
 
 
+@pytest.mark.slow
 def test_title_is_escaped(executed: dict[str, nbformat.NotebookNode], tmp_path: Path) -> None:
     title = "Q3 <script>alert(1)</script> & more"
     html = export_html(
@@ -401,6 +414,7 @@ def test_title_is_escaped(executed: dict[str, nbformat.NotebookNode], tmp_path: 
     assert "<title>Q3 &lt;script&gt;alert(1)&lt;/script&gt; &amp; more</title>" in html
 
 
+@pytest.mark.slow
 def test_export_leaves_the_callers_notebook_unchanged(
     executed: dict[str, nbformat.NotebookNode], tmp_path: Path
 ) -> None:
@@ -428,6 +442,7 @@ def _one_output_notebook(output: nbformat.NotebookNode) -> nbformat.NotebookNode
     return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]})
 
 
+@pytest.mark.slow
 def test_snippet_is_rebuilt_from_a_bare_vegalite_output(tmp_path: Path) -> None:
     # A notebook run with altair's "mimetype" renderer has the spec and a
     # "<VegaLite 6 object>" text/plain, which nbconvert would print as is.
@@ -464,6 +479,7 @@ def test_embed_options_pass_through_but_keep_the_csp_safe_interpreter(renderer: 
     assert options == {"actions": False, "renderer": "svg", "ast": True, "theme": "dark"}
 
 
+@pytest.mark.slow
 def test_chart_from_altairs_own_renderer_is_refused(tmp_path: Path) -> None:
     with alt.renderers.enable("default"):
         data = _chart(["a"])._repr_mimebundle_()
@@ -563,6 +579,7 @@ def test_static_picture_never_fetches_data(renderer: None) -> None:
     assert 'class="alignment-chart-static"' not in data["text/html"]
 
 
+@pytest.mark.slow
 def test_pages_drop_the_static_pictures_of_the_notebook(
     executed: dict[str, nbformat.NotebookNode], pages: dict[str, str], tmp_path: Path
 ) -> None:

@@ -194,6 +194,7 @@ def test_two_rows_for_the_same_scope_are_duplicates(folder: Path) -> None:
     assert "FY2026-Q1 / bookings / shared / Enter" in problem.message
 
 
+@pytest.mark.slow
 def test_targets_without_scope_columns_are_the_companys(folder: Path) -> None:
     write_table(
         folder,
@@ -209,6 +210,7 @@ def test_targets_without_scope_columns_are_the_companys(folder: Path) -> None:
 
 
 # -- a filtered report compares with its own targets -------------------------------------------
+@pytest.mark.slow
 def test_company_report_compares_with_the_company_targets(folder: Path) -> None:
     data = load_funnel(folder, calendar=CAL)
     row = bookings_row(data)
@@ -216,6 +218,7 @@ def test_company_report_compares_with_the_company_targets(folder: Path) -> None:
     assert data.tracking.missing("targets") == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("filters", "actual", "target"),
     [
@@ -234,6 +237,7 @@ def test_filtered_report_compares_with_its_own_targets(
     assert data.tracking.missing("targets") == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("filters", "scope", "actual"),
     [({"region": "EMEA"}, "Region: EMEA", 400.0), ({"segment": "SMB"}, "Segment: SMB", 100.0)],
@@ -266,6 +270,7 @@ def test_filtered_report_without_targets_of_its_own_shows_actuals_and_says_why(
     assert "Bookings" in html and "behind" not in html
 
 
+@pytest.mark.slow
 def test_targets_file_is_seen_through_the_filter(folder: Path, tmp_path: Path) -> None:
     data = load_funnel(folder, calendar=CAL)
     plan = write_table(
@@ -285,6 +290,7 @@ def test_targets_file_is_seen_through_the_filter(folder: Path, tmp_path: Path) -
     )
 
 
+@pytest.mark.slow
 def test_snapshot_keeps_every_target_row(folder: Path, tmp_path: Path) -> None:
     data = load_funnel(folder, calendar=CAL)
     snap = write_snapshot(data, tmp_path / "snapshot")

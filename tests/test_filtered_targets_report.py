@@ -14,7 +14,6 @@ FY2026-Q3 through ``alignment report`` (the index included):
 from __future__ import annotations
 
 import csv
-import html
 import re
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from alignment_lib.money import format_money
 from alignment_lib.narrative._format import format_count, format_share
 from alignment_lib.render import WORKBOOKS
 from alignment_lib.workbook import STATIC_PICTURES_ENV
+from tests._pages import visible
 
 pytestmark = pytest.mark.slow
 
@@ -38,12 +38,6 @@ EMEA = {"FY2026-Q3": 1_100_000.0, "FY2026-Q4": 1_650_000.0}
 def company_targets() -> list[dict]:
     with (SAMPLE / "targets.csv").open(encoding="utf-8") as fh:
         return [{**r, "value": float(r["value"])} for r in csv.DictReader(fh)]
-
-
-def visible(page: str) -> str:
-    """The text a reader sees: no script, style or tags; entities decoded."""
-    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def chart_targets(page: str) -> set[float]:

@@ -34,8 +34,8 @@ from alignment_lib._text import (
     shorten_words,
     strip_xml_invalid,
 )
-from alignment_lib.export import VEGALITE_JSON_MIME, _renderer, _static_picture
 from alignment_lib.index_page import FINDINGS_TAG, PageLink, build_index, findings_of
+from alignment_lib.renderer import VEGALITE_JSON_MIME, _renderer, _static_picture
 from alignment_lib.slides import export_chart_images
 from alignment_lib.theme import register_theme
 from alignment_lib.workbook import _Findings
@@ -223,7 +223,7 @@ _CHILD = textwrap.dedent(
     from pathlib import Path
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook, new_output
-    from alignment_lib.export import VEGALITE_JSON_MIME, _static_picture
+    from alignment_lib.renderer import VEGALITE_JSON_MIME, _static_picture
     from alignment_lib.slides import export_chart_images
 
     spec = json.loads(sys.argv[1])
@@ -239,6 +239,7 @@ _CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_control_characters_in_a_spec_never_abort_the_process(tmp_path: Path) -> None:
     """vl-convert aborts the process (exit 134, a Rust panic) on BEL and its kind;
     the notebook's picture and the slide images clean the spec first."""
@@ -335,7 +336,7 @@ def test_in_notebook_picture_falls_back_to_text_with_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bad = _infinite_chart()
-    with caplog.at_level(logging.WARNING, logger="alignment_lib.export"):
+    with caplog.at_level(logging.WARNING, logger="alignment_lib.renderer"):
         assert _static_picture(bad) is None
         bundle, _ = _renderer(bad)
     assert "no static picture" in caplog.text and "invalid size" in caplog.text

@@ -235,6 +235,7 @@ def _write(lab: LabServer, name: str, nb: nbformat.NotebookNode) -> Path:
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_trust_notebook_signs_in_the_data_folder_without_changing_the_file(
     tmp_path: Path, executed: nbformat.NotebookNode
 ) -> None:
@@ -296,6 +297,7 @@ def test_trust_notebook_returns_false_when_it_cannot_store_the_signature(
     assert "could not record" in caplog.text
 
 
+@pytest.mark.slow
 def test_live_session_loads_the_library_once_and_keeps_only_an_empty_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -325,6 +327,7 @@ def test_live_session_loads_the_library_once_and_keeps_only_an_empty_output(
     assert "<pre></pre>" not in analyst.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_no_library_output_outside_a_jupyter_server(tmp_path: Path) -> None:
     nb = execute(report_notebook(), tmp_path)  # papermill: no JPY_SESSION_NAME
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]

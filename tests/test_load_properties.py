@@ -15,6 +15,7 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
@@ -267,6 +268,7 @@ def _check_invariants(name: str, frame: pl.DataFrame) -> None:
             assert not values.drop_nulls().str.contains(_UNSAFE).any(), (name, column)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25,
     deadline=None,

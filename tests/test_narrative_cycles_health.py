@@ -364,6 +364,7 @@ def test_data_health_summary_without_full_and_without_flags() -> None:
     assert data_health_headline(clean) == "No check flagged any row"
 
 
+@pytest.mark.slow
 def test_load_uncut_reads_the_same_folder_with_the_same_filters(make_data) -> None:
     folder = make_data(
         leads=[

@@ -285,6 +285,7 @@ def summary(opps: pl.LazyFrame | pl.DataFrame) -> dict:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["salesforce", "salesforce-report", "hubspot"])
 def test_preset_loads_the_same_deals_as_the_sample(name: str) -> None:
     expected = sample_subset()

@@ -77,6 +77,7 @@ def cycle_days() -> pl.Expr:
 # --------------------------------------------------------------------------------------------
 # files, data model, determinism
 # --------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_committed_files_are_what_write_sample_produces(tmp_path: Path) -> None:
     written = write_sample(tmp_path)
     assert [p.name for p in written] == [f"{name}.csv" for name in TABLES]
@@ -132,6 +133,7 @@ def test_allowed_values(sample: dict[str, pl.DataFrame]) -> None:
                 assert set(values.drop_nulls().unique()) <= set(column.allowed)
 
 
+@pytest.mark.slow
 def test_same_seed_same_frames_other_seed_other_frames(sample: dict[str, pl.DataFrame]) -> None:
     again = generate_sample(seed=SAMPLE_SEED)
     other = generate_sample(seed=SAMPLE_SEED + 1)

@@ -24,6 +24,7 @@ import pytest
 
 from alignment_lib.cli import main
 from alignment_lib.workbook import STATIC_PICTURES_ENV
+from tests._pages import visible
 from tests.shapes.make_shapes import SHAPES, write
 from tests.test_gate import NO_LEADS, NO_LOST, SAL, TOUCH
 from tests.test_partial_pages import NO_CREATED, NO_HISTORY, REJECTION, SQL
@@ -100,12 +101,6 @@ def _outputs(notebook: Path) -> str:
 
 def shown(pages: dict[str, str], page: str) -> str:
     return pages[f"{page}.shown"]
-
-
-def visible(page: str) -> str:
-    """The text a reader sees: no script, style or tags; entities decoded."""
-    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def says(page: str, *statements: str) -> None:

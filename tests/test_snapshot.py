@@ -63,6 +63,7 @@ def rich(tmp_path: Path) -> DirectorySource:
     return DirectorySource(folder, options=options)
 
 
+@pytest.mark.slow
 def test_round_trip_equals_the_validated_data(rich: DirectorySource, tmp_path: Path) -> None:
     calendar = FiscalCalendar(2, "America/New_York")
     window = Window(until=dt.datetime(2026, 9, 30, 23, 59, tzinfo=dt.UTC))
@@ -93,6 +94,7 @@ def test_round_trip_equals_the_validated_data(rich: DirectorySource, tmp_path: P
     assert manifest["source"] == "export" and manifest["window"]["until"].startswith("2026-09-30")
 
 
+@pytest.mark.slow
 def test_a_snapshot_is_not_validated_again(rich: DirectorySource, tmp_path: Path) -> None:
     folder = write_snapshot(load_funnel(rich), tmp_path / "snap")
     # were it validated, this row (created after now) would be an error
@@ -106,6 +108,7 @@ def test_a_snapshot_is_not_validated_again(rich: DirectorySource, tmp_path: Path
     )
 
 
+@pytest.mark.slow
 def test_snapshot_errors(rich: DirectorySource, tmp_path: Path) -> None:
     data = load_funnel(rich, calendar=FiscalCalendar(2, "UTC"))
     folder = write_snapshot(data, tmp_path / "snap")
@@ -129,6 +132,7 @@ def test_snapshot_errors(rich: DirectorySource, tmp_path: Path) -> None:
         load_funnel(folder)
 
 
+@pytest.mark.slow
 def test_load_uncut_reads_the_snapshot_again(tmp_path: Path) -> None:
     data = load_funnel(SAMPLE)
     folder = write_snapshot(data, tmp_path / "snap")
@@ -157,6 +161,7 @@ def test_with_targets_follows_the_new_table(tmp_path: Path) -> None:
         load_targets(folder)
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_an_os_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """polars says ComputeError '... (os error 28)'; the render needs ENOSPC to say "full"."""
     data = load_funnel(SAMPLE)

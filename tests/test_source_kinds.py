@@ -108,6 +108,7 @@ def test_a_missing_duckdb_file_or_folder_is_named(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- same data from every kind
 
 
+@pytest.mark.slow
 def test_duckdb_file_loads_the_same_data(sample: FunnelData, duckdb_file: Path) -> None:
     got = load_funnel(duckdb_file).materialize()
     assert got.source == "crm.duckdb"
@@ -183,6 +184,7 @@ def test_a_look_alike_beside_the_table_file_is_an_error(tmp_path: Path) -> None:
     assert DirectorySource(folder, check_names=False).scan(LEADS) is None
 
 
+@pytest.mark.slow
 def test_misspelled_tables_in_a_database_and_a_parquet_dataset(tmp_path: Path) -> None:
     import duckdb
 
@@ -202,6 +204,7 @@ def test_misspelled_tables_in_a_database_and_a_parquet_dataset(tmp_path: Path) -
         load_funnel(root)
 
 
+@pytest.mark.slow
 def test_a_missing_required_table_is_named_for_each_kind(tmp_path: Path) -> None:
     import duckdb
 
@@ -322,6 +325,7 @@ def test_scan_query_errors_name_the_query(duckdb_file: Path) -> None:
         source.scan_query("  ;", name="leads")
 
 
+@pytest.mark.slow
 def test_a_windowed_read_is_the_same_from_every_kind(duckdb_file: Path, hive_root: Path) -> None:
     """The CSV folder cannot push the window down; load_funnel cuts it the same way."""
     window = Window(until=UTC(2026, 9, 30, 23, 59, 59))
@@ -382,6 +386,7 @@ def test_a_calendar_zone_is_used_for_naive_timestamps_in_the_window(tmp_path: Pa
 # ---------------------------------------------------------------- the command line
 
 
+@pytest.mark.slow
 def test_command_line_reads_every_kind(
     duckdb_file: Path, hive_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -62,6 +62,7 @@ def test_filter_that_exists_keeps_its_rows() -> None:
     assert segments == ["Enterprise"]
 
 
+@pytest.mark.slow
 def test_kernels_skip_the_rfc3987_grammar() -> None:
     # every kernel imports the kit; the grammar cost ~1.7 s of CPU each (alignment_lib/_startup)
     import subprocess

@@ -10,6 +10,8 @@ import altair as alt
 import polars as pl
 
 from alignment_lib._frames import collect as collect  # the charts import it from here
+from alignment_lib._frames import column_max as column_max
+from alignment_lib._frames import column_min as column_min
 from alignment_lib.gate import gated
 from alignment_lib.theme import MESSAGE_GREY, PLACEHOLDER_FRAME, SOURCE_LABELS
 
@@ -27,6 +29,24 @@ def source_legend_labels() -> str:
     """A Vega expression showing 'Marketing-sourced' etc. for the source codes."""
     cases = " : ".join(f"datum.label === '{k}' ? '{v}'" for k, v in SOURCE_LABELS.items())
     return f"{cases} : datum.label"
+
+
+def layer(*charts: alt.Chart | alt.LayerChart, **kwargs: Any) -> alt.LayerChart:
+    """``alt.layer(*charts, **kwargs)``, typed as what the kit's layers always are: a
+    ``LayerChart``.
+
+    altair's ``layer`` returns a ``FacetChart`` instead when every layer has the
+    same facet encoding (``row``, ``column``, ``facet``); no chart of the kit
+    facets its layers, so that would be a bug, and it fails here, where the
+    chart is built, rather than as a wrong page.
+    """
+    chart = alt.layer(*charts, **kwargs)
+    if not isinstance(chart, alt.LayerChart):
+        raise TypeError(
+            f"expected the layers to make a LayerChart, got {type(chart).__name__}: a layer "
+            "has a row/column/facet encoding; facet the layered chart instead"
+        )
+    return chart
 
 
 #: the placeholder's size: about that of the charts it stands in for
@@ -65,7 +85,7 @@ def chart_no_data(
         )
     )
     chart = (
-        alt.layer(text)
+        layer(text)
         .properties(width=width, height=height, description=message)
         .configure_view(stroke=PLACEHOLDER_FRAME, strokeDash=[4, 4])
     )

@@ -23,6 +23,8 @@ from alignment_lib.charts._common import (
     SHARE_TOOLTIP,
     chart_no_data,
     collect,
+    column_max,
+    layer,
     shows,
 )
 from alignment_lib.gate import missing
@@ -160,7 +162,7 @@ def chart_hockey_stick(
     x = alt.X(
         "week_of_quarter:Q",
         title="Week of the quarter",
-        scale=alt.Scale(domain=[0, int(data["week_of_quarter"].max())], nice=False),
+        scale=alt.Scale(domain=[0, int(column_max(data, "week_of_quarter") or 0)], nice=False),
         axis=alt.Axis(tickMinStep=1, format="d"),
     )
     y = alt.Y(
@@ -228,7 +230,7 @@ def chart_hockey_stick(
         .mark_text(color=NEUTRAL, align="right", dx=-8, dy=-8, fontSize=11)
         .encode(x="week:Q", y="share:Q", text="text:N")
     )
-    return alt.layer(even, even_label, lines, points).properties(
+    return layer(even, even_label, lines, points).properties(
         width=720, height=300, title=alt.Title(title, subtitle=subtitle or [])
     )
 
@@ -263,7 +265,7 @@ def chart_bookings_linearity(
         # without bookings every share is null: nothing to draw, and no scale to size
         return _message("No bookings in the quarters shown", title)
     quarters = _quarters(data)
-    top = max(severe_min + 0.1, float(data["month3_share"].max() or 0.0) + 0.05)
+    top = max(severe_min + 0.1, (column_max(data, "month3_share") or 0.0) + 0.05)
     pick = _legend_pick("status", "pick_status")
     base = alt.Chart(data)
     x = alt.X("fiscal_quarter:O", sort=quarters, title=None)
@@ -347,7 +349,7 @@ def chart_bookings_linearity(
             .encode(x=x, y=alt.Y("month3_share:Q", scale=y_scale)),
         )
     return (
-        alt.layer(*layers)
+        layer(*layers)
         .resolve_scale(color="independent", shape="independent")
         .properties(
             width=_LINEARITY_WIDTH, height=260, title=alt.Title(title, subtitle=subtitle or [])
@@ -438,7 +440,7 @@ def chart_seasonality(
         .mark_rule(strokeDash=[4, 4], color=NEUTRAL)
         .encode(y="index:Q")
     )
-    return alt.layer(bars, average).properties(
+    return layer(bars, average).properties(
         width=560, height=240, title=alt.Title(title, subtitle=subtitle or [])
     )
 
@@ -625,7 +627,7 @@ def chart_slipped_deals(
         alt.Tooltip("expected_deals:Q", title="Expected deals", format=COUNT_TOOLTIP),
         alt.Tooltip("expected_amount:Q", title="Expected amount", format=AMOUNT_TOOLTIP),
     ]
-    panels = []
+    panels: list[alt.LayerChart] = []
     for field, panel_title, axis in (
         ("deals", "Deals", alt.Axis(format=",d")),
         ("amount", "Amount at the quarter's start", alt.Axis(format=AMOUNT_AXIS)),
@@ -649,7 +651,7 @@ def chart_slipped_deals(
                 .mark_bar(fill=None, stroke="#222222", strokeWidth=1.5)
                 .encode(x=x, y=alt.Y(f"sum({field}):Q"))
             )
-        panels.append(alt.layer(*layers).properties(width=330, height=220))
+        panels.append(layer(*layers).properties(width=330, height=220))
     return alt.hconcat(*panels, title=alt.Title(title, subtitle=subtitle or [])).resolve_scale(
         color="shared"
     )

@@ -26,6 +26,7 @@ from alignment_lib.charts._common import (
     SHARE_TOOLTIP,
     chart_no_data,
     collect,
+    layer,
 )
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.theme import SPLIT_COLORS
@@ -38,7 +39,7 @@ Kind = Literal["amount", "count", "share", "days", "hours"]
 DROPDOWN = "dimension_value"
 #: rows a chart may carry (altair refuses more than 5,000)
 MAX_CHART_ROWS = 5_000
-_AXIS: dict[str, str | None] = {
+_AXIS: dict[str, str] = {
     "amount": AMOUNT_AXIS,
     "count": ",d",
     "share": SHARE_AXIS,
@@ -132,7 +133,7 @@ def chart_by_dimension(
                 "value:Q",
                 title=y_title,
                 axis=alt.Axis(format=_AXIS[kind]),
-                **({"scale": alt.Scale(domain=[0, 1])} if kind == "share" else {}),
+                scale=alt.Scale(domain=[0, 1]) if kind == "share" else alt.Undefined,
             ),
             color=alt.Color(
                 "measure:N",
@@ -152,7 +153,7 @@ def chart_by_dimension(
     )
     lines = [subtitle] if isinstance(subtitle, str) else list(subtitle or [])
     return (
-        alt.layer(bars)
+        layer(bars)
         .add_params(pick)
         .properties(title=alt.Title(title, subtitle=lines), width=560, height=240)
     )

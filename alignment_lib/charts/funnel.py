@@ -25,6 +25,9 @@ from alignment_lib.charts._common import (
     SHARE_TOOLTIP,
     chart_no_data,
     collect,
+    column_max,
+    column_min,
+    layer,
     no_data_message,
     shows,
 )
@@ -255,7 +258,7 @@ def chart_funnel_cohorts(
         "conversions come within it); their share will grow.",
     ]
     return (
-        alt.layer(bars, labels)
+        layer(bars, labels)
         .add_params(group)
         .properties(width=680, height=240, title=_title(title, subtitle, default))
     )
@@ -342,7 +345,7 @@ def chart_funnel_period(
         f"became {_PLURAL.get(earlier, earlier)} earlier.",
     ]
     return (
-        alt.layer(bars, labels)
+        layer(bars, labels)
         .add_params(group)
         .properties(width=480, height=alt.Step(28), title=_title(title, subtitle, default))
     )
@@ -410,8 +413,8 @@ def chart_stage_durations(
     base = alt.Chart(data).transform_filter(alt.datum.group == group)
     y = alt.Y("step_label:N", sort=steps, title=None, axis=alt.Axis(labelFontSize=12))
     # a fixed domain keeps the axis still when the dropdown changes group; wider if needed
-    longest = max(400.0, float(data["p90_days"].max() or 0.0) * 1.1)
-    lowest = min(0.0, float(data["median_days"].min() or 0.0))  # out-of-order CRM data
+    longest = max(400.0, (column_max(data, "p90_days") or 0.0) * 1.1)
+    lowest = min(0.0, (column_min(data, "median_days") or 0.0))  # out-of-order CRM data
     scale = alt.Scale(type="symlog", constant=1, domain=[lowest, longest])
     x = alt.X(
         "median_days:Q",
@@ -443,7 +446,7 @@ def chart_stage_durations(
         "p90 (1 in 10 took longer)."
     ]
     return (
-        alt.layer(whisker, p90, median, labels)
+        layer(whisker, p90, median, labels)
         .add_params(group)
         .properties(width=560, height=alt.Step(34), title=_title(title, subtitle, default))
     )

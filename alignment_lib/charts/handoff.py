@@ -27,6 +27,7 @@ from alignment_lib.charts._common import (
     SHARE_TOOLTIP,
     chart_no_data,
     collect,
+    layer,
     no_data_message,
     shows,
 )
@@ -210,7 +211,7 @@ def chart_mql_outcomes(
             .encode(x=x, y=alt.datum(0), y2=alt.datum(1))
         )
     return (
-        alt.layer(*layers)
+        layer(*layers)
         .add_params(channel)
         .properties(width=min(620, 72 * len(quarters)), height=240, title=_title(title, subtitle))
     )
@@ -284,7 +285,7 @@ def chart_rejection_reasons(
         y=y, x="rejected:Q", text="label:N"
     )
     return (
-        alt.layer(bars, labels)
+        layer(bars, labels)
         .add_params(channel)
         .properties(width=480, height=alt.Step(26), title=_title(title, subtitle))
     )
@@ -408,7 +409,7 @@ def chart_response_times(
         .mark_text(align="left", baseline="top", dx=3, y=-14, fontSize=11, color=_INK)
         .encode(x="hours:Q", text="label:N")
     )
-    left = alt.layer(bars, p90, sla_rule, sla_text).properties(width=360, height=alt.Step(22))
+    left = layer(bars, p90, sla_rule, sla_text).properties(width=360, height=alt.Step(22))
     compliance = base.mark_bar(color=_WITHIN_SLA).encode(
         y=alt.Y("label:N", sort=order, axis=None),
         x=alt.X(
@@ -430,7 +431,7 @@ def chart_response_times(
         right_layers.append(
             alt.Chart(target).mark_rule(strokeDash=[4, 3], color=_INK).encode(x="target:Q")
         )
-    right = alt.layer(*right_layers).properties(width=170, height=alt.Step(22))
+    right = layer(*right_layers).properties(width=170, height=alt.Step(22))
     lines = [subtitle] if isinstance(subtitle, str) else list(subtitle or [])
     if not lines:
         note = f" and the {sla_target:.0%} target" if sla_target is not None else ""
@@ -532,7 +533,7 @@ def chart_weekly_sla(
             .mark_text(align="left", baseline="top", dx=4, y=2, fontSize=11, color=NEUTRAL)
             .encode(x="start:T", text="label:N")
         )
-    return alt.layer(*layers).properties(width=620, height=200, title=_title(title, subtitle))
+    return layer(*layers).properties(width=620, height=200, title=_title(title, subtitle))
 
 
 @shows("mql_outcomes")
@@ -625,6 +626,6 @@ def chart_leaked_mqls(
         .mark_text(align="left", dx=4, fontSize=11, color=_INK)
         .encode(y=y, x="leaked:Q", text="text:N")
     )
-    return alt.layer(bars, labels).properties(
+    return layer(bars, labels).properties(
         width=440, height=alt.Step(22), title=_title(title, subtitle)
     )

@@ -5,7 +5,15 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from alignment_lib.charts._common import COUNT_TOOLTIP, SHARE_AXIS, SHARE_TOOLTIP, collect, shows
+from alignment_lib.charts._common import (
+    COUNT_TOOLTIP,
+    SHARE_AXIS,
+    SHARE_TOOLTIP,
+    collect,
+    column_max,
+    layer,
+    shows,
+)
 from alignment_lib.charts.cycles import DIMMED, GROUP_COLORS
 from alignment_lib.narrative.health import HEALTH_RULE_LABELS, HEALTH_TABLE_LABELS
 from alignment_lib.tracking import Tracking
@@ -69,7 +77,7 @@ def chart_health_issues(
         "share_of_table:Q",
         title="Share of the table's rows",
         axis=alt.Axis(format=SHARE_AXIS, tickCount=6),
-        scale=alt.Scale(domain=[0, min(1.0, float(data["share_of_table"].max()) * 1.25)]),
+        scale=alt.Scale(domain=[0, min(1.0, (column_max(data, "share_of_table") or 0.0) * 1.25)]),
     )
     bars = (
         base.mark_bar()
@@ -97,7 +105,7 @@ def chart_health_issues(
     text = base.mark_text(align="left", dx=4, fontSize=11, color="#333333").encode(
         x=x, y=y, text="bar_text:N"
     )
-    return alt.layer(bars, text).properties(
+    return layer(bars, text).properties(
         width=480,
         height=alt.Step(24),
         title=alt.Title(title, subtitle=subtitle or []),

@@ -15,6 +15,7 @@ from alignment_lib.charts._common import (
     SHARE_TOOLTIP,
     chart_no_data,
     collect,
+    layer,
     no_data_message,
     shows,
     source_legend_labels,
@@ -105,7 +106,7 @@ def chart_pipeline_vs_bookings(
                 .mark_bar(fill=None, stroke="#222222", strokeWidth=1.5)
                 .encode(x=alt.X("fiscal_quarter:O", sort=quarters), y=alt.Y("sum(amount):Q"))
             )
-        panels.append(alt.layer(*layers).properties(width=620, height=200))
+        panels.append(layer(*layers).properties(width=620, height=200))
     lines = [subtitle] if subtitle else []
     lines += [w for said in off.values() for s in said for w in textwrap.wrap(s, 110)]
     return alt.vconcat(*panels, title=alt.Title(title, subtitle=lines)).resolve_scale(
@@ -186,7 +187,7 @@ def chart_creation_to_close_lag(
             y=alt.Y("sum(share):Q", stack=None),
         )
     )
-    return alt.layer(bars, outline)
+    return layer(bars, outline)
 
 
 @shows("cohort_curves")
@@ -369,7 +370,7 @@ def chart_bookings_forecast(
             alt.Tooltip("target:Q", title="Target", format=AMOUNT_TOOLTIP),
         ],
     )
-    return alt.layer(
+    return layer(
         bars,
         interval,
         point,

@@ -13,6 +13,7 @@ from alignment_lib.charts._common import (
     SHARE_AXIS,
     chart_no_data,
     collect,
+    layer,
     shows,
 )
 from alignment_lib.gate import missing
@@ -142,13 +143,13 @@ def chart_scorecard(
     ).encode(x="projected_finish_share:Q", y=y, tooltip=pace_tips)
     layers = [bars, labels, full, usual, spread, finish]
     if untracked:  # no bar to write it next to: at 0
-        untracked = data.filter(pl.col("status") == NOT_TRACKED).with_columns(zero=pl.lit(0.0))
+        unscored = data.filter(pl.col("status") == NOT_TRACKED).with_columns(zero=pl.lit(0.0))
         layers.append(
-            alt.Chart(untracked)
+            alt.Chart(unscored)
             .mark_text(align="left", dx=4, fontSize=11, color="#555555")
             .encode(x="zero:Q", y=y, text="status:N")
         )
-    return alt.layer(
+    return layer(
         *layers,
         title=alt.Title(
             title,
@@ -201,7 +202,7 @@ def chart_pipeline_needed(
         tooltip=tips,
     )
     covered = base.mark_bar(color="#4D4D4D", size=22).encode(x=x, y="covered:Q", tooltip=tips)
-    return alt.layer(
+    return layer(
         required,
         covered,
         title=alt.Title(
@@ -303,6 +304,6 @@ def chart_pipeline_to_create(
         lines.append(f"No target yet for {', '.join(unknown)}: not counted")
     # the headline states the total, the targets and the MQLs: wrapped to the chart's width
     heading = textwrap.wrap(title, 90) or [title]
-    return alt.layer(required, created, title=alt.Title(heading, subtitle=lines)).properties(
+    return layer(required, created, title=alt.Title(heading, subtitle=lines)).properties(
         width=520, height=alt.Step(40)
     )

@@ -295,14 +295,13 @@ def seasonality(
     an average quarter; the four indexes average to 1). A quarter without
     activity counts as 0. Amounts in the reporting currency.
     """
-    kw = {"calendar": calendar, "first": first, "last": last}
     booked = (
-        bookings(opportunities, **kw)
+        bookings(opportunities, calendar=calendar, first=first, last=last)
         .group_by(QUARTER)
         .agg(money_sum(pl.col("amount")).alias("bookings"))
     )
     created = (
-        pipeline_created(opportunities, **kw)
+        pipeline_created(opportunities, calendar=calendar, first=first, last=last)
         .group_by(QUARTER)
         .agg(money_sum(pl.col("amount")).alias("pipeline_created"))
     )

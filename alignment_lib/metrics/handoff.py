@@ -58,9 +58,12 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
@@ -158,24 +161,18 @@ def _sla_expr(sla_hours: float, channel_sla_hours: Mapping[str, float] | None) -
 # -- the SLA clock --------------------------------------------------------------------------------
 def _check_working_hours(working_hours: object) -> tuple[int, int]:
     """(start, end) of the working day in microseconds after local midnight."""
-    ok = (
-        isinstance(working_hours, tuple | list)
-        and len(working_hours) == 2
-        and all(isinstance(t, dt.time) and t.tzinfo is None for t in working_hours)
-    )
-    if not ok:
+    items = list(working_hours) if isinstance(working_hours, tuple | list) else []
+    times = [t for t in items if isinstance(t, dt.time) and t.tzinfo is None]
+    if len(items) != 2 or len(times) != 2:
         raise ParameterError(
             "working_hours must be two local times (start, end), e.g. "
             f"(datetime.time(9), datetime.time(17)), got {working_hours!r}"
         )
     start, end = (
-        ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
-        for t in working_hours  # type: ignore[union-attr]
+        ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond for t in times
     )
     if end <= start:
-        raise ParameterError(
-            f"working_hours must end after they start, got {working_hours[0]}-{working_hours[1]}"  # type: ignore[index]
-        )
+        raise ParameterError(f"working_hours must end after they start, got {times[0]}-{times[1]}")
     return start, end
 
 
@@ -276,10 +273,10 @@ class _Clock:
         if not self.business or not self.zones:
             return calendar
         by_zone: dict[str, list[str]] = {}
-        for region, zone in sorted(self.zones.items()):
-            by_zone.setdefault(zone, []).append(region)
+        for name, zone in sorted(self.zones.items()):
+            by_zone.setdefault(zone, []).append(name)
         region = self._region()
-        expr: pl.When | pl.Then | None = None
+        expr: Then | ChainedThen | None = None
         # one branch per time zone of the setting (a handful), not per lead or group
         for zone, regions in by_zone.items():
             cond = region.is_in(regions).fill_null(False)

@@ -225,14 +225,16 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
     ),
 )
 
-_OUTPUT = {
-    "table": pl.String,
-    "rule": pl.String,
-    "description": pl.String,
-    "rows": pl.Int64,
-    "share_of_table": pl.Float64,
-    "effect": pl.String,
-}
+_OUTPUT = pl.Schema(
+    {
+        "table": pl.String,
+        "rule": pl.String,
+        "description": pl.String,
+        "rows": pl.Int64,
+        "share_of_table": pl.Float64,
+        "effect": pl.String,
+    }
+)
 
 
 def _counts(frame: pl.LazyFrame, table: str, rules: dict[str, pl.Expr]) -> pl.LazyFrame:

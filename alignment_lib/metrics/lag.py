@@ -314,6 +314,7 @@ def cohort_conversion_curve(
         pl.when(pl.col("outcome") == "won").then(pl.col("closed_at")).alias("_won_at"),
         pl.col("amount"),
     )
+    dtype: pl.DataType
     if measure == "amount":
         weight, dtype = pl.col("amount").fill_null(0.0), pl.Float64()
     else:

@@ -151,11 +151,12 @@ def pipeline_vs_bookings(
     two functions above; with ``by`` columns also per group (each measure lists
     the groups it has).
     """
-    kw = {"calendar": calendar, "first": first, "last": last, "by": by}
     cols = _by(opportunities, by)
+    created = pipeline_created(opportunities, calendar=calendar, first=first, last=last, by=by)
+    booked = bookings(opportunities, calendar=calendar, first=first, last=last, by=by)
     return pl.concat(
         [
-            pipeline_created(opportunities, **kw).with_columns(measure=pl.lit("pipeline_created")),
-            bookings(opportunities, **kw).with_columns(measure=pl.lit("bookings")),
+            created.with_columns(measure=pl.lit("pipeline_created")),
+            booked.with_columns(measure=pl.lit("bookings")),
         ]
     ).select(QUARTER, LABEL, "measure", *cols, "source", "deals", "amount", "deals_without_amount")

@@ -18,7 +18,7 @@ import polars as pl
 from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
 from alignment_lib.metrics._quarters import QUARTER, quarter_of
 from alignment_lib.metrics._sums import money_sum
-from alignment_lib.metrics.handoff import response_times
+from alignment_lib.metrics.handoff import SlaClock, response_times
 from alignment_lib.metrics.pacing import AT_RISK_PACING, _with_pace, pacing
 from alignment_lib.schema import OPPORTUNITY_SOURCES, TARGET_METRICS, TARGET_TEAMS
 
@@ -129,7 +129,7 @@ def shared_scorecard(
     as_of: dt.datetime,
     sla_hours: float = 24.0,
     channel_sla_hours: Mapping[str, float] | None = None,
-    sla_clock: str = "calendar",
+    sla_clock: SlaClock = "calendar",
     pace_quarters: int = 8,
 ) -> pl.LazyFrame:
     """Each target of ``quarter`` with its actual, attainment, pacing and status.

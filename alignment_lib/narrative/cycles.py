@@ -8,9 +8,11 @@ and returns plain sentences or a chart title; nothing is hard-coded.
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 import polars as pl
 
+from alignment_lib._frames import column_max
 from alignment_lib.fiscal import FiscalQuarter
 from alignment_lib.gate import missing
 from alignment_lib.metrics.cycles import MONTH3_HEALTHY_MAX
@@ -32,7 +34,7 @@ __all__ = [
 _PEAKS = {"pipeline_created": ("pipeline creation", "peaks"), "mqls": ("MQLs", "peak")}
 
 
-def _row(frame: pl.DataFrame, quarter: FiscalQuarter) -> dict | None:
+def _row(frame: pl.DataFrame, quarter: FiscalQuarter) -> dict[str, Any] | None:
     rows = frame.filter(pl.col("fiscal_quarter") == quarter.label)
     return rows.row(0, named=True) if rows.height else None
 
@@ -83,7 +85,9 @@ def linearity_headline(linearity: pl.DataFrame, *, tracking: Tracking | None = N
 
 
 # -- seasonality -----------------------------------------------------------------------------
-def _extremes(seasonality: pl.DataFrame, measure: str) -> tuple[dict, dict] | None:
+def _extremes(
+    seasonality: pl.DataFrame, measure: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     rows = seasonality.filter(pl.col(f"{measure}_index").is_not_null())
     if rows.height < 2:
         return None
@@ -314,7 +318,7 @@ def _seasonality_line(
         text += f"; {' and '.join(peaks)} both peak in {tops.pop()}"
     elif peaks:
         text += "; " + " and ".join(f"{m} {v} in {q}" for m, (v, q) in peaks.items())
-    if int(seasonality["quarters"].max()) < 2:
+    if (column_max(seasonality, "quarters") or 0) < 2:
         text += " (each quarter of the year seen once: one year is not yet a pattern)"
     if in_progress:
         text += " (the report quarter is not over and pulls its quarter of the year down)"
@@ -368,7 +372,7 @@ def business_cycles_summary(
         m: not missing(tracking, m)
         for m in ("linearity", "slipped_deals", "seasonality", "sales_cycle")
     }
-    lines = []
+    lines: list[str | None] = []  # a line is None when its figure has nothing to say
     if shown["linearity"]:
         lines += _linearity_lines(linearity, quarter, in_progress=in_progress)
     if shown["slipped_deals"]:
@@ -377,6 +381,6 @@ def business_cycles_summary(
         lines.append(_seasonality_line(seasonality, in_progress=in_progress, tracking=tracking))
     if shown["sales_cycle"]:
         lines.append(_cycle_line(cycle_by_segment, cycle_by_band, cycle_by_source, quarter))
-    lines = [line for line in lines if line]
+    stated = [line for line in lines if line]
     said = missing(tracking, *shown)
-    return lines + [s for s in said if s not in lines]
+    return stated + [s for s in said if s not in stated]

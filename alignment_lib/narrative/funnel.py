@@ -368,8 +368,11 @@ def funnel_summary(
     ):
         if sentence:
             lines.append(sentence)
-    shown = mql_to_won is not None and not missing(tracking, "mql_to_won")
-    if shown and (sentence := _mql_to_won_sentence(mql_to_won, quarter, min_entered)):
+    if (
+        mql_to_won is not None
+        and not missing(tracking, "mql_to_won")
+        and (sentence := _mql_to_won_sentence(mql_to_won, quarter, min_entered))
+    ):
         lines.append(sentence)
     if skipped := _skipped_sentence(cohorts, tracking):
         lines.append(skipped)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from alignment_lib._frames import column_max
 from alignment_lib.fiscal import FiscalQuarter
 from alignment_lib.gate import missing
 from alignment_lib.narrative._format import format_share, join_words, shows
@@ -395,7 +396,7 @@ def weekly_sla_headline(
     worst = weeks.sort(["sla_compliance", "week_start"]).row(0, named=True)
     low = f"{format_share(worst['sla_compliance'])} (week of {_date(worst['week_start'])})"
     if sla_target is None:
-        best = format_share(weeks["sla_compliance"].max())
+        best = format_share(column_max(weeks, "sla_compliance"))
         return f"Weekly SLA compliance ranged from {low} to {best}"
     met = weeks.filter(pl.col("sla_compliance") >= sla_target).height
     return (

@@ -137,11 +137,11 @@ _SENTENCES: dict[tuple[str, str], tuple[str, str]] = {
         "slipped deals leave [it|them] out.",
     ),
 }
-for _table, _noun in (("leads", "lead[|s]"), ("opportunities", "opportunit[y|ies]")):
+for _tname, _noun in (("leads", "lead[|s]"), ("opportunities", "opportunit[y|ies]")):
     for _col in ("segment", "region", "channel"):
-        _SENTENCES[(_table, f"missing_{_col}")] = (
+        _SENTENCES[(_tname, f"missing_{_col}")] = (
             "all",
-            f"{{n}} {_noun} ({{share}} of {_table}) [has|have] no {_col}: [it falls|they "
+            f"{{n}} {_noun} ({{share}} of {_tname}) [has|have] no {_col}: [it falls|they "
             f"fall] in a blank group when grouped by {_col} and [is|are] left out when "
             "filtered by it.",
         )
@@ -471,7 +471,7 @@ def health_report_text(
         "targets": True,
     }
     out = ["Rows read"]
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for table, part, n in report.loaded.select("table", "part", "in_report").iter_rows():
         name = HEALTH_TABLE_LABELS.get(table, table) if part == "all" else f"  {part}"
         if part == "all" and not tables.get(table, True):

@@ -24,6 +24,7 @@ import codecs
 import csv
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -434,7 +435,7 @@ def _flagged(name: str, bad: pl.Expr) -> list[pl.Expr]:
     ]
 
 
-def _record_stats(lines: pl.LazyFrame, n_fields: int, path: Path) -> dict:
+def _record_stats(lines: pl.LazyFrame, n_fields: int, path: Path) -> dict[str, Any]:
     """Field counts per CSV record when quoted values span lines (a rarer, slower path)."""
     text = pl.col("text")
     quotes = text.str.count_matches('"', literal=True)

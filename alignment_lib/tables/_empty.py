@@ -25,7 +25,7 @@ def table_no_data(title: str, message: str, *, table_id: str) -> gt.GT:
     return (
         gt.GT(frame, id=table_id)
         .tab_header(title=title)
-        .cols_label(**{SENTENCE_COLUMN: ""})
+        .cols_label(cases={SENTENCE_COLUMN: ""})
         .tab_style(
             style=gt.style.text(style="italic", color=MESSAGE_GREY),
             locations=gt.loc.body(columns=SENTENCE_COLUMN),

@@ -51,7 +51,7 @@ def table_by_dimension(
     table = (
         gt.GT(data.select(wanted), id=table_id)
         .tab_header(title=title, subtitle=subtitle)
-        .cols_label(group=dimension, **{c: heading for c, (heading, _) in columns.items()})
+        .cols_label(cases={"group": dimension, **{c: h for c, (h, _) in columns.items()}})
     )
     by_kind: dict[str, list[str]] = {}
     for column, (_, kind) in columns.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import great_tables as gt
 import polars as pl
 
-from alignment_lib._frames import collect
+from alignment_lib._frames import collect, column_max
 from alignment_lib.exceptions import ParameterError
 from alignment_lib.tables._empty import shows, table_no_data
 from alignment_lib.theme import GROUP_LABELS, NOT_SET, step_label
@@ -117,9 +117,11 @@ def table_funnel_cohorts(
             "reached the next one",
         )
         .cols_label(
-            fiscal_quarter="Cohort",
-            **{c: _ENTERED.get(stage, stage) for c, stage in entered.items()},
-            **{_col(s): labels[s] for s in steps},
+            cases={
+                "fiscal_quarter": "Cohort",
+                **{c: _ENTERED.get(stage, stage) for c, stage in entered.items()},
+                **{_col(s): labels[s] for s in steps},
+            }
         )
         .cols_hide([f"{_col(s)}_mature" for s in steps])
         .fmt_integer(columns=list(entered))
@@ -167,7 +169,7 @@ def table_funnel_by(
             f"pass funnel_cohort(..., by=[{column!r}])"
         )
     found = data.filter(pl.col("fiscal_quarter") == quarter)["quarter_index"]
-    last = int(found[0]) if found.len() else int(data["quarter_index"].max() or 0)
+    last = int(found[0]) if found.len() else int(column_max(data, "quarter_index") or 0)
     everyone = _totals(data, [])
     latest = (
         everyone.filter(
@@ -229,7 +231,7 @@ def table_funnel_by(
     table = (
         gt.GT(wide, id=table_id or f"funnel-by-{column.replace('_', '-')}")
         .tab_header(title=heading, subtitle="Each step in its latest mature cohort")
-        .cols_label(group=group_title, **{_col(s): labels[s] for s in steps})
+        .cols_label(cases={"group": group_title, **{_col(s): labels[s] for s in steps}})
         .fmt_percent(columns=[_col(s) for s in steps], decimals=0)
         .sub_missing(missing_text="–")
         .tab_source_note(f"–: fewer than {min_entered} leads entered the step in that cohort.")
@@ -260,7 +262,7 @@ def table_stage_durations(
     """
     data = collect(frame)
     found = data.filter(pl.col("fiscal_quarter") == quarter)["quarter_index"]
-    last = int(found[0]) if found.len() else int(data["quarter_index"].max() or 0)
+    last = int(found[0]) if found.len() else int(column_max(data, "quarter_index") or 0)
     shown = data.filter(pl.col("quarter_index").is_between(last - quarters + 1, last))
     if shown.filter(pl.col("records") > 0).is_empty():
         return table_no_data(

@@ -67,11 +67,13 @@ def table_mql_outcomes(
             subtitle="By the quarter the lead became an MQL; the four outcomes add up to the MQLs",
         )
         .cols_label(
-            fiscal_quarter="MQL quarter",
-            mqls="MQLs",
-            leaked_untouched="Never touched",
-            leaked_stalled="Stalled",
-            **_PART_LABELS,
+            cases={
+                "fiscal_quarter": "MQL quarter",
+                "mqls": "MQLs",
+                "leaked_untouched": "Never touched",
+                "leaked_stalled": "Stalled",
+                **_PART_LABELS,
+            }
         )
         .fmt_integer(columns=["mqls", *_PARTS, *kinds])
         .fmt_percent(columns=[f"{p}_share" for p in _PARTS], decimals=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import great_tables as gt
 import polars as pl
 
@@ -94,7 +96,7 @@ def table_pipeline_vs_bookings(
             title="Pipeline created and bookings by quarter",
             subtitle="Amounts by source; pipeline by creation quarter, bookings by close quarter",
         )
-        .cols_label(**labels)
+        .cols_label(cases={**labels})  # a dict display: typed as cols_label wants
         .pipe(fmt_money, [*columns["pipeline_created"], *columns["bookings"]], currency=currency)
         .fmt_percent(columns="marketing_share", decimals=0)
         .sub_missing(columns="marketing_share", missing_text="–")
@@ -128,7 +130,7 @@ def table_pipeline_vs_bookings(
     )
 
 
-def _estimates(r: dict) -> str:
+def _estimates(r: dict[str, Any]) -> str:
     """The estimates the forecast weighs, with their weights, in a cell."""
     if r.get("calibration", "seasonal") != "seasonal":
         return "pipeline estimate only (no stage history)"
@@ -144,7 +146,7 @@ def _estimates(r: dict) -> str:
     return " · ".join(parts) or "–"
 
 
-def _record(r: dict) -> str:
+def _record(r: dict[str, Any]) -> str:
     n = r.get("record_quarters") or 0
     if not n:
         return "no past forecast yet"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import great_tables as gt
 import polars as pl
 
@@ -149,20 +151,20 @@ def table_scorecard(
     )
 
 
-def _running(r: dict) -> bool:
+def _running(r: dict[str, Any]) -> bool:
     return r["kind"] != "rate" and r["status"] in RUNNING and not r["not_tracked"]
 
 
-def _pacing(r: dict) -> str:
+def _pacing(r: dict[str, Any]) -> str:
     """Pacing of a running target, with what it is compared with; "–" once it is over."""
     if r["not_tracked"] or r["pacing"] is None or r["status"] in ("hit", "missed"):
         return "–"
     if r["kind"] == "rate":
         return format_share(r["pacing"])
-    return f"{format_share(r['pacing'])} ({_BASIS.get(r.get('curve_basis'), 'linear')})"
+    return f"{format_share(r['pacing'])} ({_BASIS.get(r.get('curve_basis') or 'linear', 'linear')})"
 
 
-def _finish(r: dict) -> str:
+def _finish(r: dict[str, Any]) -> str:
     if not _running(r) or r.get("projected_finish") is None:
         return "–"
     text = _fmt(r["kind"], r["projected_finish"])
@@ -303,7 +305,9 @@ def _coverage_notes(
         "Open pipeline: open deals in a qualified stage (not an excluded early stage such as "
         "Discovery) whose expected close date falls in the quarter."
     ]
-    rates = data["conversion"].drop_nulls().unique(maintain_order=True) if data.height else []
+    rates: list[float] = (
+        data["conversion"].drop_nulls().unique(maintain_order=True).to_list() if data.height else []
+    )
     if with_rate and len(rates):
         shown = " / ".join(format_share(r) for r in rates)
         notes.append(

@@ -125,6 +125,7 @@ def test_last_years_quarter_grown_agrees_with_sql(sample, duck) -> None:
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9, check_dtypes=False)
 
 
+@pytest.mark.slow
 def test_combination_weights_agree_with_sql(sample, duck) -> None:
     forecast = bookings_forecast(
         sample.opportunities,

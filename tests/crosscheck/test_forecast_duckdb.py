@@ -353,6 +353,7 @@ def test_pipeline_coverage_agrees_with_sql(sample, duck) -> None:
     )
 
 
+@pytest.mark.slow
 def test_forecast_parts_agree_with_sql(sample, duck) -> None:
     got = bookings_forecast(
         sample.opportunities,
@@ -375,6 +376,7 @@ def test_forecast_parts_agree_with_sql(sample, duck) -> None:
     assert_frame_equal(got.select(fresh.columns), fresh, check_exact=False, rel_tol=1e-9)
 
 
+@pytest.mark.slow
 def test_in_quarter_forecast_open_part_agrees_with_sql(sample, duck) -> None:
     got = bookings_forecast(
         sample.opportunities,

@@ -121,6 +121,7 @@ def test_seasonal_win_probabilities_agree_with_sql(sample, duck) -> None:
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9, check_dtypes=False)
 
 
+@pytest.mark.slow
 def test_pacing_curve_agrees_with_sql(sample, duck) -> None:
     got = pacing_curve(
         sample.opportunities, sample.leads, calendar=sample.calendar, quarter=QUARTER, as_of=AS_OF
@@ -132,6 +133,7 @@ def test_pacing_curve_agrees_with_sql(sample, duck) -> None:
     )
 
 
+@pytest.mark.slow
 def test_pacing_row_is_the_curve_at_the_as_of_day(sample, duck) -> None:
     mid = dt.datetime(2026, 8, 15, 23, 59, 59, 999999, tzinfo=dt.UTC)
     row = (

@@ -76,6 +76,7 @@ def extended(sample, duck) -> pl.DataFrame:
     return frame
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "filters",
     [

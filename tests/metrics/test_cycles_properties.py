@@ -13,6 +13,7 @@ import random
 import zoneinfo
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -192,6 +193,7 @@ def test_weekly_curve_adds_up_and_never_falls(funnel) -> None:
     assert (booked["end_share"] == 1.0).all()
 
 
+@pytest.mark.slow
 @FAST
 @given(funnel=funnels())
 def test_won_lost_pushed_and_still_open_make_up_the_expected(funnel) -> None:
@@ -218,6 +220,7 @@ def test_won_lost_pushed_and_still_open_make_up_the_expected(funnel) -> None:
     assert (got.filter(pl.col("expected_deals") == 0)["slipped_share_deals"].is_null()).all()
 
 
+@pytest.mark.slow
 @FAST
 @given(funnel=funnels(), seed=st.integers(0, 2**16))
 def test_results_do_not_depend_on_row_order(funnel, seed) -> None:
@@ -238,6 +241,7 @@ def test_results_do_not_depend_on_row_order(funnel, seed) -> None:
         assert_frame_equal(a, b, check_exact=False, rel_tol=1e-9)
 
 
+@pytest.mark.slow
 @FAST
 @given(funnel=funnels())
 def test_seasonality_indexes_average_to_one(funnel) -> None:

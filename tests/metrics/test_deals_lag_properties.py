@@ -11,6 +11,7 @@ import zoneinfo
 from dataclasses import replace
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -123,6 +124,7 @@ AS_OF = st.integers(0, SPAN_MINUTES + 200 * 24 * 60).map(instant)
 
 
 # -- rates and parts ------------------------------------------------------------------
+@pytest.mark.slow
 @SETTINGS
 @given(data=funnels(), as_of=AS_OF)
 def test_rates_are_between_0_and_1_and_counts_add_up(data: FunnelData, as_of) -> None:
@@ -161,6 +163,7 @@ def test_rates_are_between_0_and_1_and_counts_add_up(data: FunnelData, as_of) ->
     assert (velocity["velocity_per_day"].drop_nulls() >= 0).all()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=funnels())
 def test_lag_shares_sum_to_one_and_amounts_to_bookings(data: FunnelData) -> None:
@@ -219,6 +222,7 @@ def check_curve(result: pl.DataFrame, keys: list[str], max_months: int) -> None:
     assert result.height == result.select(keys).n_unique() * (max_months + 1)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=funnels(), as_of=AS_OF, max_months=st.integers(0, 15))
 def test_cumulative_curves_never_go_down(data: FunnelData, as_of, max_months: int) -> None:
@@ -236,6 +240,7 @@ def test_cumulative_curves_never_go_down(data: FunnelData, as_of, max_months: in
 
 
 # -- order, emptiness ----------------------------------------------------------------
+@pytest.mark.slow
 @HEAVY
 @given(data=funnels(), seed=st.integers(0, 1000), as_of=AS_OF)
 def test_row_order_does_not_matter(data: FunnelData, seed: int, as_of) -> None:
@@ -302,6 +307,7 @@ def quarter_end(data: FunnelData, index: int) -> dt.datetime:
     return data.calendar.quarter_end_instant(FiscalCalendar.quarter_from_index(index))
 
 
+@pytest.mark.slow
 @HEAVY
 @given(data=funnels(), a=AS_OF, b=AS_OF)
 def test_a_later_as_of_leaves_finished_quarters_and_observed_points_alone(
@@ -343,6 +349,7 @@ def test_a_later_as_of_leaves_finished_quarters_and_observed_points_alone(
         assert (new["observed"].cast(pl.Int8) >= old["observed"].cast(pl.Int8)).all()
 
 
+@pytest.mark.slow
 @HEAVY
 @given(data=funnels(), as_of=AS_OF)
 def test_as_of_inside_the_metric_agrees_with_funnel_data_at(data: FunnelData, as_of) -> None:
@@ -360,6 +367,7 @@ def test_as_of_inside_the_metric_agrees_with_funnel_data_at(data: FunnelData, as
         assert_frame_equal(raw, cut)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=funnels())
 def test_a_segment_group_equals_the_filtered_data(data: FunnelData) -> None:

@@ -747,6 +747,7 @@ def test_pipeline_to_create_for_a_later_quarter_and_without_targets() -> None:
 
 
 # -- calendars and time zones --------------------------------------------------------------------
+@pytest.mark.slow
 def test_close_late_on_the_quarter_end_counts_in_the_local_quarter() -> None:
     # W won 2026-10-01 02:00 UTC = 2026-09-30 22:00 in New York: FY2026-Q3 there, Q4 in UTC.
     won = {
@@ -842,6 +843,7 @@ def test_empty_input_gives_rows_of_zeros_and_nulls() -> None:
     assert needed["mql_to_opportunity"].is_null().all()
 
 
+@pytest.mark.slow
 def test_result_does_not_depend_on_row_order() -> None:
     def shuffle(frame: pl.LazyFrame, seed: int) -> pl.LazyFrame:
         return frame.collect().sample(fraction=1.0, shuffle=True, seed=seed).lazy()
@@ -1204,6 +1206,7 @@ def backtest(**kw) -> pl.DataFrame:
     return forecast_backtest(IQ.opportunities, IQ.stage_history, **options).collect()
 
 
+@pytest.mark.slow
 def test_backtest_forecasts_each_quarter_from_its_start() -> None:
     got = backtest()
     assert got["fiscal_quarter"].to_list() == ["FY2026-Q1", "FY2026-Q2"]
@@ -1241,6 +1244,7 @@ def test_backtest_forecasts_each_quarter_from_its_start() -> None:
     assert q2["inside_interval"] == (q2["forecast_low"] <= 780 <= q2["forecast_high"])
 
 
+@pytest.mark.slow
 def test_backtest_mid_quarter_forecasts_from_that_point() -> None:
     got = backtest(first=Q2, elapsed=0.5)
     # Q2 is 91 days: halfway is 2026-05-16 12:00, forecast from the microsecond before

@@ -55,6 +55,9 @@ from alignment_lib import (
 from alignment_lib.metrics.forecast import forecast_backtest, forecast_track_record
 from tests.conftest import SAMPLE
 
+# backtests over two years of the sample, several seconds each: not the fast tier
+pytestmark = pytest.mark.slow
+
 CALENDAR = FiscalCalendar(1, "UTC")
 FIRST, LAST = FiscalQuarter(2024, 4), FiscalQuarter(2026, 3)
 AS_OF = CALENDAR.quarter_end_instant(LAST)

@@ -75,6 +75,7 @@ def test_the_quarters_shown() -> None:
     assert _displayed(10, 11, 1) == (11, 11)
 
 
+@pytest.mark.slow
 def test_at_the_quarter_end_the_next_three_quarters(full) -> None:
     got = overview(full, END)
     assert got["fiscal_quarter"].to_list() == ["FY2026-Q4", "FY2027-Q1", "FY2027-Q2"]
@@ -128,6 +129,7 @@ def test_at_the_quarter_end_the_next_three_quarters(full) -> None:
     assert first["record_baseline_mean_absolute_error"] == pytest.approx(0.1403, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_mid_quarter_forecasts_the_current_quarter_too(full) -> None:
     got = overview(full, MID)
     assert got["fiscal_quarter"].to_list() == ["FY2026-Q3", "FY2026-Q4", "FY2027-Q1", "FY2027-Q2"]
@@ -142,6 +144,7 @@ def test_mid_quarter_forecasts_the_current_quarter_too(full) -> None:
     assert got["record_quarters"][3] > 0
 
 
+@pytest.mark.slow
 def test_without_stage_history_the_record_is_the_current_quarters_only(full) -> None:
     seen = full.at(END)
     history = seen.stage_history.clear()

@@ -11,6 +11,7 @@ import datetime as dt
 import zoneinfo
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -176,6 +177,7 @@ def nonnegative(series: pl.Series) -> bool:
     return bool((series.drop_nulls() >= -1e-9).all())
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=funnels(), as_of=AS_OF, offset=OFFSET, calibration=CALIBRATION)
 def test_rates_amounts_and_interval_are_in_range(data, as_of, offset, calibration) -> None:
@@ -252,6 +254,7 @@ def test_rates_amounts_and_interval_are_in_range(data, as_of, offset, calibratio
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None)
 @given(data=funnels(), as_of=AS_OF, offset=OFFSET, seed=st.integers(0, 2**16))
 def test_row_order_does_not_matter(data, as_of, offset, seed) -> None:
@@ -271,6 +274,7 @@ def test_row_order_does_not_matter(data, as_of, offset, seed) -> None:
         assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9, abs_tol=1e-6)
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None)
 @given(as_of=AS_OF, offset=OFFSET, calendar=st.sampled_from(CALENDARS))
 def test_empty_input(as_of, offset, calendar) -> None:
@@ -354,6 +358,7 @@ def slipping_funnels(draw: st.DrawFn) -> FunnelData:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None)
 @given(
     data=slipping_funnels(),

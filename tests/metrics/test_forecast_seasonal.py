@@ -255,6 +255,7 @@ def test_season_weight_moves_between_pooled_and_season() -> None:
         rates(season_weight=-1.0)
 
 
+@pytest.mark.slow
 def test_seasonal_forecast_parts_by_hand() -> None:
     got = bookings_forecast(
         SEASON.opportunities,
@@ -490,6 +491,7 @@ def test_seasonal_naive_baseline_by_hand() -> None:
 
 
 # -- refusing uncut tables ------------------------------------------------------------------------
+@pytest.mark.slow
 def test_forecast_refuses_tables_not_cut_at_as_of() -> None:
     raw = funnel(CLOSED + OPEN)
     with pytest.raises(ParameterError) as caught:
@@ -534,6 +536,7 @@ OPTIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("elapsed", [0.0, 0.5])
 def test_each_origin_sees_only_what_was_known_then(sample, elapsed: float) -> None:
     """The row of origin o in a many-origin plan on today's tables equals the plan of o
@@ -564,6 +567,7 @@ def test_each_origin_sees_only_what_was_known_then(sample, elapsed: float) -> No
         )
 
 
+@pytest.mark.slow
 def test_forecast_equals_its_track_record_row(sample) -> None:
     """bookings_forecast on the tables cut at a past quarter's start = the track record's
     row for that quarter and horizon (same point forecast, same interval)."""
@@ -595,6 +599,7 @@ def test_forecast_equals_its_track_record_row(sample) -> None:
             assert row[column].item() == pytest.approx(want[column].item(), rel=1e-9), column
 
 
+@pytest.mark.slow
 def test_complete_quarters_forecast_what_was_booked(sample) -> None:
     as_of = parse_as_of("2026-08-15", UTC)
     seen = sample.at(as_of)
@@ -667,6 +672,7 @@ def test_track_record_parameters_are_checked(sample) -> None:
         )
 
 
+@pytest.mark.slow
 def test_empty_tables_give_nulls_not_errors() -> None:
     empty = funnel([])
     got = bookings_forecast(

@@ -161,6 +161,7 @@ def shuffled(seen: FunnelData, seed: int) -> FunnelData:
 SHUFFLED = ("cohort_in_order", "period", "durations", "outcomes_week", "reasons", "response")
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(data=funnels(), as_of=AS_OF, by=BY, seed=st.integers(0, 2**16))
 def test_rates_parts_and_row_order(data, as_of, by, seed) -> None:
@@ -206,6 +207,7 @@ def test_rates_parts_and_row_order(data, as_of, by, seed) -> None:
     assert shares.filter(pl.col("share") > 0)["share"].is_between(1 - 1e-9, 1 + 1e-9).all()
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(data=funnels(), early=AS_OF, later=AS_OF, by=BY)
 def test_an_earlier_as_of_never_reaches_accepts_or_touches_more(data, early, later, by) -> None:

@@ -252,6 +252,7 @@ INSTANTS = st.datetimes(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, database=None)
 @given(
     a=INSTANTS,

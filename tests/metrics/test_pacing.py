@@ -130,6 +130,7 @@ def test_pacing_falls_back_to_all_quarters_then_linear() -> None:
     assert none["pacing"] == pytest.approx(0.3)
 
 
+@pytest.mark.slow
 def test_status_words() -> None:
     assert bookings(500.0)["status"] == "at risk"
     assert bookings(300.0)["status"] == "on track"
@@ -312,6 +313,7 @@ def generated(rows: list[tuple[int, float]]) -> pl.LazyFrame:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(rows=WON, shuffle=st.randoms(use_true_random=False))
 def test_curve_properties(rows, shuffle) -> None:

@@ -295,6 +295,7 @@ def test_the_shared_total_counts_deals_without_a_source() -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_quarter_that_is_over_is_hit_or_missed() -> None:
     """As of 1 Apr 2026 (after Q1): bookings 140 < 400 missed, marketing 100 < 150 missed,
     pipeline created 150 < 300 missed, marketing pipeline 100 < 210 missed, MQLs 3 < 6
@@ -312,6 +313,7 @@ def test_a_quarter_that_is_over_is_hit_or_missed() -> None:
     assert bookings["projected_finish"] == bookings["actual"] == 140.0
 
 
+@pytest.mark.slow
 def test_scorecard_paces_on_the_historical_curve() -> None:
     """Bookings (test_pacing's table): expected to date 1000 x 0.375 = 375, pacing 0.4,
     projected finish 150 / 0.375 = 400 (300 at the fastest Q3, 600 at the slowest), below
@@ -350,6 +352,7 @@ def test_scorecard_paces_on_the_historical_curve() -> None:
     assert (deals["pacing"], deals["projected_high"], deals["status"]) == (0.5, 2.0, "behind")
 
 
+@pytest.mark.slow
 def test_fy2026_q3_mid_august_bookings_are_not_behind() -> None:
     """Issue 10: linear pacing said "Bookings behind, pacing 77%" on 2026-08-15 for a
     quarter that ended at 104% of target; the scorecard now paces against the two earlier

@@ -32,6 +32,7 @@ def test_money_sum_of_nothing_is_zero() -> None:
     assert _one([None, None], money_sum) == 0.0
 
 
+@pytest.mark.slow
 def test_sums_do_not_depend_on_row_order() -> None:
     values = [1234.56, 0.07, 98765.43, 0.1, 0.2, 17.3]
     for expr in (money_sum, stable_sum, stable_mean, stable_std):

@@ -18,7 +18,7 @@ Definitions: docs/metrics/forecast.md ("Track record", "Forecast backtest",
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 
@@ -182,10 +182,12 @@ def seasonal_naive_forecast(
 # -- the track record -----------------------------------------------------------------------------
 def _horizons(value: object) -> list[int]:
     items = [value] if isinstance(value, int) else value
-    try:
-        ks = sorted(set(items))  # type: ignore[arg-type]
-    except TypeError:
-        ks = []
+    ks: list[int] = []
+    if isinstance(items, Iterable):
+        try:
+            ks = sorted(set(items))
+        except TypeError:  # unhashable or unorderable items: refused below
+            ks = []
     if not ks or not all(
         isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 8 for k in ks
     ):

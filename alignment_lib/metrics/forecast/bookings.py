@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 import polars as pl
 
@@ -702,7 +703,7 @@ def _seasonal_forecast(
     as_of: dt.datetime,
     z: float,
     track_quarters: int,
-    options: dict,
+    options: dict[str, Any],
 ) -> pl.LazyFrame:
     """The season-aware forecast at ``as_of`` with its track-record interval (tables cut)."""
     current, elapsed = _now(calendar, as_of)

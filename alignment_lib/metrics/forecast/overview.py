@@ -6,6 +6,7 @@ Definition: docs/metrics/forecast.md ("What a page states").
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
 
 import polars as pl
 
@@ -48,6 +49,17 @@ RECORD_COLUMNS: tuple[str, ...] = (
 )
 
 
+class _Options(TypedDict):
+    """The options :func:`forecast_overview` passes on to the forecast and its record."""
+
+    window_days: int
+    creation_quarters: int
+    z: float
+    calibration_quarters: int
+    season_weight: float | None
+    track_quarters: int
+
+
 def _displayed(report: int, current: int, ahead: int) -> tuple[int, int]:
     """First and last quarter shown: the quarter current at as-of (forecasting a complete
     quarter says nothing) up to ``ahead`` quarters after the report quarter, at least
@@ -66,7 +78,7 @@ def _record_rows(
     horizons: list[int],
     as_of: dt.datetime,
     calibration: str,
-    options: dict[str, object],
+    options: _Options,
 ) -> pl.LazyFrame:
     """Past forecasts at the same point (elapsed share, horizon) for the ``track_quarters``
     quarters before ``current``: (elapsed, quarters_ahead, error, inside_interval,
@@ -89,7 +101,6 @@ def _record_rows(
         ).select("elapsed", "quarters_ahead", "error", "inside_interval", "baseline_error")
     # the forecasts before issue 10 are backtested from the quarter's own start (or the same
     # share of the way through it) only: a record for the current quarter, none further out
-    pooled = {k: v for k, v in options.items() if k not in ("season_weight", "track_quarters")}
     backtest = forecast_backtest(
         opportunities,
         stage_history,
@@ -100,7 +111,10 @@ def _record_rows(
         as_of=as_of,
         elapsed=elapsed,
         calibration=calibration,
-        **pooled,
+        window_days=options["window_days"],
+        creation_quarters=options["creation_quarters"],
+        z=options["z"],
+        calibration_quarters=options["calibration_quarters"],
     )
     baseline = seasonal_naive_forecast(
         opportunities, calendar=calendar, quarter=first, as_of=as_of, quarters=track
@@ -176,7 +190,7 @@ def forecast_overview(
     current, elapsed = _now(calendar, as_of)
     first, last = _displayed(report, current, ahead)
     shown = last - first + 1
-    options = {
+    options: _Options = {
         "window_days": window_days,
         "creation_quarters": creation_quarters,
         "z": z,

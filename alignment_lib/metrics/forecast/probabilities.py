@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 
@@ -102,7 +103,7 @@ def _snapshots(calendar: FiscalCalendar, lo: int, hi: int, points: Sequence[floa
     Built in Python for a handful of quarters (zoneinfo gets daylight saving
     right); the data is only ever joined against it.
     """
-    rows: dict[str, list] = {QUARTER: [], "_snap": [], "_cut": [], "_next_at": []}
+    rows: dict[str, list[Any]] = {QUARTER: [], "_snap": [], "_cut": [], "_next_at": []}
     for index in range(lo, hi + 1):
         quarter = FiscalCalendar.quarter_from_index(index)
         start, end = _start_of(calendar, quarter), _start_of(calendar, quarter.shift(1))
