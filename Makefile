@@ -10,7 +10,8 @@ OUT    ?= reports
 QUARTER ?= latest
 
 .DEFAULT_GOAL := help
-.PHONY: help report check test lint format lab sample clean nbval-refresh snapshot-refresh bench
+.PHONY: help report check test lint format lab sample clean nbval-refresh snapshot-refresh bench \
+	bench-quick bench-render bench-metrics bench-product bench-profile bench-100m
 
 # what ruff lints and formats
 CODE := alignment_lib tests notebooks benchmarks
@@ -19,7 +20,7 @@ CODE := alignment_lib tests notebooks benchmarks
 FAST := not slow and not browser and not notebook
 
 help: ## list the commands
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11 (or newer)")'
@@ -67,8 +68,48 @@ lab: $(VENV)/.lab ## open JupyterLab on the notebooks
 sample: $(VENV)/.runtime ## regenerate data/sample from the seeded generator
 	$(BIN)/alignment sample --out data/sample
 
-bench: $(VENV)/.dev ## benchmarks: bundle render time against the naive papermill+nbconvert CLI baseline
-	$(BIN)/python benchmarks/render_bundle.py
+# Benchmarks (README "Performance"; benchmarks/results/). The generated data sets are cached
+# in benchmarks/.data/ (the sample tiled; about 10 MB per million leads).
+SIZES         ?= 30k,1M,10M
+PRODUCT_SIZES ?= 30k,300k,3M
+REPEAT        ?= 3
+PRODUCT_REPEAT ?= 1
+PROFILE_SIZE  ?= 10M
+# where the tables go (bench-quick: beside the cached data, so the committed figures stay)
+BENCH_RESULTS ?= benchmarks/results
+# a line on the conditions of the run (e.g. "other jobs running"), written in the results
+BENCH_NOTE    ?=
+
+# pandas and psutil: the pandas engine and the memory sampling (not needed by the kit)
+$(VENV)/.bench: $(VENV)/.dev
+	$(BIN)/python -m pip install --quiet 'pandas>=2.2' 'psutil>=5.9'
+	@touch $@
+
+bench: bench-render bench-metrics bench-product bench-profile ## every benchmark (SIZES=30k,1M,10M, PRODUCT_SIZES=30k,300k,3M, REPEAT=3): about an hour (the full set at 10M takes minutes a run)
+bench-quick: ## every benchmark on small data, one round, tables in benchmarks/.data/quick-results/: a check that they run (about 5 min)
+	$(MAKE) bench REPEAT=1 SIZES=30k,300k PRODUCT_SIZES=30k RENDER_REPEAT=1 PROFILE_SIZE=30k \
+	  BENCH_RESULTS=benchmarks/.data/quick-results
+
+RENDER_REPEAT ?= 3
+bench-render: $(VENV)/.bench ## the bundle render time against the naive papermill+nbconvert CLI baseline
+	$(BIN)/python benchmarks/render_bundle.py --repeat $(RENDER_REPEAT)
+
+bench-metrics: $(VENV)/.bench ## the full metric set: kit vs DuckDB vs pandas vs the read floor -> benchmarks/results/metrics.md
+	$(BIN)/python benchmarks/metrics.py --sizes $(SIZES) --repeat $(REPEAT) --note "$(BENCH_NOTE)" \
+	  --out $(BENCH_RESULTS)/metrics.md
+
+bench-product: $(VENV)/.bench ## alignment validate and report --no-images at 30k, 300k, 3M leads -> benchmarks/results/product.md
+	$(BIN)/python benchmarks/product.py --sizes $(PRODUCT_SIZES) --repeat $(PRODUCT_REPEAT) --note "$(BENCH_NOTE)" \
+	  --out $(BENCH_RESULTS)/product.md
+
+bench-profile: $(VENV)/.bench ## CPU seconds of each step of the kit's full metric set at PROFILE_SIZE=10M -> benchmarks/results/profile.md
+	$(BIN)/python benchmarks/profile.py --size $(PROFILE_SIZE) --note "$(BENCH_NOTE)" \
+	  --out $(BENCH_RESULTS)/profile.md
+
+# 100M leads: about 1 GB of Parquet; pandas (about 18 GB there) is left out; the kit holds
+# the as-of cut of every table in memory, about 10x its peak at 10M leads
+bench-100m: $(VENV)/.bench ## the metrics at 100M leads, one round, without pandas (the kit holds the cut data in memory: ~35-45 GB) -> benchmarks/results/metrics-100m.md
+	$(BIN)/python benchmarks/metrics.py --sizes 100M --repeat 1 --engines kit,kit_core,duckdb,floor,floor_all --out $(BENCH_RESULTS)/metrics-100m.md --note "$(BENCH_NOTE)"
 
 nbval-refresh: $(VENV)/.dev ## re-record the notebook outputs nbval compares against (review the diff!)
 	$(BIN)/python tests/refresh_notebooks.py

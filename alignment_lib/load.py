@@ -279,28 +279,32 @@ class FunnelData:
             pl.col("created_at"),
             pl.min_horizontal(pl.col("closed_at"), pl.col("_first_change")),
         )
-        changes = history.group_by("opportunity_id").agg(
-            pl.col("changed_at").min().alias("_first_change")
+        # One pass over the history gives each deal's first change and, with stage
+        # history, its last record at the cutoff (validated data has one record per
+        # deal and instant: the key is (opportunity_id, changed_at))
+        latest = (
+            [
+                pl.col(n).get(pl.col("changed_at").arg_max()).alias(alias)
+                for n, alias in (
+                    ("stage", "_stage"),
+                    ("amount", "_amount"),
+                    ("expected_close_date", "_ecd"),
+                )
+            ]
+            if self.has_stage_history
+            else []
         )
-        opps = (
-            self.opportunities.join(changes, on="opportunity_id", how="left")
-            .filter(first_seen.is_null() | (first_seen <= c))
-            .drop("_first_change")
+        changes = history.group_by("opportunity_id").agg(
+            pl.col("changed_at").min().alias("_first_change"), *latest
+        )
+        opps = self.opportunities.join(changes, on="opportunity_id", how="left").filter(
+            first_seen.is_null() | (first_seen <= c)
         )
         closed_later = pl.col("closed_at") > c
         # Open at the cutoff: closed later, or not closed at all (a null closed_at
         # makes closed_later null, so it must be spelled out).
         open_then = pl.col("closed_at").is_null() | closed_later
         if self.has_stage_history:
-            last = (
-                history.sort("changed_at")
-                .group_by("opportunity_id")
-                .agg(
-                    pl.col("stage").last().alias("_stage"),
-                    pl.col("amount").last().alias("_amount"),
-                    pl.col("expected_close_date").last().alias("_ecd"),
-                )
-            )
             recorded = open_then & pl.col("_stage").is_not_null()
             # A history without amounts or close dates (e.g. HubSpot's stage-entered dates)
             # records stages only: the deal's own amount and close date stand.
@@ -309,28 +313,24 @@ class FunnelData:
             )
             amount_then = recorded if "amount" not in untracked else pl.lit(False)
             ecd_then = recorded if "expected_close_date" not in untracked else pl.lit(False)
-            opps = (
-                opps.join(last, on="opportunity_id", how="left")
-                .with_columns(
-                    pl.when(recorded)
-                    .then(pl.col("_stage"))
-                    .when(closed_later)
-                    .then(pl.lit("Open"))
-                    .otherwise(pl.col("stage"))
-                    .alias("stage"),
-                    pl.when(amount_then)
-                    .then(pl.col("_amount"))
-                    .otherwise(pl.col("amount"))
-                    .alias("amount"),
-                    pl.when(ecd_then)
-                    .then(pl.col("_ecd"))
-                    .otherwise(pl.col("expected_close_date"))
-                    .alias("expected_close_date"),
-                )
-                .drop("_stage", "_amount", "_ecd")
-            )
-        else:
             opps = opps.with_columns(
+                pl.when(recorded)
+                .then(pl.col("_stage"))
+                .when(closed_later)
+                .then(pl.lit("Open"))
+                .otherwise(pl.col("stage"))
+                .alias("stage"),
+                pl.when(amount_then)
+                .then(pl.col("_amount"))
+                .otherwise(pl.col("amount"))
+                .alias("amount"),
+                pl.when(ecd_then)
+                .then(pl.col("_ecd"))
+                .otherwise(pl.col("expected_close_date"))
+                .alias("expected_close_date"),
+            ).drop("_first_change", "_stage", "_amount", "_ecd")
+        else:
+            opps = opps.drop("_first_change").with_columns(
                 pl.when(closed_later).then(pl.lit("Open")).otherwise(pl.col("stage")).alias("stage")
             )
         opps = opps.with_columns(

@@ -42,6 +42,7 @@ __all__ = [
     "encode_manifest",
     "is_snapshot",
     "read_snapshot",
+    "write_manifest",
     "write_snapshot_files",
 ]
 
@@ -84,6 +85,18 @@ def write_snapshot_files(
                 raise
             number = int(code.group(1))
             raise OSError(number, os.strerror(number), str(path)) from exc
+    return write_manifest(folder, manifest)
+
+
+def write_manifest(folder: str | Path, manifest: Mapping[str, Any]) -> Path:
+    """Write ``manifest`` (:func:`encode_manifest`) as ``folder``'s ``snapshot.json``.
+
+    The last step of writing a snapshot: the folder's Parquet files must be
+    complete (:func:`write_snapshot_files` writes both; a writer that streams
+    large tables to ``<name>.parquet`` itself calls this after them). Returns
+    ``folder``.
+    """
+    folder = Path(folder)
     text = json.dumps({"kind": _KIND, "version": _VERSION, **manifest}, indent=1, sort_keys=True)
     tmp = folder / f".{MANIFEST}.tmp"
     tmp.write_text(text, encoding="utf-8")

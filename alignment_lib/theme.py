@@ -7,10 +7,16 @@ blue, partner always green, whatever chart they appear on.
 
 from __future__ import annotations
 
-import altair as alt
+from typing import TYPE_CHECKING
 
 from alignment_lib._text import SHORT_LABEL_EXPR
 from alignment_lib.money import vega_number_locale
+
+if TYPE_CHECKING:
+    import altair as alt
+
+# altair is imported where a chart is made, not with the labels and colours below, which
+# findings, tables and `alignment validate` use too (docs/architecture.md, "Imports")
 
 __all__ = [
     "GROUP_LABELS",
@@ -23,6 +29,7 @@ __all__ = [
     "STAGE_LABELS",
     "THEME_NAME",
     "enable_theme",
+    "register_theme",
     "source_color_scale",
     "step_label",
 ]
@@ -79,10 +86,11 @@ def step_label(from_stage: str, to_stage: str) -> str:
 
 def source_color_scale() -> alt.Scale:
     """The fixed source -> colour mapping, for ``alt.Color(..., scale=...)``."""
+    import altair as alt
+
     return alt.Scale(domain=list(SOURCE_COLORS), range=list(SOURCE_COLORS.values()))
 
 
-@alt.theme.register(THEME_NAME, enable=False)
 def _theme() -> alt.theme.ThemeConfig:
     theme: alt.theme.ThemeConfig = {
         "config": {
@@ -134,6 +142,17 @@ def _theme() -> alt.theme.ThemeConfig:
     return theme
 
 
+def register_theme() -> str:
+    """Register the house theme with altair (once; not enabled); return its name."""
+    import altair as alt
+
+    if THEME_NAME not in alt.theme.names():
+        alt.theme.register(THEME_NAME, enable=False)(_theme)
+    return THEME_NAME
+
+
 def enable_theme() -> None:
     """Make the house theme the active altair theme."""
-    alt.theme.enable(THEME_NAME)
+    import altair as alt
+
+    alt.theme.enable(register_theme())

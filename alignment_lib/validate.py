@@ -11,7 +11,7 @@ Rows are numbered from 1 at the first data row (the line under a CSV header).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -218,12 +218,33 @@ def parse_column(
 
 @dataclass(frozen=True)
 class _Rule:
+    """One check: ``bad`` marks the rows that break it.
+
+    ``values``: what a message shows of those rows, written as text by ``show``
+    (applied to the few rows shown only, not to the whole column: casting
+    every timestamp of a large table to text cost more than the check).
+    """
+
     column: str | None
     rule: str
     bad: pl.Expr
     message: str
     fix: str
     values: pl.Expr | None = None
+    show: Callable[[pl.Expr], pl.Expr] | None = None
+
+
+def _as_text(expr: pl.Expr) -> pl.Expr:
+    """A stored value as shown in messages: text, trimmed."""
+    return expr.cast(pl.String).str.strip_chars()
+
+
+def _as_string(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.String)
+
+
+def _as_iso(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.to_string("%Y-%m-%dT%H:%M:%SZ")
 
 
 _EXPECTED = {
@@ -251,14 +272,24 @@ def _expected(kind: str, formats: _Formats) -> str:
     return _EXPECTED[kind]
 
 
-def _column_rules(table: Table, formats: _Formats, absent: Sequence[str]) -> list[_Rule]:
+def _column_rules(
+    table: Table, formats: _Formats, absent: Sequence[str], schema: pl.Schema | None = None
+) -> list[_Rule]:
     rules: list[_Rule] = []
     for c in table.columns:
         if c.name in absent:
             continue  # not in the export: not tracked (tracking.py), nothing to check
         typed, stored = pl.col(c.name), pl.col(_raw(c.name))
-        stored_text = stored.cast(pl.String).str.strip_chars()
-        present = stored.is_not_null() & (stored_text.str.len_chars() > 0).fill_null(True)
+        raw_dtype = schema.get(c.name) if schema is not None else None
+        if raw_dtype is not None and (
+            raw_dtype.is_numeric() or raw_dtype.is_temporal() or raw_dtype == pl.Boolean
+        ):
+            # a number, date or time is never blank text: present = not null (the same
+            # answer without writing every value as text first)
+            present = stored.is_not_null()
+        else:
+            stored_text = stored.cast(pl.String).str.strip_chars()
+            present = stored.is_not_null() & (stored_text.str.len_chars() > 0).fill_null(True)
         if not c.nullable:
             # a column the export may leave out may also be empty in every row (the same:
             # not tracked); once it holds values, every row needs one
@@ -280,7 +311,8 @@ def _column_rules(table: Table, formats: _Formats, absent: Sequence[str]) -> lis
                 present & typed.is_null(),
                 f"has values that are not {_expected(c.kind, formats)}",
                 f"correct the values in {c.name} (or leave them empty where the column allows it)",
-                values=stored_text,
+                values=stored,
+                show=_as_text,
             )
         )
         if c.allowed:
@@ -291,7 +323,8 @@ def _column_rules(table: Table, formats: _Formats, absent: Sequence[str]) -> lis
                     typed.is_not_null() & ~typed.is_in(list(c.allowed)),
                     f"has values outside the allowed set ({', '.join(c.allowed)})",
                     f"map each value of {c.name} to one of: {', '.join(c.allowed)}",
-                    values=stored_text,
+                    values=stored,
+                    show=_as_text,
                 )
             )
     # the key, and the scope columns a row may narrow it with (an empty scope value matches an
@@ -312,10 +345,16 @@ def _column_rules(table: Table, formats: _Formats, absent: Sequence[str]) -> lis
             dup,
             f"has duplicate {'keys' if len(unique) > 1 else 'ids'}; each must appear once",
             "remove the repeated rows (an export joined to a child table repeats parents)",
-            values=pl.concat_str(
+            values=pl.struct(unique),
+            show=lambda keys: pl.concat_str(
                 [
-                    pl.concat_str([pl.col(k).cast(pl.String) for k in table.key], separator=" / "),
-                    *((" / " + pl.col(k).cast(pl.String)).fill_null("") for k in table.scope),
+                    pl.concat_str(
+                        [keys.struct.field(k).cast(pl.String) for k in table.key], separator=" / "
+                    ),
+                    *(
+                        (" / " + keys.struct.field(k).cast(pl.String)).fill_null("")
+                        for k in table.scope
+                    ),
                 ]
             ),
         )
@@ -332,7 +371,8 @@ def _before_1990_rules(table: Table) -> list[_Rule]:
             _as_instant(c) < earliest,
             "is before 1990-01-01 (a placeholder or spreadsheet-epoch date such as 1900-01-01?)",
             f"correct {c.name} in these rows, or leave it empty where the column allows",
-            values=pl.col(c.name).cast(pl.String),
+            values=pl.col(c.name),
+            show=_as_string,
         )
         for c in _time_columns(table)
     ]
@@ -345,7 +385,8 @@ def _not_before(later: str, earlier: str, fix: str) -> _Rule:
         pl.col(later) < pl.col(earlier),
         f"is earlier than {earlier}",
         fix,
-        values=pl.col(later).dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
+        values=pl.col(later),
+        show=_as_iso,
     )
 
 
@@ -379,7 +420,8 @@ def _table_rules(table: Table) -> list[_Rule]:
                 "is earlier than created_at",
                 "check both dates (a close date entered before the deal existed, or a time-zone "
                 "shift); closed_at must not precede created_at",
-                values=pl.col("closed_at").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
+                values=pl.col("closed_at"),
+                show=_as_iso,
             ),
             _Rule(
                 "outcome",
@@ -411,7 +453,8 @@ def _table_rules(table: Table) -> list[_Rule]:
                 pl.col("amount") < 0,
                 "is negative",
                 "amounts must be zero or more; fix the sign or the export",
-                values=pl.col("amount").cast(pl.String),
+                values=pl.col("amount"),
+                show=_as_string,
             ),
         ]
     if table is STAGE_HISTORY:
@@ -422,7 +465,8 @@ def _table_rules(table: Table) -> list[_Rule]:
                 pl.col("amount") < 0,
                 "is negative",
                 "amounts must be zero or more; fix the sign or the export",
-                values=pl.col("amount").cast(pl.String),
+                values=pl.col("amount"),
+                show=_as_string,
             )
         ]
     if table is TARGETS:
@@ -442,7 +486,8 @@ def _table_rules(table: Table) -> list[_Rule]:
                 pl.col("value") < 0,
                 "is negative",
                 "targets must be zero or more",
-                values=pl.col("value").cast(pl.String),
+                values=pl.col("value"),
+                show=_as_string,
             ),
         ]
     return []
@@ -567,6 +612,22 @@ def _stats_aggs(table: Table, now: dt.datetime) -> list[pl.Expr]:
     return aggs
 
 
+_MAYBE_DUPLICATES = "_maybe_duplicates"
+
+
+def _maybe_duplicates(table: Table) -> pl.Expr:
+    """True when the table's key (with its scope) may repeat: fewer distinct hashes than keys.
+
+    False proves there is no duplicate key; True (a duplicate, or, about once in
+    10^4 tables of 10^8 rows, two keys with the same 64-bit hash) calls for the
+    exact ``duplicate_id`` rule.
+    """
+    complete = pl.all_horizontal(pl.col(k).is_not_null() for k in table.key)
+    unique = [*table.key, *table.scope]  # as the duplicate_id rule: the key and its scope
+    key = pl.col(unique[0]) if len(unique) == 1 else pl.struct(unique)
+    return (key.filter(complete).hash().n_unique() < complete.sum()).alias(_MAYBE_DUPLICATES)
+
+
 def _repair_rules(table: Table, absent: Sequence[str] = ()) -> list[_Rule]:
     return [
         _Rule(
@@ -643,9 +704,19 @@ def validate_table(
             for c in table.columns
         ),
     )
-    rules = _column_rules(table, formats, absent)
+    rules = _column_rules(table, formats, absent, schema)
     repairs = _repair_rules(table, absent)
-    found, stats = _run_rules(raw.location, checked, [*rules, *repairs], _stats_aggs(table, now))
+    # The exact duplicate check (a hash table of every key, with row numbers) is the
+    # dearest rule; a hash count proves most tables free of duplicates at a fraction of
+    # its cost (equal keys have equal hashes, so fewer distinct hashes than keys is the
+    # only way a duplicate can show). Only then is the query run again with the rule.
+    quick = [r for r in rules if r.rule != "duplicate_id"]
+    extra = [*_stats_aggs(table, now), _maybe_duplicates(table)]
+    found, stats = _run_rules(raw.location, checked, [*quick, *repairs], extra)
+    if stats.pop(_MAYBE_DUPLICATES):
+        found, stats = _run_rules(
+            raw.location, checked, [*rules, *repairs], _stats_aggs(table, now)
+        )
     problems = [p for p in found if p.rule != "control_characters_removed"]
     if stats["rows"] == 0 and table.name in _REQUIRES_ROWS:
         problems.insert(
@@ -726,7 +797,8 @@ def check_plausibility(checks: Sequence[TableCheck]) -> Plausibility:
                         f"({extract:%Y-%m-%d}, the latest creation, change or close in the "
                         f"data) plus {LONGEST_CLOSE.days} days (the longest expected close)",
                         f"correct {c.name} in these rows (a mistyped year?)",
-                        values=pl.col(c.name).cast(pl.String),
+                        values=pl.col(c.name),
+                        show=_as_string,
                     )
                 )
         top_amount = check.stats.get("max:amount")
@@ -741,7 +813,8 @@ def check_plausibility(checks: Sequence[TableCheck]) -> Plausibility:
                     "win rate by amount), the deal still counts",
                     "check the amount (an extra zero, cents written as units, or a currency "
                     "not converted?) and correct it in the source",
-                    values=pl.col("amount").cast(pl.String),
+                    values=pl.col("amount"),
+                    show=_as_string,
                 )
             )
         if not rules:
@@ -764,7 +837,8 @@ def _run_rules(
         aggs.append(bad.sum().alias(f"n{i}"))
         aggs.append(pl.col(ROW).filter(bad).head(_SHOW_ROWS).implode().alias(f"r{i}"))
         if r.values is not None:
-            aggs.append(r.values.filter(bad).head(_SHOW_VALUES).implode().alias(f"v{i}"))
+            shown = r.values.filter(bad).head(_SHOW_VALUES)
+            aggs.append((r.show(shown) if r.show else shown).implode().alias(f"v{i}"))
     result = _collect_checked(frame.select(aggs), location).row(0, named=True)
     problems = []
     for i, r in enumerate(rules):

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from IPython.display import display
 
 from alignment_lib._resources import sample_dir
 from alignment_lib._text import shorten_words
@@ -331,6 +330,8 @@ def show_filters(workbook: Workbook) -> None:
     """
     text = describe_filters(workbook.filters)
     if text:
+        from IPython.display import display  # where a page is shown, not with the data
+
         display(_Filters(text, filter_targets_statement(workbook)))
 
 
@@ -354,6 +355,8 @@ class _Findings:
 def show_findings(lines: list[str]) -> None:
     """Display computed findings (every value escaped), each sentence once: two findings
     that the data cannot support say the same "not tracked" sentence only once."""
+    from IPython.display import display
+
     display(_Findings(list(dict.fromkeys(lines))))
 
 

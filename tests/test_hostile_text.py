@@ -37,7 +37,7 @@ from alignment_lib._text import (
 from alignment_lib.index_page import FINDINGS_TAG, PageLink, build_index, findings_of
 from alignment_lib.renderer import VEGALITE_JSON_MIME, _renderer, _static_picture
 from alignment_lib.slides import export_chart_images
-from alignment_lib.theme import THEME_NAME
+from alignment_lib.theme import register_theme
 from alignment_lib.workbook import _Findings
 
 #: every character vl-convert 1.9 aborts the process on, one of each kind
@@ -147,7 +147,7 @@ def test_axis_and_legend_labels_are_cut_to_the_label_limit() -> None:
 
     long = "N" * 200
     data = pl.DataFrame({"a": [long, "short"], "b": [1, 2], "c": [long, "x"]})
-    with alt.theme.enable(THEME_NAME):
+    with alt.theme.enable(register_theme()):
         spec = (
             alt.Chart(data)
             .mark_bar()

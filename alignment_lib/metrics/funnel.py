@@ -229,41 +229,86 @@ def _timeline(
     return timeline
 
 
-def _per_step(stages: Sequence[str]) -> pl.Expr:
-    """The timestamp of ``stages[step - 1]`` on each row, by the row's ``step``."""
-    expr = pl.when(pl.col(_STEP) == 1).then(pl.col(_ts(stages[0])))
-    for step, stage in enumerate(stages[1:], start=2):
-        expr = expr.when(pl.col(_STEP) == step).then(pl.col(_ts(stage)))
-    return expr.otherwise(None)
-
-
-def _pairs(
-    timeline: pl.LazyFrame, by: list[str], stages: Sequence[str] = FUNNEL_STAGES
-) -> pl.LazyFrame:
-    """Long frame: one row per lead and adjacent stage pair with ``_a`` and ``_b`` instants.
-
-    Built by exploding a step list rather than concatenating one select per pair, so the
-    (possibly expensive, CSV-backed) timeline is scanned once.
-    """
-    pairs = list(itertools.pairwise(stages))
-    if not pairs:  # one stage: no step
-        return timeline.select(
-            *by,
-            pl.lit(None, pl.Int32).alias(_STEP),
-            pl.lit(None, _UTC).alias("_a"),
-            pl.lit(None, _UTC).alias("_b"),
-        ).clear()
-    steps = list(range(1, len(pairs) + 1))
-    return (
-        timeline.with_columns(pl.lit(steps, pl.List(pl.Int32)).alias(_STEP))
-        .explode(_STEP)
-        .select(
-            *by,
-            _STEP,
-            _per_step([a for a, _ in pairs]).alias("_a"),
-            _per_step([b for _, b in pairs]).alias("_b"),
-        )
+def _linked(leads: pl.LazyFrame, opportunities: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+    """``leads`` (``columns`` and ``opportunity_id``) with the linked opportunity's creation
+    and win instants, as :func:`_timeline` has them."""
+    opps = opportunities.select(
+        "opportunity_id",
+        pl.col("created_at").alias(_ts("opportunity")),
+        pl.when(pl.col("outcome") == "won").then(pl.col("closed_at")).alias(_ts("won")),
     )
+    return leads.select(*dict.fromkeys([*columns, "opportunity_id"])).join(
+        opps, on="opportunity_id", how="left"
+    )
+
+
+def _entries(
+    leads: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+    by: list[str],
+    mode: str,
+    stages: Sequence[str],
+    timeline: pl.LazyFrame | None,
+    pair: tuple[str, str] | tuple[str],
+) -> pl.LazyFrame:
+    """The leads that reached ``pair[0]``: their ``by`` keys, ``_a`` (that instant) and, for
+    a pair of stages, ``_b`` (the instant of the second stage, null if not reached).
+
+    One step (or stage) at a time, with only the columns it needs: the timeline of
+    every lead and stage is built only in ``mode="in_order"``, where a stage depends
+    on all the stages before it; in ``mode="any"`` a step between lead stages reads the
+    leads alone, and only the leads that reached its first stage are joined to their
+    opportunities. (A long frame of every lead times every step, as before, held five
+    copies of each lead's keys: at 10M leads it took most of the funnel's time.)
+    """
+    names = ("_a", "_b")[: len(pair)]
+    if mode == "in_order":
+        assert timeline is not None
+        frame = timeline
+    else:
+        lead_stages = [s for s in pair if s in _LEAD_COLUMN]
+        frame = leads.filter(
+            pl.col(_LEAD_COLUMN[pair[0]]).is_not_null()
+            if pair[0] in _LEAD_COLUMN
+            else pl.col("opportunity_id").is_not_null()
+        )
+        if len(lead_stages) < len(pair):  # a stage of the linked opportunity
+            frame = _linked(frame, opportunities, [*by, *(_LEAD_COLUMN[s] for s in lead_stages)])
+        frame = frame.rename({_LEAD_COLUMN[s]: _ts(s) for s in dict.fromkeys(lead_stages)})
+    return frame.select(
+        *by, *(pl.col(_ts(s)).alias(n) for s, n in zip(pair, names, strict=True))
+    ).filter(pl.col("_a").is_not_null())
+
+
+def _steps(
+    leads: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+    by: list[str],
+    mode: str,
+    stages: Sequence[str],
+) -> list[pl.LazyFrame]:
+    """Per adjacent stage pair (step 1, 2, ...): :func:`_entries` of the pair."""
+    timeline = _timeline(leads, opportunities, by, mode, stages) if mode == "in_order" else None
+    return [
+        _entries(leads, opportunities, by, mode, stages, timeline, pair)
+        for pair in itertools.pairwise(stages)
+    ]
+
+
+def _numbered(frames: Sequence[pl.LazyFrame], column: str, *, start: int = 1) -> pl.LazyFrame:
+    """``frames`` (one per step or stage, in order) as one frame, numbered in ``column``
+    (Int32) from ``start``."""
+    return pl.concat(
+        [
+            f.with_columns(pl.lit(i, pl.Int32).alias(column))
+            for i, f in enumerate(frames, start=start)
+        ]
+    )
+
+
+def _no_steps(leads: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """An empty step frame (a single stage has no step) with the columns of one."""
+    return leads.select(*by, pl.lit(None, _UTC).alias("_a"), pl.lit(None, _UTC).alias("_b")).clear()
 
 
 def _pair_names(stages: Sequence[str] = FUNNEL_STAGES) -> pl.LazyFrame:
@@ -343,30 +388,34 @@ def funnel_cohort(
         None if within_days is None else check_hours("within_days", within_days, allow_zero=True)
     )
 
-    pairs = _pairs(_timeline(leads, opportunities, cols, mode, chosen), cols, chosen).filter(
-        pl.col("_a").is_not_null()
-    )
+    steps = _steps(leads, opportunities, cols, mode, chosen) or [_no_steps(leads, cols)]
     days = days_between(pl.col("_a"), pl.col("_b"))
     reached = pl.col("_b").is_not_null()
     if window is not None:
         reached = reached & (days <= window)
-    cohorts = (
-        pairs.with_columns(quarter_of(calendar, pl.col("_a")), _days=days, _reached=reached)
-        .filter(in_range(first, last))
-        .group_by(QUARTER, _STEP, *cols)
-        .agg(
-            pl.len().cast(pl.Int64).alias("entered"),
-            pl.col("_reached").sum().cast(pl.Int64).alias("reached"),
-            quantile(pl.col("_days").filter(pl.col("_reached")), 0.5).alias("median_days"),
-        )
+    cohorts = _numbered(
+        [
+            step.with_columns(quarter_of(calendar, pl.col("_a")), _days=days, _reached=reached)
+            .filter(in_range(first, last))
+            .group_by(QUARTER, *cols)
+            .agg(
+                pl.len().cast(pl.Int64).alias("entered"),
+                pl.col("_reached").sum().cast(pl.Int64).alias("reached"),
+                quantile(pl.col("_days").filter(pl.col("_reached")), 0.5).alias("median_days"),
+            )
+            for step in steps
+        ],
+        _STEP,
     )
     if window is None:
         # conversions known at the as-of instant (the input is normally cut there already)
         known = pl.col("_b") <= pl.lit(cutoff, _UTC)
-        typical = (
-            pairs.filter(known)
-            .group_by(_STEP)
-            .agg(quantile(days, MATURITY_QUANTILE).alias("maturity_days"))
+        typical = _numbered(
+            [
+                step.filter(known).select(quantile(days, MATURITY_QUANTILE).alias("maturity_days"))
+                for step in steps
+            ],
+            _STEP,
         )
     else:
         typical = _pair_names(chosen).select(
@@ -449,18 +498,18 @@ def funnel_period(
     _check_mode(mode)
     cols = check_by(by, leads)
     chosen = check_stages(stages)
-    timeline = _timeline(leads, opportunities, cols, mode, chosen)
-    order = {_ts(s): i for i, s in enumerate(chosen)}
-    entries = (
-        timeline.unpivot(
-            on=list(order), index=cols, variable_name="_stage", value_name="_at"
-        )  # one scan of the timeline, one row per lead and stage
-        .filter(pl.col("_at").is_not_null())
-        .with_columns(pl.col("_stage").replace_strict(order, return_dtype=pl.Int32).alias(_ORDER))
-        .with_columns(quarter_of(calendar, pl.col("_at")))
-        .filter(in_range(first, last))
-        .group_by(QUARTER, _ORDER, *cols)
-        .agg(pl.len().cast(pl.Int64).alias("entering"))
+    timeline = _timeline(leads, opportunities, cols, mode, chosen) if mode == "in_order" else None
+    entries = _numbered(
+        [
+            _entries(leads, opportunities, cols, mode, chosen, timeline, (stage,))
+            .with_columns(quarter_of(calendar, pl.col("_a")))
+            .filter(in_range(first, last))
+            .group_by(QUARTER, *cols)
+            .agg(pl.len().cast(pl.Int64).alias("entering"))
+            for stage in chosen
+        ],
+        _ORDER,
+        start=0,
     )
     names = pl.LazyFrame(
         {
@@ -522,17 +571,21 @@ def stage_durations(
     cols = check_by(by, leads)
     chosen = check_stages(stages)
     days = days_between(pl.col("_a"), pl.col("_b"))
-    measured = (
-        _pairs(_timeline(leads, opportunities, cols, mode, chosen), cols, chosen)
-        .filter(pl.col("_a").is_not_null() & pl.col("_b").is_not_null())
-        .with_columns(quarter_of(calendar, pl.col("_b")), _days=days)
-        .filter(in_range(first, last))
-        .group_by(QUARTER, _STEP, *cols)
-        .agg(
-            pl.len().cast(pl.Int64).alias("records"),
-            quantile(pl.col("_days"), 0.5).alias("median_days"),
-            quantile(pl.col("_days"), 0.9).alias("p90_days"),
-        )
+    steps = _steps(leads, opportunities, cols, mode, chosen) or [_no_steps(leads, cols)]
+    measured = _numbered(
+        [
+            step.filter(pl.col("_b").is_not_null())
+            .with_columns(quarter_of(calendar, pl.col("_b")), _days=days)
+            .filter(in_range(first, last))
+            .group_by(QUARTER, *cols)
+            .agg(
+                pl.len().cast(pl.Int64).alias("records"),
+                quantile(pl.col("_days"), 0.5).alias("median_days"),
+                quantile(pl.col("_days"), 0.9).alias("p90_days"),
+            )
+            for step in steps
+        ],
+        _STEP,
     )
     return (
         _pair_grid(first, last, leads, cols, chosen)
