@@ -72,7 +72,7 @@ if TYPE_CHECKING:
         load_mapping,
         open_mapping,
     )
-    from alignment_lib.metrics import (
+    from alignment_lib.metrics import (  # type: ignore[no-redef]  # pacing: function and module
         HealthReport,
         attainment,
         bookings,

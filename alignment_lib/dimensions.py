@@ -46,7 +46,7 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
 import altair as alt
 import great_tables as gt
@@ -357,12 +357,8 @@ def _section(
 
 
 def _span(workbook: Workbook) -> Span:
-    """The page's quarters as metric keyword arguments.
-
-    ``Workbook.span`` is typed ``dict[str, object]`` until workbook.py types it as
-    :class:`alignment_lib.fiscal.Span` (then this cast is redundant and mypy says so).
-    """
-    return cast(Span, workbook.span)
+    """The page's quarters as metric keyword arguments (:class:`alignment_lib.fiscal.Span`)."""
+    return workbook.span
 
 
 def _and(names: list[str]) -> str:

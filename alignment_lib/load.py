@@ -12,6 +12,7 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -632,8 +633,9 @@ def _from_snapshot(folder: Path, calendar: FiscalCalendar | None) -> FunnelData:
             "itself"
         )
     targets = frames.pop("targets")
+    tables: dict[str, Any] = dict(frames)  # leads, opportunities, stage_history
     return FunnelData(
-        **frames,
+        **tables,
         targets=matching_targets(targets),
         all_targets=targets,
         **fields,

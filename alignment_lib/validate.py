@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -544,7 +545,7 @@ class TableCheck:
     checked: pl.LazyFrame | None
     problems: list[Problem]
     repairs: list[Problem]
-    stats: dict[str, object]
+    stats: dict[str, Any]  # the validation query's figures, by name (values of any type)
 
 
 #: Before this day no timestamp or date of a CRM export is plausible (placeholder
@@ -819,6 +820,7 @@ def check_plausibility(checks: Sequence[TableCheck]) -> Plausibility:
             )
         if not rules:
             continue  # the happy path: no table crosses a threshold, nothing is read again
+        assert check.checked is not None  # usable checks only
         found, _ = _run_rules(check.raw.location, check.checked, rules, [])
         errors += [p for p in found if p.rule != "amount_outlier"]
         warnings += [p for p in found if p.rule == "amount_outlier"]
@@ -847,9 +849,9 @@ def _run_rules(
             continue
         message = r.message
         if r.values is not None:
-            shown = [_show(v) for v in result[f"v{i}"] if v is not None]
-            if shown:
-                message += f"; found {', '.join(shown)}"
+            texts = [_show(v) for v in result[f"v{i}"] if v is not None]
+            if texts:
+                message += f"; found {', '.join(texts)}"
         problems.append(
             Problem(location, r.column, r.rule, message, r.fix, tuple(result[f"r{i}"]), n)
         )

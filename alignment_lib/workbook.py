@@ -22,7 +22,7 @@ import polars as pl
 from alignment_lib._resources import sample_dir
 from alignment_lib._text import shorten_words
 from alignment_lib.exceptions import ParameterError, SourceError
-from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter
+from alignment_lib.fiscal import FiscalCalendar, FiscalQuarter, Span
 from alignment_lib.load import (
     FILTER_LABELS,
     FunnelData,
@@ -99,9 +99,9 @@ class Workbook:
         return self.data.dimensions
 
     @property
-    def span(self) -> dict[str, object]:
+    def span(self) -> Span:
         """Keyword arguments for quarter-ranged metric functions."""
-        return {"calendar": self.calendar, "first": self.first, "last": self.quarter}
+        return Span(calendar=self.calendar, first=self.first, last=self.quarter)
 
 
 def resolve_data_dir(data_dir: str | Path) -> str | Path:

@@ -76,7 +76,7 @@ MATURITY_QUANTILE = 0.9
 #: lead columns a funnel or handoff metric can be split by
 LEAD_GROUPINGS = ("channel", "campaign", "segment", "region", "owner_id")
 #: the one quantile definition of the kit's funnel and handoff metrics
-INTERPOLATION = "linear"
+INTERPOLATION: Literal["linear"] = "linear"
 
 FunnelMode = Literal["any", "in_order"]
 
@@ -110,8 +110,13 @@ def check_as_of(as_of: dt.datetime | dt.date | str, calendar: FiscalCalendar) ->
 
 def check_hours(name: str, value: object, *, allow_zero: bool = False) -> float:
     """A finite, positive (or non-negative) number of hours or days."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not allow_zero)
+    ):
         bound = "zero or more" if allow_zero else "more than zero"
         raise ParameterError(f"{name} must be a finite number {bound}, got {value!r}")
     return float(value)

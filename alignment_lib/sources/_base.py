@@ -165,7 +165,11 @@ class Source(Protocol):
     """
 
     description: str
-    options: SourceOptions
+
+    @property
+    def options(self) -> SourceOptions:
+        """How to read the values (time zone, formats, currency, dimensions)."""
+        ...
 
     def scan(self, table: Table, window: Window | None = None) -> RawTable | None:
         """The table, or ``None`` when the source does not have it."""
@@ -178,7 +182,9 @@ class QuerySource(Protocol):
     """A database source (DuckDB file, PostgreSQL): it also runs SQL in its own dialect."""
 
     description: str
-    options: SourceOptions
+
+    @property
+    def options(self) -> SourceOptions: ...
 
     def scan(self, table: Table, window: Window | None = None) -> RawTable | None: ...
 
