@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["layer", "mark_of"]
+__all__ = ["ANY", "layer", "mark_of"]
+
+#: ``layer(spec, "bar", y2=ANY)``: the channel is encoded, whatever it shows
+ANY = object()
 
 
 def mark_of(spec: dict[str, Any]) -> str | None:
@@ -27,19 +30,26 @@ def _field(spec: dict[str, Any], channel: str) -> object:
     return None
 
 
+def _shows(spec: dict[str, Any], channel: str, want: object) -> bool:
+    if want is ANY:
+        return channel in spec.get("encoding", {})
+    return _field(spec, channel) == want
+
+
 def layer(
     spec: dict[str, Any], mark: str | None = None, /, *, name: str | None = None, **fields: object
 ) -> dict[str, Any]:
     """The one layer of ``spec`` (a ``chart.to_dict()`` with ``"layer"``) that has the
     mark ``mark`` (any when ``None``), the ``name`` (when given) and, for each
-    ``channel=field``, that field (or datum, or value) on that encoding channel."""
+    ``channel=field``, that field (or datum, or value) on that encoding channel
+    (``channel=ANY``: the channel is encoded)."""
     layers = spec["layer"]
     found = [
         each
         for each in layers
         if (mark is None or mark_of(each) == mark)
         and (name is None or each.get("name") == name)
-        and all(_field(each, channel) == want for channel, want in fields.items())
+        and all(_shows(each, channel, want) for channel, want in fields.items())
     ]
     if len(found) != 1:
         have = [
