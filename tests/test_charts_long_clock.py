@@ -10,6 +10,7 @@ from alignment_lib import (
     chart_creation_to_close_lag,
 )
 from alignment_lib.theme import SOURCE_COLORS
+from tests._charts import layer
 
 LAG = pl.DataFrame(
     {
@@ -31,7 +32,7 @@ LAG = pl.DataFrame(
 
 def test_lag_chart_stacks_to_100_percent_with_legend_highlight() -> None:
     d = chart_creation_to_close_lag(LAG, title="t", report_quarter="FY2026-Q3").to_dict()
-    bars = d["layer"][0]
+    bars = layer(d, "bar", color="lag_bucket")
     assert bars["encoding"]["y"]["stack"] == "normalize"
     assert bars["encoding"]["color"]["scale"]["domain"] == LAG["lag_bucket"].to_list()
     params = bars.get("params") or d["params"]  # altair hoists params of layered charts
