@@ -94,7 +94,12 @@ def test_forecast_chart_marks_the_forecast_apart_from_the_stacked_parts() -> Non
         }
     )
     d = chart_bookings_forecast(forecast, title="t").to_dict()
-    bars, interval, point, baseline, target = d["layer"]
+    assert len(d["layer"]) == 5
+    bars = layer(d, "bar")
+    interval = layer(d, y2="forecast_high")
+    point = layer(d, "point", y="forecast")
+    baseline = layer(d, y="baseline_forecast")
+    target = layer(d, y="target")
     colours = bars["encoding"]["color"]["scale"]["range"]
     assert not set(colours) & set(SOURCE_COLORS.values())
     assert bars["encoding"]["color"]["title"] == "Pipeline estimate"

@@ -268,7 +268,9 @@ def test_scorecard_chart_marks_the_usual_pace_and_the_projected_finish() -> None
         *(pl.lit(v).alias(k) for k, v in _paced().items() if k not in ("kind", "pacing"))
     )
     d = chart_scorecard(paced, title="t").to_dict()
-    usual, spread, finish = d["layer"][3:6]
+    usual = layer(d, x="usual_share")
+    spread = layer(d, x="projected_low_share")
+    finish = layer(d, x="projected_finish_share")
     assert usual["encoding"]["x"]["field"] == "usual_share"
     assert (spread["encoding"]["x"]["field"], spread["encoding"]["x2"]["field"]) == (
         "projected_low_share",
@@ -313,7 +315,8 @@ def test_pipeline_to_create_headline_chart_and_table() -> None:
         "Q-next ($700 of it by marketing); Q-now has not started yet"
     )
     d = chart_pipeline_to_create(TO_CREATE, title="t").to_dict()
-    required, created = d["layer"]
+    assert len(d["layer"]) == 2
+    required, created = layer(d, "bar", color="slice"), layer(d, "bar", color=None)
     slices = d["datasets"][required["data"]["name"]]
     assert [r["slice"] for r in slices] == ["for Q-now", "for Q-next"]
     assert required["encoding"]["x"]["stack"] == "zero"
@@ -359,7 +362,7 @@ def test_benchmarks_table_is_context_without_colour() -> None:
 
 def no_data(chart) -> str:
     d = chart.to_dict()
-    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert [each["mark"]["type"] for each in d["layer"]] == ["text"]
     return d["description"]
 
 
