@@ -74,7 +74,7 @@ def test_no_pipeline_and_no_bookings_says_so() -> None:
         DEALS.clear(), calendar=UTC, first=FiscalQuarter(2026, 1), last=FiscalQuarter(2026, 2)
     )
     d = chart_pipeline_vs_bookings(frame, title="Nothing").to_dict()
-    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert [each["mark"]["type"] for each in d["layer"]] == ["text"]
     assert d["description"] == "No pipeline created and no bookings in the quarters shown"
     assert d["title"] == "Nothing"
 
