@@ -7,6 +7,7 @@ import pytest
 
 from alignment_lib import FiscalQuarter, chart_pipeline_vs_bookings, pipeline_vs_bookings
 from alignment_lib.theme import SOURCE_COLORS
+from tests._charts import layer
 from tests.metrics.test_pipeline import DEALS, UTC
 
 
@@ -20,13 +21,13 @@ def spec(**kw) -> dict:
 def test_two_panels_pipeline_then_bookings() -> None:
     d = spec(title="Bookings were $125")
     assert d["title"]["text"] == "Bookings were $125"
-    titles = [panel["layer"][0]["title"] for panel in d["vconcat"]]
+    titles = [layer(panel, "bar", color="source")["title"] for panel in d["vconcat"]]
     assert titles[0].startswith("Pipeline created") and titles[1].startswith("Bookings")
 
 
 def test_sources_keep_the_house_colours() -> None:
     for panel in spec()["vconcat"]:
-        scale = panel["layer"][0]["encoding"]["color"]["scale"]
+        scale = layer(panel, "bar", color="source")["encoding"]["color"]["scale"]
         assert dict(zip(scale["domain"], scale["range"], strict=True)) == SOURCE_COLORS
 
 
@@ -41,13 +42,13 @@ def test_chart_carries_only_aggregates() -> None:
 
 
 def test_tooltips_are_formatted() -> None:
-    tooltip = spec()["vconcat"][0]["layer"][0]["encoding"]["tooltip"]
+    tooltip = layer(spec()["vconcat"][0], "bar", color="source")["encoding"]["tooltip"]
     formats = {t["title"]: t.get("format") for t in tooltip}
     assert formats == {"Quarter": None, "Source": None, "Amount": "$,.0f", "Deals": ",d"}
 
 
 def test_report_quarter_is_outlined() -> None:
-    outlined = spec(report_quarter="FY2026-Q2")["vconcat"][1]["layer"][1]
+    outlined = layer(spec(report_quarter="FY2026-Q2")["vconcat"][1], "bar", color=None)
     assert outlined["mark"]["stroke"] == "#222222"
     assert outlined["transform"] == [{"filter": "(datum.fiscal_quarter === 'FY2026-Q2')"}]
 
@@ -63,7 +64,8 @@ def test_quarters_in_time_order_not_alphabetical() -> None:
             "amount": [1.0, 2.0],
         }
     )
-    x = chart_pipeline_vs_bookings(frame).to_dict()["vconcat"][1]["layer"][0]["encoding"]["x"]
+    bookings = chart_pipeline_vs_bookings(frame).to_dict()["vconcat"][1]
+    x = layer(bookings, "bar", color="source")["encoding"]["x"]
     assert x["sort"] == ["FY2024-Q4", "FY2025-Q1"]
 
 
@@ -72,7 +74,7 @@ def test_no_pipeline_and_no_bookings_says_so() -> None:
         DEALS.clear(), calendar=UTC, first=FiscalQuarter(2026, 1), last=FiscalQuarter(2026, 2)
     )
     d = chart_pipeline_vs_bookings(frame, title="Nothing").to_dict()
-    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert [each["mark"]["type"] for each in d["layer"]] == ["text"]
     assert d["description"] == "No pipeline created and no bookings in the quarters shown"
     assert d["title"] == "Nothing"
 

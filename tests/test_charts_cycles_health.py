@@ -29,6 +29,7 @@ from alignment_lib import (
 from alignment_lib.charts.cycles import GROUP_COLORS, HIGHLIGHT, OUTCOME_LABELS, STATUS_COLORS
 from alignment_lib.metrics.cycles import LINEARITY_STATUSES
 from alignment_lib.theme import SOURCE_COLORS
+from tests._charts import ANY, layer
 from tests.metrics.test_health import AS_OF, FULL, UTC
 
 SPAN = {"calendar": UTC, "first": FiscalQuarter(2026, 1), "last": FiscalQuarter(2026, 3)}
@@ -57,7 +58,7 @@ def test_hockey_stick_one_line_per_quarter_with_bookings_report_quarter_highligh
         title="FY2026-Q2 reached half of its bookings in week 3 of 13", report_quarter="FY2026-Q2"
     )
     assert d["title"]["text"] == "FY2026-Q2 reached half of its bookings in week 3 of 13"
-    lines = d["layer"][2]
+    lines = layer(d, "line", color="fiscal_quarter")
     scale = lines["encoding"]["color"]["scale"]
     # FY2026-Q3 has no bookings: no curve. The report quarter is last, in the highlight colour.
     assert scale["domain"] == ["FY2026-Q1", "FY2026-Q2"]
@@ -87,7 +88,7 @@ def test_hockey_stick_curves_start_at_zero_and_carry_only_weekly_aggregates() ->
 
 def test_hockey_stick_tooltips_legend_and_axes() -> None:
     d = hockey()
-    points = d["layer"][3]["encoding"]
+    points = layer(d, "point")["encoding"]
     assert tooltip_formats(points) == {
         "Quarter": None,
         "Week": "d",
@@ -100,7 +101,7 @@ def test_hockey_stick_tooltips_legend_and_axes() -> None:
     assert [p["name"] for p in legend_params(d)] == ["pick_quarter"]
     # points: the picked quarters', else the report quarter's while nothing is picked;
     # the others are transparent but keep their tooltips
-    assert hockey(report_quarter="FY2026-Q2")["layer"][3]["encoding"]["opacity"] == {
+    assert layer(hockey(report_quarter="FY2026-Q2"), "point")["encoding"]["opacity"] == {
         "condition": [
             {"param": "pick_quarter", "empty": False, "value": 0.9},
             {
@@ -111,14 +112,15 @@ def test_hockey_stick_tooltips_legend_and_axes() -> None:
         ],
         "value": 0.0,
     }
-    assert d["layer"][2]["encoding"]["y"]["axis"]["format"] == ".0%"
-    assert d["layer"][2]["encoding"]["x"]["scale"]["domain"] == [0, 13]
+    lines = layer(d, "line", color="fiscal_quarter")["encoding"]
+    assert lines["y"]["axis"]["format"] == ".0%"
+    assert lines["x"]["scale"]["domain"] == [0, 13]
 
 
 def test_hockey_stick_without_bookings_says_so() -> None:
     empty = bookings_by_week(OPPS.clear(), **SPAN)
     d = chart_hockey_stick(empty, title="No bookings").to_dict()
-    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert [each["mark"]["type"] for each in d["layer"]] == ["text"]
     assert rows(d) == [{"message": "No bookings in the quarters shown"}]
     assert d["title"] == "No bookings"
 
@@ -130,7 +132,7 @@ def linearity_spec(**kw) -> dict:
 
 def test_linearity_thresholds_drawn_as_rules_with_labels() -> None:
     d = linearity_spec()
-    rules = next(layer for layer in d["layer"] if layer["mark"]["type"] == "rule")
+    rules = layer(d, "rule")
     thresholds = d["datasets"][rules["data"]["name"]]
     assert [r["share"] for r in thresholds] == [0.4, 0.6]
     assert [r["text"] for r in thresholds] == ["healthy: up to 40%", "severe: 60% and up"]
@@ -138,7 +140,7 @@ def test_linearity_thresholds_drawn_as_rules_with_labels() -> None:
 
 
 def test_linearity_status_colours_fixed_and_not_team_colours() -> None:
-    bars = linearity_spec()["layer"][0]["encoding"]
+    bars = layer(linearity_spec(), "bar", color="status")["encoding"]
     scale = bars["color"]["scale"]
     assert scale["domain"] == list(LINEARITY_STATUSES)
     assert scale["range"] == list(STATUS_COLORS.values())
@@ -155,7 +157,7 @@ def test_linearity_status_colours_fixed_and_not_team_colours() -> None:
 
 def test_linearity_report_quarter_outlined_and_legend_picks_status() -> None:
     d = linearity_spec(report_quarter="FY2026-Q1")
-    outlined = d["layer"][1]
+    outlined = layer(d, "bar", color=None)
     assert outlined["mark"]["stroke"] == "#222222"
     assert outlined["transform"] == [{"filter": "(datum.fiscal_quarter === 'FY2026-Q1')"}]
     assert [p["select"]["fields"] for p in legend_params(d)] == [["status"]]
@@ -167,7 +169,7 @@ def test_linearity_report_quarter_outlined_and_legend_picks_status() -> None:
 # -- seasonality -----------------------------------------------------------------------------
 def test_seasonality_grouped_indexes_with_average_rule_and_formatted_means() -> None:
     d = chart_seasonality(seasonality(OPPS, FULL.leads, **SPAN), title="Q1 books most").to_dict()
-    bars = d["layer"][0]["encoding"]
+    bars = layer(d, "bar")["encoding"]
     assert bars["x"]["sort"] == ["Q1", "Q2", "Q3", "Q4"]
     assert bars["xOffset"]["field"] == "measure"
     assert bars["color"]["scale"]["domain"] == ["Bookings", "Pipeline created", "MQLs"]
@@ -255,7 +257,7 @@ def test_sales_cycle_bands_smallest_first_not_alphabetical() -> None:
 def test_slipped_deals_two_panels_stacked_by_outcome() -> None:
     frame = slipped_deals(OPPS, FULL.stage_history, **SPAN)
     d = chart_slipped_deals(frame, title="Slipped", report_quarter="FY2026-Q1").to_dict()
-    deals, amount = (panel["layer"][0]["encoding"] for panel in d["hconcat"])
+    deals, amount = (layer(panel, "bar", order=ANY)["encoding"] for panel in d["hconcat"])
     assert deals["y"]["field"] == "deals" and amount["y"]["field"] == "amount"
     assert amount["y"]["axis"]["format"] == "$~s"
     assert deals["color"]["scale"]["domain"] == list(OUTCOME_LABELS.values())
@@ -264,7 +266,7 @@ def test_slipped_deals_two_panels_stacked_by_outcome() -> None:
     assert tooltip_formats(deals)["Share of expected deals"] == ".1%"
     # 3 quarters x 4 outcomes, aggregated
     assert len([r for r in rows(d) if "outcome" in r]) == 12
-    assert d["hconcat"][0]["layer"][1]["transform"] == [
+    assert layer(d["hconcat"][0], "bar", order=None)["transform"] == [
         {"filter": "(datum.fiscal_quarter === 'FY2026-Q1')"}
     ]
 
@@ -272,7 +274,7 @@ def test_slipped_deals_two_panels_stacked_by_outcome() -> None:
 def test_slipped_deals_without_stage_history_says_so() -> None:
     frame = slipped_deals(OPPS, FULL.stage_history.clear(), **SPAN)
     d = chart_slipped_deals(frame, title="Slipped").to_dict()
-    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert [each["mark"]["type"] for each in d["layer"]] == ["text"]
     assert "stage_history" in rows(d)[0]["message"]
 
 
@@ -291,7 +293,7 @@ def test_health_chart_largest_flags_first_without_the_as_of_rules() -> None:
         "Leads: skipped the MQL stage",
         "Leads: MQL never touched by sales",
     ]
-    assert d["layer"][0]["encoding"]["y"]["sort"] == [r["check"] for r in bars]
+    assert layer(d, "bar")["encoding"]["y"]["sort"] == [r["check"] for r in bars]
     assert [r["bar_text"] for r in bars] == ["3 (60.0%)", "2 (40.0%)", "2 (40.0%)"]
     every = [r["rule"] for r in rows(health_spec(top=50)) if "rule" in r]
     assert len(every) == 18 and not [r for r in every if r.endswith("_after_as_of")]
@@ -299,7 +301,7 @@ def test_health_chart_largest_flags_first_without_the_as_of_rules() -> None:
 
 def test_health_chart_tooltips_colours_and_legend() -> None:
     d = health_spec()
-    enc = d["layer"][0]["encoding"]
+    enc = layer(d, "bar")["encoding"]
     assert tooltip_formats(enc) == {
         "Table": None,
         "Check": None,

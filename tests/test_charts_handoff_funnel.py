@@ -35,6 +35,7 @@ from alignment_lib import (
 )
 from alignment_lib.charts.handoff import OUTCOME_COLORS
 from alignment_lib.theme import SOURCE_COLORS
+from tests._charts import ANY, layer
 from tests._notebooks import HOSTILE
 
 TIMED = {**ho.KW, "as_of": ho.AS_OF}
@@ -73,7 +74,7 @@ def test_outcomes_are_parts_of_100_percent_in_outcome_colours() -> None:
     d = chart_mql_outcomes(outcomes(), title="Sales accepted 33%", report_quarter="FY2026-Q1")
     d = d.to_dict()
     assert d["title"]["text"] == "Sales accepted 33%"
-    enc = d["layer"][0]["encoding"]
+    enc = layer(d, "bar", y="share")["encoding"]
     assert enc["y"]["field"] == "share" and enc["y"]["stack"] == "zero"
     assert enc["y"]["scale"]["domain"] == [0, 1] and enc["y"]["axis"]["format"] == ".0%"
     scale = enc["color"]["scale"]
@@ -102,7 +103,10 @@ def test_outcomes_channel_dropdown_and_legend_highlight() -> None:
     assert p["channel"]["value"] == "All channels"
     assert p["outcome_highlight"]["bind"] == "legend"
     assert p["outcome_highlight"]["select"] == {"type": "point", "fields": ["outcome"]}
-    assert d["layer"][0]["encoding"]["opacity"]["condition"]["param"] == "outcome_highlight"
+    assert (
+        layer(d, "bar", y="share")["encoding"]["opacity"]["condition"]["param"]
+        == "outcome_highlight"
+    )
     assert "(datum.group === channel)" in expressions(d)
 
 
@@ -128,7 +132,7 @@ def test_outcomes_chart_carries_aggregates_summed_over_channels() -> None:
 
 def test_report_quarter_outlined_without_data_in_expressions() -> None:
     d = chart_mql_outcomes(outcomes(), report_quarter="FY2026-Q2").to_dict()
-    outline = d["layer"][2]
+    outline = layer(d, "bar", y2=ANY)
     assert outline["mark"]["stroke"] == "#222222"
     assert {"field": "fiscal_quarter", "equal": "FY2026-Q2"} in [
         t["filter"] for t in outline["transform"]
@@ -163,16 +167,16 @@ def test_hostile_channel_names_stay_data_not_expressions() -> None:
 def test_rejection_reasons_sorted_largest_first_per_channel() -> None:
     frame = rejection_reasons(ho.LEADS_LF, **ho.KW, by=["channel"]).collect()
     d = chart_rejection_reasons(frame, quarter="FY2026-Q1", title="t").to_dict()
-    y = d["layer"][0]["encoding"]["y"]
+    y = layer(d, "bar")["encoding"]["y"]
     # layers union their domains: only count/min/max sorts survive it
     assert y["sort"] == {"field": "rejected", "op": "max", "order": "descending"}
-    assert d["layer"][1]["encoding"]["y"]["sort"] == y["sort"]
+    assert layer(d, "text")["encoding"]["y"]["sort"] == y["sort"]
     assert params(d)["channel"]["bind"]["options"] == ["All channels", "Events", "Webinar"]
     labels = {(r["group"], r["rejection_reason"]): r["label"] for r in rows(d)}
     # Q1: one "Not a fit" (Webinar) and one without a reason (Events): 50% each
     assert labels[("All channels", "Not a fit")] == "1 · 50%"
     assert labels[("Events", "(no reason given)")] == "1 · 100%"
-    colors = d["layer"][0]["encoding"]["color"]["scale"]
+    colors = layer(d, "bar")["encoding"]["color"]["scale"]
     assert colors["domain"] == ["Reason given", "No reason given"]
 
 
@@ -182,15 +186,14 @@ def test_response_times_worst_first_with_sla_and_target() -> None:
         frame, by="owner_id", quarter="FY2026-Q1", sla_target=0.55, title="Reps"
     ).to_dict()
     left, right = d["hconcat"]
-    bars = left["layer"][0]["encoding"]
+    bars = layer(left, "bar")["encoding"]
     # r1 2/3 within the SLA, r2 1/3: worst first; the owner without MQLs is left out
     assert bars["y"]["sort"] == ["r2", "r1"]
     assert bars["x"]["field"] == "median_hours"
-    assert left["layer"][1]["mark"]["type"] == "tick"
-    assert left["layer"][1]["encoding"]["x"]["field"] == "p90_hours"
+    assert layer(left, "tick", x="p90_hours")["encoding"]["x"]["field"] == "p90_hours"
     sla = [r for r in rows(d) if "hours" in r and "label" in r and r["label"] == "24 h SLA"]
     assert sla == [{"hours": 24.0, "label": "24 h SLA"}]
-    assert right["layer"][0]["encoding"]["x"]["axis"]["format"] == ".0%"
+    assert layer(right, "bar")["encoding"]["x"]["axis"]["format"] == ".0%"
     assert any(r.get("target") == 0.55 for r in rows(d))
     formats = {t["title"]: t.get("format") for t in bars["tooltip"]}
     assert formats["Median hours to first touch"] == ",.1f"
@@ -205,7 +208,7 @@ def test_response_times_worst_first_with_sla_and_target() -> None:
 def test_response_times_limit_and_min_due() -> None:
     frame = response_times(ho.LEADS_LF, **TIMED, by=["owner_id"]).collect()
     d = chart_response_times(frame, by="owner_id", quarter="FY2026-Q1", limit=1).to_dict()
-    assert d["hconcat"][0]["layer"][0]["encoding"]["y"]["sort"] == ["r2"]
+    assert layer(d["hconcat"][0], "bar")["encoding"]["y"]["sort"] == ["r2"]
     d = chart_response_times(frame, by="owner_id", quarter="FY2026-Q1", min_due=4).to_dict()
     # no rep has 4 MQLs due: the chart says so instead of drawing empty panels
     assert "hconcat" not in d
@@ -221,7 +224,7 @@ def test_weekly_sla_points_target_and_quarter_start() -> None:
     d = chart_weekly_sla(
         weekly, sla_target=0.55, quarter="FY2026-Q1", quarter_start=dt.date(2026, 1, 1)
     ).to_dict()
-    points = d["layer"][1]
+    points = layer(d, "point")
     assert points["encoding"]["x"]["type"] == "temporal"
     assert points["encoding"]["x"]["axis"]["format"] == "%d %b"
     assert points["encoding"]["y"]["axis"]["format"] == ".0%"
@@ -239,7 +242,7 @@ def test_weekly_sla_points_target_and_quarter_start() -> None:
 
 def test_leaked_mqls_by_channel_most_first() -> None:
     d = chart_leaked_mqls(outcomes(), quarter="FY2026-Q2", title="1 leaked").to_dict()
-    bars, labels = d["layer"]
+    bars, labels = layer(d, "bar"), layer(d, "text")
     label_rows = d["datasets"][labels["data"]["name"]]
     # Q2: Webinar 2 MQLs, 1 leaked (H8, never touched); Paid Search 1 MQL, none; no other
     # channel had MQLs
@@ -262,7 +265,7 @@ def test_leaked_mqls_by_channel_most_first() -> None:
     ]
     # Q1: Paid Search leaked 2, one of each kind (H4 never touched, H5 stalled)
     q1 = chart_leaked_mqls(outcomes(), quarter="FY2026-Q1").to_dict()
-    q1_bars = q1["datasets"][q1["layer"][0]["data"]["name"]]
+    q1_bars = q1["datasets"][layer(q1, "bar")["data"]["name"]]
     assert [r["count"] for r in q1_bars if r["label"] == "Paid Search"] == [1, 1]
     with pytest.raises(ParameterError):
         chart_leaked_mqls(mql_outcomes(ho.LEADS_LF, **TIMED).collect(), quarter="FY2026-Q2")
@@ -277,9 +280,9 @@ def test_response_chart_in_working_hours() -> None:
         "FY2026-Q1 MQLs. Bars: median working hours to a first touch; ticks: p90 (1 in 10 "
         "waited longer); dashed lines: the 8 working-hour SLA."
     ]
-    left = d["hconcat"][0]["layer"]
-    assert left[0]["encoding"]["x"]["title"] == "Working hours from MQL to first touch"
-    assert left[0]["encoding"]["color"]["scale"]["domain"] == [
+    left = layer(d["hconcat"][0], "bar")
+    assert left["encoding"]["x"]["title"] == "Working hours from MQL to first touch"
+    assert left["encoding"]["color"]["scale"]["domain"] == [
         "Median over the 8 working-hour SLA",
         "Median within the 8 working-hour SLA",
     ]
@@ -292,7 +295,7 @@ def cohorts(**by) -> pl.DataFrame:
 
 def test_cohort_waterfall_marks_maturing_cohorts() -> None:
     d = chart_funnel_cohorts(cohorts(by=["channel"]), quarter="FY2026-Q2", title="t").to_dict()
-    bars = d["layer"][0]["encoding"]
+    bars = layer(d, "bar")["encoding"]
     assert bars["x"]["sort"] == [
         "Inquiry → MQL",
         "MQL → SAL",
@@ -355,17 +358,17 @@ def test_period_chart_is_labelled_a_ratio_of_flows() -> None:
     assert labels["Inquiry"] == "2"
     assert labels["MQL"] == "3 · ratio of flows 1.50"
     assert labels["Won"] == "0 · ratio of flows 0.00"
-    tips = {t["title"]: t.get("format") for t in d["layer"][0]["encoding"]["tooltip"]}
+    tips = {t["title"]: t.get("format") for t in layer(d, "bar")["encoding"]["tooltip"]}
     assert tips["Ratio of flows (not a conversion rate)"] == ".2f"
     assert tips["Entered in FY2026-Q2"] == ",d"
-    assert d["layer"][0]["encoding"]["y"]["sort"][0] == "Inquiry"
+    assert layer(d, "bar")["encoding"]["y"]["sort"][0] == "Inquiry"
 
 
 def test_stage_durations_on_a_symlog_axis_with_splits() -> None:
     overall = stage_durations(fn.LEADS_LF, fn.OPPS_LF, **FUNNEL_SPAN).collect()
     split = stage_durations(fn.LEADS_LF, fn.OPPS_LF, **FUNNEL_SPAN, by=["channel"]).collect()
     d = chart_stage_durations(overall, quarter="FY2026-Q2", splits=[split]).to_dict()
-    x = d["layer"][2]["encoding"]["x"]
+    x = layer(d, "point")["encoding"]["x"]
     assert x["scale"]["type"] == "symlog"
     assert x["scale"]["domain"] == [0.0, 400.0]  # a p90 over 364 days would widen it
     assert x["axis"]["values"][:4] == [0, 1, 2, 7]
@@ -383,7 +386,7 @@ def test_stage_durations_on_a_symlog_axis_with_splits() -> None:
         "Channel: Paid Search",
         "Channel: Webinar",
     ]
-    tips = {t["title"]: t.get("format") for t in d["layer"][2]["encoding"]["tooltip"]}
+    tips = {t["title"]: t.get("format") for t in layer(d, "point")["encoding"]["tooltip"]}
     assert tips == {
         "Step": None,
         "Leads from": None,
@@ -409,7 +412,7 @@ def test_no_scientific_notation_in_formats() -> None:
 def no_data(chart) -> str:
     """The message of a chart_no_data placeholder (fails on a real chart)."""
     d = chart.to_dict()
-    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert [each["mark"]["type"] for each in d["layer"]] == ["text"]
     assert rows(d) == [{"message": d["description"]}]
     return d["description"]
 

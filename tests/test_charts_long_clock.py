@@ -10,6 +10,7 @@ from alignment_lib import (
     chart_creation_to_close_lag,
 )
 from alignment_lib.theme import SOURCE_COLORS
+from tests._charts import layer
 
 LAG = pl.DataFrame(
     {
@@ -31,7 +32,7 @@ LAG = pl.DataFrame(
 
 def test_lag_chart_stacks_to_100_percent_with_legend_highlight() -> None:
     d = chart_creation_to_close_lag(LAG, title="t", report_quarter="FY2026-Q3").to_dict()
-    bars = d["layer"][0]
+    bars = layer(d, "bar", color="lag_bucket")
     assert bars["encoding"]["y"]["stack"] == "normalize"
     assert bars["encoding"]["color"]["scale"]["domain"] == LAG["lag_bucket"].to_list()
     params = bars.get("params") or d["params"]  # altair hoists params of layered charts
@@ -93,7 +94,12 @@ def test_forecast_chart_marks_the_forecast_apart_from_the_stacked_parts() -> Non
         }
     )
     d = chart_bookings_forecast(forecast, title="t").to_dict()
-    bars, interval, point, baseline, target = d["layer"]
+    assert len(d["layer"]) == 5
+    bars = layer(d, "bar")
+    interval = layer(d, y2="forecast_high")
+    point = layer(d, "point", y="forecast")
+    baseline = layer(d, y="baseline_forecast")
+    target = layer(d, y="target")
     colours = bars["encoding"]["color"]["scale"]["range"]
     assert not set(colours) & set(SOURCE_COLORS.values())
     assert bars["encoding"]["color"]["title"] == "Pipeline estimate"

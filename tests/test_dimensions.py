@@ -61,6 +61,7 @@ from alignment_lib.money import use_currency
 from alignment_lib.renderer import _renderer, _table_html
 from alignment_lib.sources import DirectorySource, SourceOptions
 from alignment_lib.workbook import Workbook
+from tests._charts import layer
 
 Q1 = FiscalQuarter(2026, 1)
 CAL = FiscalCalendar(1, "UTC")
@@ -235,7 +236,7 @@ def test_pipeline_chart_has_a_dropdown_and_only_aggregates(workbook: Workbook) -
         "labels": ["All", "A", "B", "(not set)"],
         "name": "Product ",
     }
-    (bars,) = [layer for layer in spec["layer"] if layer.get("name") == "bars"]
+    bars = layer(spec, name="bars")
     assert f"datum.group_code === {DROPDOWN}" in json.dumps(bars["transform"])
     (rows,) = spec["datasets"].values()
     assert len(rows) == 4 * 2 * 2  # groups x quarters x measures, never a deal
@@ -448,7 +449,7 @@ def test_share_charts_run_from_0_to_100_percent() -> None:
     from alignment_lib.charts import chart_by_dimension
 
     spec = chart_by_dimension(_long_frame(6), dimension="P", kind="share", title="t").to_dict()
-    (bars,) = [layer for layer in spec["layer"] if layer.get("name") == "bars"]
+    bars = layer(spec, name="bars")
     assert bars["encoding"]["y"]["scale"] == {"domain": [0, 1]}
     assert bars["encoding"]["y"]["axis"]["format"] == ".0%"
     assert "legend" in bars["encoding"]["color"] and bars["encoding"]["color"]["legend"] is None

@@ -30,6 +30,7 @@ from alignment_lib.gate import (
     switched_off,
 )
 from alignment_lib.tracking import NEEDS, Tracking
+from tests._charts import layer
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -157,7 +158,7 @@ def test_a_chart_the_data_cannot_support_is_a_placeholder_stating_why() -> None:
     assert d["description"] == TOUCH
     assert [r for v in d["datasets"].values() for r in v] == [{"message": TOUCH}]
     # the long sentence wraps onto lines, the box grows to hold them
-    lines = d["layer"][0]["encoding"]["text"]["value"]
+    lines = layer(d, "text")["encoding"]["text"]["value"]
     assert " ".join(lines) == TOUCH and all(len(line) <= 93 for line in lines)
     assert d["height"] >= 18 * len(lines) + 40
 

@@ -51,6 +51,7 @@ from alignment_lib import (
     table_scorecard,
 )
 from alignment_lib.narrative.scorecard import gate_scorecard
+from tests._charts import layer
 from tests.test_gate import NO_HANDOFF, NO_LEADS, NO_LOST, SAL, TOUCH, tracking_without
 from tests.test_narrative_handoff_funnel import handoff_frames
 from tests.test_scorecard_page import COVERAGE, NEEDED, SCORECARD
@@ -337,7 +338,7 @@ def test_pipeline_page_without_creation_dates_reports_bookings_only() -> None:
         == "Marketing sourced 75% of FY2026-Q3 bookings"
     )
     chart = chart_pipeline_vs_bookings(PVB, title="t", tracking=NO_CREATED_TRACKING).to_dict()
-    assert [p["layer"][0]["title"] for p in chart["vconcat"]] == [
+    assert [layer(p, "bar", color="source")["title"] for p in chart["vconcat"]] == [
         "Bookings (closed-won, by quarter the deal closed)"
     ]
     assert " ".join(chart["title"]["subtitle"]) == NO_CREATED

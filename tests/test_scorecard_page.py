@@ -24,6 +24,7 @@ from alignment_lib import (
 from alignment_lib.charts.scorecard import STATUS_COLORS
 from alignment_lib.narrative.scorecard import pace_clause
 from alignment_lib.theme import SOURCE_COLORS
+from tests._charts import layer
 
 SCORECARD = pl.DataFrame(
     {
@@ -189,7 +190,7 @@ def test_a_quarter_that_is_over_is_hit_or_missed_on_the_page() -> None:
     chart = chart_scorecard(over, title="t").to_dict()
     rows = next(iter(chart["datasets"].values()))
     # a quarter that is over: its legend says hit and missed
-    colour = chart["layer"][0]["encoding"]["color"]["scale"]
+    colour = layer(chart, "bar", color="status")["encoding"]["color"]["scale"]
     assert colour["domain"][:2] == ["hit", "missed"]
     assert colour["range"][:2] == [STATUS_COLORS["hit"], STATUS_COLORS["missed"]]
     # a quarter that is over has no usual-pace tick and no projection
@@ -251,13 +252,13 @@ def test_scorecard_summary_sentences() -> None:
 
 def test_scorecard_chart_uses_status_colours_and_writes_the_status() -> None:
     d = chart_scorecard(SCORECARD, title="t").to_dict()
-    colour = d["layer"][0]["encoding"]["color"]["scale"]
+    colour = layer(d, "bar", color="status")["encoding"]["color"]["scale"]
     mapping = dict(zip(colour["domain"], colour["range"], strict=True))
     assert list(mapping)[:3] == ["on track", "at risk", "behind"]
     assert all(mapping[k] == STATUS_COLORS[k] for k in ("on track", "at risk", "behind"))
     assert {"hit", "missed"} <= set(STATUS_COLORS)
     assert not set(STATUS_COLORS.values()) & set(SOURCE_COLORS.values())
-    assert d["layer"][1]["encoding"]["text"]["field"] == "status"
+    assert layer(d, "text", text="status")["encoding"]["text"]["field"] == "status"
 
 
 def test_scorecard_chart_marks_the_usual_pace_and_the_projected_finish() -> None:
@@ -267,7 +268,9 @@ def test_scorecard_chart_marks_the_usual_pace_and_the_projected_finish() -> None
         *(pl.lit(v).alias(k) for k, v in _paced().items() if k not in ("kind", "pacing"))
     )
     d = chart_scorecard(paced, title="t").to_dict()
-    usual, spread, finish = d["layer"][3:6]
+    usual = layer(d, x="usual_share")
+    spread = layer(d, x="projected_low_share")
+    finish = layer(d, x="projected_finish_share")
     assert usual["encoding"]["x"]["field"] == "usual_share"
     assert (spread["encoding"]["x"]["field"], spread["encoding"]["x2"]["field"]) == (
         "projected_low_share",
@@ -312,7 +315,8 @@ def test_pipeline_to_create_headline_chart_and_table() -> None:
         "Q-next ($700 of it by marketing); Q-now has not started yet"
     )
     d = chart_pipeline_to_create(TO_CREATE, title="t").to_dict()
-    required, created = d["layer"]
+    assert len(d["layer"]) == 2
+    required, created = layer(d, "bar", color="slice"), layer(d, "bar", color=None)
     slices = d["datasets"][required["data"]["name"]]
     assert [r["slice"] for r in slices] == ["for Q-now", "for Q-next"]
     assert required["encoding"]["x"]["stack"] == "zero"
@@ -358,7 +362,7 @@ def test_benchmarks_table_is_context_without_colour() -> None:
 
 def no_data(chart) -> str:
     d = chart.to_dict()
-    assert [layer["mark"]["type"] for layer in d["layer"]] == ["text"]
+    assert [each["mark"]["type"] for each in d["layer"]] == ["text"]
     return d["description"]
 
 
