@@ -510,10 +510,14 @@ def _swap_in(build: Path, final: Path) -> None:
     (build / _STAGING).unlink(missing_ok=True)
     _publish(build, final)
     if previous is not None and previous != build and _is_build(previous):
-        # a reader that resolved the link just before the swap (a listing, a page
-        # opening its neighbour) finishes in the old build first
-        time.sleep(_GRACE)
-        shutil.rmtree(previous, ignore_errors=True)
+        try:
+            # a reader that resolved the link just before the swap (a listing, a page
+            # opening its neighbour) finishes in the old build first
+            time.sleep(_GRACE)
+        finally:
+            # also when Ctrl-C or SIGTERM ends the grace period: the new report is in
+            # place, and the build it replaced is not left behind for the next render
+            shutil.rmtree(previous, ignore_errors=True)
 
 
 def _new_build(out_dir: Path, folder: str) -> Path:
@@ -755,8 +759,9 @@ def render_report(
             except KeyboardInterrupt:
                 if not (final.is_symlink() and os.readlink(final) == build.name):
                     raise
-                # stopped after the new report was in place: the render is done, and
-                # the next render removes the build it replaced
+                # stopped after the new report was in place: the render is done (_swap_in
+                # removed the build it replaced, or the next render does if the signal
+                # came during that removal)
                 if progress:
                     progress("interrupted after the new report was in place")
         except RenderError as exc:

@@ -80,3 +80,26 @@ def test_filter_label() -> None:
     assert filter_label(segment="Enterprise") == "Segment: Enterprise"
     assert filter_label(segment="Enterprise", region="EMEA") == "Segment: Enterprise · Region: EMEA"
     assert filter_label(segment="", region="EMEA") == "Region: EMEA"
+
+
+def test_an_interrupt_in_the_grace_period_still_removes_the_replaced_build(
+    tmp_path, monkeypatch
+) -> None:
+    """Ctrl-C right after the swap (during the grace period readers of the old build get):
+    the new report is in place, the build it replaced is removed all the same, and the
+    interrupt still reaches the caller (which says the render is done)."""
+    from alignment_lib import render
+
+    old = render._new_build(tmp_path, "FY2026-Q3")
+    final = tmp_path / "FY2026-Q3"
+    render._swap_in(old, final)
+    new = render._new_build(tmp_path, "FY2026-Q3")
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render.time, "sleep", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        render._swap_in(new, final)
+    assert final.resolve() == new.resolve()
+    assert not old.exists()
